@@ -1,0 +1,216 @@
+//! The command line: clap structs only. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::output::OutputFormat;
+use crate::types::{DatasetRef, Date};
+
+/// Track where AI training data came from and whether it was allowed to be used.
+///
+/// Exit status: 0 success or pass, 1 blocking findings (gate, verify), 2 usage or runtime
+/// error.
+#[derive(Debug, Parser)]
+#[command(name = "provtrack", version, max_term_width = 100)]
+pub struct Cli {
+    /// The registry: a SQLite file path.
+    #[arg(
+        long,
+        global = true,
+        env = "PROVTRACK_REGISTRY",
+        default_value = "provtrack.db"
+    )]
+    pub registry: String,
+
+    /// Output format for results on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Print nothing on stderr but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Print more detail on stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Colour in tables.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+
+    /// Who is acting, for the event log (default: $USER).
+    #[arg(long, global = true, env = "PROVTRACK_ACTOR")]
+    pub actor: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// When stdout is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the registry (every other command also creates it on first use).
+    Init,
+    /// Upsert sources, licences, grants, training runs, applications and disclosures from a
+    /// policy file, in one transaction.
+    Apply {
+        /// The policy file (TOML).
+        file: PathBuf,
+    },
+    /// Fingerprint every file of a dataset directory, attribute records to sources and
+    /// register the dataset version.
+    Scan(ScanArgs),
+    /// Sources in the registry.
+    Source {
+        #[command(subcommand)]
+        /// What to do.
+        command: ListOnly,
+    },
+    /// Licences: the built-in catalogue and those declared by policy files.
+    #[command(alias = "license")]
+    Licence {
+        #[command(subcommand)]
+        /// What to do.
+        command: ListOnly,
+    },
+    /// Dataset versions in the registry.
+    Dataset {
+        #[command(subcommand)]
+        /// What to do.
+        command: DatasetCommand,
+    },
+    /// Record a training run.
+    Train(TrainArgs),
+    /// Findings: which trained datasets include content from sources lacking permission.
+    Report(ReportArgs),
+    /// The append-only event log, oldest first.
+    Log {
+        /// Only the newest N events.
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Run the bundled sample scenario in a temporary registry and print its findings.
+    Demo,
+}
+
+/// Subcommands of `source` and `licence`.
+#[derive(Debug, Subcommand)]
+pub enum ListOnly {
+    /// List them.
+    List,
+}
+
+/// Subcommands of `dataset`.
+#[derive(Debug, Subcommand)]
+pub enum DatasetCommand {
+    /// List dataset versions.
+    List,
+    /// One dataset version: root hash, parents, shards and per-source totals.
+    Show {
+        /// NAME@VERSION.
+        dataset: DatasetRef,
+    },
+}
+
+/// Arguments of `scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The dataset directory.
+    pub dir: PathBuf,
+    /// NAME@VERSION to register.
+    #[arg(long)]
+    pub dataset: DatasetRef,
+    /// The org that owns the dataset (default: $PROVTRACK_ORG).
+    #[arg(long, env = "PROVTRACK_ORG")]
+    pub org: Option<String>,
+    /// When the content was collected, YYYY-MM-DD (default: today, UTC).
+    #[arg(long)]
+    pub collected: Option<Date>,
+    /// Declare content no record URL attributes as coming from this source (repeatable).
+    #[arg(long = "source")]
+    pub sources: Vec<String>,
+    /// A dataset version this one was derived from (repeatable).
+    #[arg(long)]
+    pub derived_from: Vec<DatasetRef>,
+    /// Dotted path of the record URL field (replaces url, meta.url, metadata.url, source_url).
+    #[arg(long)]
+    pub url_field: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+}
+
+/// Arguments of `train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The model name.
+    pub model: String,
+    /// The org that trained it.
+    #[arg(long)]
+    pub org: String,
+    /// Training date, YYYY-MM-DD.
+    #[arg(long)]
+    pub date: Date,
+    /// Dataset versions trained on (repeatable).
+    #[arg(long = "dataset", required = true)]
+    pub datasets: Vec<DatasetRef>,
+    /// Uses beyond ai-training (repeatable): commercial, research, ...
+    #[arg(long = "use")]
+    pub uses: Vec<String>,
+}
+
+/// How `unspecified` is judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Unspecified {
+    /// A use the licence does not mention is a finding.
+    Strict,
+    /// A use the licence does not mention is permitted.
+    Allow,
+}
+
+/// Arguments of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Only this model.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Only this dataset version.
+    #[arg(long)]
+    pub dataset: Option<DatasetRef>,
+    /// Only this use.
+    #[arg(long = "use")]
+    pub use_: Option<String>,
+    /// Only this source.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only this verdict (no-licence, use-denied, expired, ...).
+    #[arg(long)]
+    pub verdict: Option<String>,
+    /// How uses a licence does not mention are judged.
+    #[arg(long, value_enum, default_value_t = Unspecified::Strict)]
+    pub unspecified: Unspecified,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

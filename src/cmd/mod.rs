@@ -1,0 +1,133 @@
+//! Subcommands: each turns validated arguments into library calls and hands the results to
+//! the output layer. [`main`] maps the outcome to the exit status: 0 success, 1 blocking
+//! findings, 2 could not evaluate.
+
+mod apply;
+mod demo;
+mod list;
+mod log;
+pub(crate) mod report;
+mod scan;
+mod train;
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::cli::{Cli, Color, Command, DatasetCommand, ListOnly};
+use crate::error::{Error, Result};
+use crate::output::{self, OutputFormat, Table, Ui};
+use crate::registry::{self, Registry};
+
+/// How a command that did not fail ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Success or pass.
+    Success,
+    /// Findings that block (gate, verify).
+    Blocked,
+}
+
+/// What every subcommand gets: where the registry is, how to print, who acts.
+pub struct Context {
+    /// Registry location.
+    pub registry: String,
+    /// Result format.
+    pub format: OutputFormat,
+    /// Colour in tables.
+    pub color: bool,
+    /// stderr messages.
+    pub ui: Ui,
+    /// Actor for events.
+    pub actor: String,
+}
+
+impl Context {
+    /// Opens (creating and migrating) the registry.
+    pub fn open(&self) -> Result<Box<dyn Registry>> {
+        Ok(registry::open(&self.registry)?)
+    }
+
+    /// Prints a result on stdout in the chosen format.
+    pub fn emit<T: Serialize + ?Sized>(&self, json: &T, table: &Table) -> Result<()> {
+        let stdout = io::stdout();
+        let mut w = io::BufWriter::new(stdout.lock());
+        output::emit(&mut w, self.format, self.color, json, table)
+            .and_then(|()| w.flush())
+            .map_err(|e| Error::io("<stdout>", e))
+    }
+}
+
+fn actor(cli: &Cli) -> String {
+    cli.actor
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<Exit> {
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let ctx = Context {
+        registry: cli.registry.clone(),
+        format: cli.format,
+        color,
+        ui: Ui {
+            quiet: cli.quiet,
+            verbose: cli.verbose,
+        },
+        actor: actor(&cli),
+    };
+    match cli.command {
+        Command::Init => {
+            ctx.open()?;
+            ctx.ui
+                .info(format_args!("registry ready at {}", ctx.registry));
+            Ok(Exit::Success)
+        }
+        Command::Apply { file } => apply::run(&ctx, &file),
+        Command::Scan(args) => scan::run(&ctx, args),
+        Command::Source {
+            command: ListOnly::List,
+        } => list::sources(&ctx),
+        Command::Licence {
+            command: ListOnly::List,
+        } => list::licences(&ctx),
+        Command::Dataset {
+            command: DatasetCommand::List,
+        } => list::datasets(&ctx),
+        Command::Dataset {
+            command: DatasetCommand::Show { dataset },
+        } => list::show_dataset(&ctx, &dataset),
+        Command::Train(args) => train::run(&ctx, args),
+        Command::Report(args) => report::run(&ctx, args),
+        Command::Log { limit } => log::run(&ctx, limit),
+        Command::Demo => demo::run(&ctx),
+    }
+}
+
+/// Runs and maps the outcome to an exit status; an error is printed once, on one line.
+pub fn main(cli: Cli) -> ExitCode {
+    let ui = Ui {
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
+    match run(cli) {
+        Ok(Exit::Success) => ExitCode::SUCCESS,
+        Ok(Exit::Blocked) => ExitCode::from(1),
+        // A closed pipe (`provtrack report | head`) is a quiet success.
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            ui.error(e);
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! provtrack: fingerprint dataset shards with BLAKE3, link them to the source platforms and
+//! licences they came under, and report which trained datasets include content from
+//! sources that did not permit that use.
+//!
+//! Modules own one concern each: [`registry`] (storage), [`policy`] (policy files),
+//! [`licence`] (catalogue), [`scan`] (walk and hash), [`attribute`] (records and URLs),
+//! [`verdict`] (permission semantics), [`report`] (findings), [`events`] (hash chain),
+//! [`output`] (formats), [`cli`] and [`cmd`] (the command line), [`demo`] (bundled samples).
+
+pub mod attribute;
+pub mod cli;
+pub mod cmd;
+pub mod demo;
+pub mod error;
+pub mod events;
+pub mod licence;
+pub mod output;
+pub mod policy;
+pub mod registry;
+pub mod report;
+pub mod scan;
+pub mod types;
+pub mod verdict;
+
+pub use error::{Error, Result};

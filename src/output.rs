@@ -1,0 +1,217 @@
+//! The output layer: the only code that knows tables, CSV, Markdown and JSON, and the only
+//! code that writes to stdout (results) or stderr (progress, warnings).
+
+use std::fmt::Display;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for a person.
+    Table,
+    /// JSON with stable keys.
+    Json,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// A Markdown table.
+    Md,
+}
+
+/// Rows of strings with a header, rendered as table, CSV or Markdown.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+    /// Column whose cells are verdict codes, coloured in terminal tables.
+    verdict_column: Option<usize>,
+}
+
+impl Table {
+    /// An empty table with these column names.
+    pub fn new(headers: &[&str]) -> Table {
+        Table {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            ..Table::default()
+        }
+    }
+
+    /// Marks the column holding verdict codes.
+    pub fn verdicts_in(mut self, col: usize) -> Table {
+        self.verdict_column = Some(col);
+        self
+    }
+
+    /// Appends a row.
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn write_plain(&self, w: &mut dyn Write, color: bool) -> io::Result<()> {
+        let cols = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate().take(cols) {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+        let line = |w: &mut dyn Write, cells: &[String], header: bool| -> io::Result<()> {
+            let mut out = String::new();
+            for (i, c) in cells.iter().enumerate().take(cols) {
+                let last = i + 1 == cols;
+                let pad = if last {
+                    0
+                } else {
+                    widths[i] - c.chars().count()
+                };
+                let text = if header { c.to_uppercase() } else { c.clone() };
+                let styled = match (color, header, self.verdict_column == Some(i)) {
+                    (true, false, true) if c == "permitted" => format!("\x1b[32m{text}\x1b[0m"),
+                    (true, false, true) => format!("\x1b[31m{text}\x1b[0m"),
+                    (true, true, _) => format!("\x1b[1m{text}\x1b[0m"),
+                    _ => text,
+                };
+                out.push_str(&styled);
+                if !last {
+                    out.push_str(&" ".repeat(pad + 2));
+                }
+            }
+            writeln!(w, "{}", out.trim_end())
+        };
+        line(w, &self.headers, true)?;
+        for r in &self.rows {
+            line(w, r, false)?;
+        }
+        Ok(())
+    }
+
+    fn write_csv(&self, w: &mut dyn Write) -> io::Result<()> {
+        let esc = |s: &str| {
+            if s.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_string()
+            }
+        };
+        for r in std::iter::once(&self.headers).chain(&self.rows) {
+            let cells: Vec<String> = r.iter().map(|c| esc(c)).collect();
+            write!(w, "{}\r\n", cells.join(","))?;
+        }
+        Ok(())
+    }
+
+    fn write_md(&self, w: &mut dyn Write) -> io::Result<()> {
+        let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        let row = |cells: &[String]| {
+            let cells: Vec<String> = cells.iter().map(|c| esc(c)).collect();
+            format!("| {} |", cells.join(" | "))
+        };
+        writeln!(w, "{}", row(&self.headers))?;
+        writeln!(w, "|{}", "---|".repeat(self.headers.len()))?;
+        for r in &self.rows {
+            writeln!(w, "{}", row(r))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a result: `json` for `--format json`, `table` for the others.
+pub fn emit<T: Serialize + ?Sized>(
+    w: &mut dyn Write,
+    format: OutputFormat,
+    color: bool,
+    json: &T,
+    table: &Table,
+) -> io::Result<()> {
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *w, json).map_err(io::Error::other)?;
+            writeln!(w)
+        }
+        OutputFormat::Table => table.write_plain(w, color),
+        OutputFormat::Csv => table.write_csv(w),
+        OutputFormat::Md => table.write_md(w),
+    }
+}
+
+/// Messages for a person on stderr: progress, notes and warnings. Results never go here.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ui {
+    /// `-q`: only errors.
+    pub quiet: bool,
+    /// `-v`: more detail.
+    pub verbose: bool,
+}
+
+impl Ui {
+    /// Progress and notes; silenced by `-q`.
+    pub fn info(&self, msg: impl Display) {
+        if !self.quiet {
+            eprintln!("provtrack: {msg}");
+        }
+    }
+
+    /// Something the user should look at; silenced by `-q`.
+    pub fn warn(&self, msg: impl Display) {
+        if !self.quiet {
+            eprintln!("provtrack: warning: {msg}");
+        }
+    }
+
+    /// Detail shown with `-v`.
+    pub fn debug(&self, msg: impl Display) {
+        if self.verbose && !self.quiet {
+            eprintln!("provtrack: {msg}");
+        }
+    }
+
+    /// The one line printed for a failed command.
+    pub fn error(&self, msg: impl Display) {
+        eprintln!("provtrack: {msg}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Table {
+        let mut t = Table::new(&["verdict", "detail"]).verdicts_in(0);
+        t.push(vec!["use-denied".into(), "a, \"quoted\" | piped".into()]);
+        t
+    }
+
+    fn render(f: OutputFormat) -> String {
+        let mut out = Vec::new();
+        emit(&mut out, f, false, &serde_json::json!({"k": 1}), &sample()).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(
+            render(OutputFormat::Table),
+            "VERDICT     DETAIL\nuse-denied  a, \"quoted\" | piped\n"
+        );
+        assert_eq!(
+            render(OutputFormat::Csv),
+            "verdict,detail\r\nuse-denied,\"a, \"\"quoted\"\" | piped\"\r\n"
+        );
+        assert_eq!(
+            render(OutputFormat::Md),
+            "| verdict | detail |\n|---|---|\n| use-denied | a, \"quoted\" \\| piped |\n"
+        );
+        assert_eq!(render(OutputFormat::Json), "{\n  \"k\": 1\n}\n");
+    }
+}

@@ -1,0 +1,499 @@
+//! The registry: the models it stores, the [`Registry`] trait every storage backend
+//! implements, and [`RegistryError`]. All SQL lives in the backend files below this one;
+//! commands only see the trait. Each writing method is one transaction that also appends
+//! its event to the hash chain, so a failure leaves nothing behind.
+
+mod sqlite;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::licence::Licence;
+use crate::types::{DatasetRef, Date, Period};
+
+pub use sqlite::SqliteRegistry;
+
+/// A platform or publisher that content comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// Short id (`twitter`).
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// URL domains whose records belong to it (sub-domains included).
+    pub domains: Vec<String>,
+}
+
+/// A volume cap on a grant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Cap {
+    /// Records allowed per period.
+    pub records: u64,
+    /// The period.
+    #[serde(serialize_with = "ser_period")]
+    pub per: Period,
+}
+
+fn ser_period<S: serde::Serializer>(p: &Period, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(p.as_str())
+}
+
+/// A source's content licensed to a grantee (or `*`) under a licence, for a window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    /// Stable id (given, or `source:licence:grantee:from`).
+    pub id: String,
+    /// The source.
+    pub source: String,
+    /// The licence id.
+    pub licence: String,
+    /// The grantee org, or `*`.
+    pub grantee: String,
+    /// First valid day (inclusive).
+    pub from: Date,
+    /// First day no longer valid (exclusive); `None` is open-ended.
+    pub until: Option<Date>,
+    /// Optional volume cap.
+    pub cap: Option<Cap>,
+}
+
+/// A model trained by an org on datasets for uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TrainingRun {
+    /// Model name (unique).
+    pub model: String,
+    /// Org that trained it.
+    pub org: String,
+    /// Training date.
+    pub date: Date,
+    /// Datasets trained on.
+    pub datasets: Vec<DatasetRef>,
+    /// Uses (always includes `ai-training`).
+    pub uses: Vec<String>,
+}
+
+/// A product of an org that uses models.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Application {
+    /// Application id.
+    pub id: String,
+    /// Owning org.
+    pub org: String,
+    /// Models it uses.
+    pub models: Vec<String>,
+    /// False when not disclosed to the source owners.
+    pub disclosed: bool,
+}
+
+/// What a disclosure shared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Subject {
+    /// A dataset version.
+    Dataset(DatasetRef),
+    /// All content of a source.
+    Source(String),
+}
+
+/// Content shared with a recipient.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Disclosure {
+    /// Stable id (given, or derived from subject, recipient and date).
+    pub id: String,
+    /// What was shared.
+    pub subject: Subject,
+    /// Who received it.
+    pub recipient: String,
+    /// `government`, `partner` or `public`.
+    pub kind: String,
+    /// When.
+    pub date: Date,
+    /// The sharing org (defaults to the dataset's owner).
+    pub org: Option<String>,
+}
+
+/// Everything a policy file declares, validated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Sources.
+    pub sources: Vec<Source>,
+    /// Licences (override built-ins by id).
+    pub licences: Vec<Licence>,
+    /// Grants.
+    pub grants: Vec<Grant>,
+    /// Training runs.
+    pub training: Vec<TrainingRun>,
+    /// Applications.
+    pub applications: Vec<Application>,
+    /// Disclosures.
+    pub disclosures: Vec<Disclosure>,
+}
+
+/// How an attribution was known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Declared with `scan --source`.
+    Declared,
+    /// From record URLs.
+    Url,
+    /// The same shard hash was already attributed, or a parent dataset's.
+    Inherited,
+}
+
+impl Method {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Declared => "declared",
+            Method::Url => "url",
+            Method::Inherited => "inherited",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Method> {
+        match s {
+            "declared" => Some(Method::Declared),
+            "url" => Some(Method::Url),
+            "inherited" => Some(Method::Inherited),
+            _ => None,
+        }
+    }
+}
+
+/// A shard's content attributed to one source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Attribution {
+    /// The source id.
+    pub source: String,
+    /// Records from it.
+    pub records: u64,
+    /// Uncompressed bytes of those records.
+    pub bytes: u64,
+    /// How it was known.
+    pub method: Method,
+}
+
+/// One file's fingerprint and content facts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Shard {
+    /// BLAKE3 of the file's bytes.
+    #[serde(serialize_with = "ser_hash")]
+    pub hash: blake3::Hash,
+    /// File size in bytes.
+    pub size: u64,
+    /// Detected format (`jsonl`, `jsonl.gz`, `binary`).
+    pub format: String,
+    /// Records counted (a non-record file is one record).
+    pub records: u64,
+    /// Records attributed to no source.
+    pub unattributed_records: u64,
+    /// Uncompressed bytes of those records.
+    pub unattributed_bytes: u64,
+    /// Malformed records (counted in `records`, unattributed unless declared).
+    pub malformed: u64,
+    /// A stream problem (corrupt compression), if any.
+    pub problem: Option<String>,
+}
+
+/// Serialises a BLAKE3 hash as lowercase hex.
+pub fn ser_hash<S: serde::Serializer>(h: &blake3::Hash, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(h.to_hex().as_str())
+}
+
+/// What the registry already knows about a shard hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownShard {
+    /// Records attributed to no source, as stored.
+    pub unattributed_records: u64,
+    /// Their bytes.
+    pub unattributed_bytes: u64,
+    /// Stored attributions.
+    pub attributions: Vec<Attribution>,
+}
+
+/// One path of a dataset version and its shard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// Path relative to the scanned directory, raw bytes, `/`-separated.
+    pub path: Vec<u8>,
+    /// The shard.
+    pub shard: Shard,
+    /// Its attributions.
+    pub attributions: Vec<Attribution>,
+}
+
+/// A dataset version ready to register.
+#[derive(Clone, Debug)]
+pub struct NewDataset {
+    /// Name and version.
+    pub dataset: DatasetRef,
+    /// Owning org.
+    pub org: Option<String>,
+    /// Collection date.
+    pub collected: Date,
+    /// Root hash over the sorted members.
+    pub root_hash: blake3::Hash,
+    /// Parent datasets (must exist).
+    pub parents: Vec<DatasetRef>,
+    /// Members sorted by path.
+    pub members: Vec<Member>,
+}
+
+/// A registered dataset version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DatasetInfo {
+    /// Name and version.
+    pub dataset: DatasetRef,
+    /// Owning org.
+    pub org: Option<String>,
+    /// Collection date.
+    pub collected: Date,
+    /// Root hash.
+    #[serde(serialize_with = "ser_hash")]
+    pub root: blake3::Hash,
+    /// Files.
+    pub files: u64,
+    /// Bytes on disk.
+    pub bytes: u64,
+    /// Records.
+    pub records: u64,
+    /// Parents.
+    pub parents: Vec<DatasetRef>,
+}
+
+/// A member as stored: path and shard facts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMember {
+    /// Raw path bytes.
+    pub path: Vec<u8>,
+    /// The shard.
+    pub shard: Shard,
+}
+
+/// Content of one source (or of none) in a set of distinct shards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceUsage {
+    /// The source; `None` for content attributed to no source.
+    pub source: Option<String>,
+    /// Distinct shards.
+    pub shards: u64,
+    /// Records.
+    pub records: u64,
+    /// Uncompressed bytes.
+    pub bytes: u64,
+}
+
+/// One distinct shard's records of a source in a dataset owned by an org, for caps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VolumeRow {
+    /// When the dataset was collected.
+    pub collected: Date,
+    /// The dataset.
+    pub dataset: DatasetRef,
+    /// The shard.
+    pub shard: blake3::Hash,
+    /// Records of the source in it.
+    pub records: u64,
+}
+
+/// An event to append, built by the caller.
+#[derive(Clone, Debug)]
+pub struct EventDraft {
+    /// Who: `$USER` or `--actor`.
+    pub actor: String,
+    /// What kind (`apply`, `scan`, `train`).
+    pub kind: String,
+    /// Details, serialised canonically.
+    pub payload: serde_json::Value,
+}
+
+/// An event as stored in the append-only chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Sequence number, from 1.
+    pub seq: u64,
+    /// UTC time, RFC 3339.
+    pub time: String,
+    /// Who.
+    pub actor: String,
+    /// What kind.
+    pub kind: String,
+    /// Canonical JSON payload.
+    pub payload: String,
+    /// Hash of the previous event (64 zeros for the first).
+    pub prev: String,
+    /// This event's chain hash.
+    pub hash: String,
+}
+
+/// What registering a dataset did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registered {
+    /// A new version was stored.
+    Created,
+    /// The same version with identical content was already there; nothing changed.
+    Unchanged,
+}
+
+/// A storage failure or refusal. Printed on one line.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The registry was written by a newer provtrack.
+    #[error(
+        "registry {location}: schema version {found} is newer than this provtrack knows ({known}); upgrade provtrack"
+    )]
+    TooNew {
+        /// Where.
+        location: String,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        known: i64,
+    },
+    /// The file exists but is no registry.
+    #[error("registry {location}: not a provtrack registry ({why})")]
+    NotARegistry {
+        /// Where.
+        location: String,
+        /// Why we think so.
+        why: String,
+    },
+    /// A unsupported location.
+    #[error("registry {location}: {why}")]
+    Unsupported {
+        /// Where.
+        location: String,
+        /// Why.
+        why: String,
+    },
+    /// A write that conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// The backend failed.
+    #[error("registry {location}: {context}: {source}")]
+    Backend {
+        /// Where.
+        location: String,
+        /// What we were doing.
+        context: String,
+        /// The backend's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// The storage contract. Every method is atomic; writers append their event in the same
+/// transaction.
+pub trait Registry {
+    /// Upserts everything in the policy; never deletes.
+    fn apply_policy(&mut self, policy: &Policy, event: &EventDraft) -> Result<(), RegistryError>;
+    /// Stores a dataset version, or reports it unchanged when the same version with the same
+    /// root hash exists (a different root hash is a [`RegistryError::Conflict`]).
+    fn register_dataset(
+        &mut self,
+        ds: &NewDataset,
+        event: &EventDraft,
+    ) -> Result<Registered, RegistryError>;
+    /// Upserts one training run.
+    fn record_training(
+        &mut self,
+        run: &TrainingRun,
+        event: &EventDraft,
+    ) -> Result<(), RegistryError>;
+
+    /// All sources, by id.
+    fn sources(&self) -> Result<Vec<Source>, RegistryError>;
+    /// Licences declared by policy files (not the built-ins), by id.
+    fn licences(&self) -> Result<Vec<Licence>, RegistryError>;
+    /// All grants, by id.
+    fn grants(&self) -> Result<Vec<Grant>, RegistryError>;
+    /// All training runs, by date then model.
+    fn training_runs(&self) -> Result<Vec<TrainingRun>, RegistryError>;
+    /// All applications, by id.
+    fn applications(&self) -> Result<Vec<Application>, RegistryError>;
+    /// All disclosures, by date then id.
+    fn disclosures(&self) -> Result<Vec<Disclosure>, RegistryError>;
+    /// All dataset versions, by name then version.
+    fn datasets(&self) -> Result<Vec<DatasetInfo>, RegistryError>;
+    /// One dataset version.
+    fn dataset(&self, r: &DatasetRef) -> Result<Option<DatasetInfo>, RegistryError>;
+    /// A dataset version's members, by path.
+    fn dataset_members(&self, r: &DatasetRef) -> Result<Vec<StoredMember>, RegistryError>;
+    /// Per-source content of a dataset's distinct shards; unattributed content as `None`.
+    fn dataset_usage(&self, r: &DatasetRef) -> Result<Vec<SourceUsage>, RegistryError>;
+    /// What is already stored about these shard hashes (absent ones are left out).
+    fn known_shards(
+        &self,
+        hashes: &[blake3::Hash],
+    ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError>;
+    /// Records of `source` per distinct shard in datasets owned by `org`.
+    fn source_volume(&self, source: &str, org: &str) -> Result<Vec<VolumeRow>, RegistryError>;
+    /// The newest `limit` events (all when `None`), oldest first.
+    fn events(&self, limit: Option<u64>) -> Result<Vec<Event>, RegistryError>;
+}
+
+/// Opens (creating and migrating if needed) the registry at `location`: a file path for
+/// SQLite; `postgres://` URLs are reserved for the PostgreSQL backend.
+pub fn open(location: &str) -> Result<Box<dyn Registry>, RegistryError> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return Err(RegistryError::Unsupported {
+            location: "postgres://…".into(),
+            why: "the PostgreSQL backend is not built yet; use a SQLite file path".into(),
+        });
+    }
+    Ok(Box::new(SqliteRegistry::open(std::path::Path::new(
+        location,
+    ))?))
+}
+
+/// Names what differs between a stored member list and a new one, for the one-line error
+/// of a re-scan with different content: `changed: a, b; added: c; removed: d`.
+pub fn describe_changes(old: &[(Vec<u8>, blake3::Hash)], new: &[Member]) -> String {
+    let old: HashMap<&[u8], &blake3::Hash> = old.iter().map(|(p, h)| (p.as_slice(), h)).collect();
+    let new_map: HashMap<&[u8], &blake3::Hash> = new
+        .iter()
+        .map(|m| (m.path.as_slice(), &m.shard.hash))
+        .collect();
+    let show = |p: &[u8]| String::from_utf8_lossy(p).into_owned();
+    let mut changed = Vec::new();
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    for m in new {
+        match old.get(m.path.as_slice()) {
+            Some(h) if **h != m.shard.hash => changed.push(show(&m.path)),
+            Some(_) => {}
+            None => added.push(show(&m.path)),
+        }
+    }
+    for p in old.keys() {
+        if !new_map.contains_key(p) {
+            removed.push(show(p));
+        }
+    }
+    removed.sort();
+    let list = |label: &str, v: &[String]| -> Option<String> {
+        if v.is_empty() {
+            return None;
+        }
+        const SHOWN: usize = 5;
+        let mut s = format!("{label}: {}", v[..v.len().min(SHOWN)].join(", "));
+        if v.len() > SHOWN {
+            s.push_str(&format!(" and {} more", v.len() - SHOWN));
+        }
+        Some(s)
+    };
+    let parts: Vec<String> = [
+        list("changed", &changed),
+        list("added", &added),
+        list("removed", &removed),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        "same files, different metadata".to_string()
+    } else {
+        parts.join("; ")
+    }
+}

@@ -1,0 +1,1097 @@
+//! The SQLite backend: one file, WAL mode, foreign keys on, a busy timeout, schema versioned
+//! by `PRAGMA user_version` and migrated forward in one transaction on open. The only file
+//! that speaks SQL to SQLite.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::{
+    Application, Attribution, Cap, DatasetInfo, Disclosure, Event, EventDraft, Grant, KnownShard,
+    Method, NewDataset, Policy, Registered, Registry, RegistryError, Shard, Source, SourceUsage,
+    StoredMember, Subject, TrainingRun, VolumeRow,
+};
+use crate::events;
+use crate::licence::Licence;
+use crate::types::{DatasetRef, Date, utc_now_rfc3339};
+
+/// Ordered migrations; migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// A registry in one SQLite file.
+pub struct SqliteRegistry {
+    conn: Connection,
+    location: String,
+}
+
+/// Attaches the registry location and what we were doing to a rusqlite error.
+trait Ctx<T> {
+    fn ctx(self, location: &str, context: &str) -> Result<T, RegistryError>;
+}
+
+impl<T> Ctx<T> for rusqlite::Result<T> {
+    fn ctx(self, location: &str, context: &str) -> Result<T, RegistryError> {
+        self.map_err(|e| RegistryError::Backend {
+            location: location.to_string(),
+            context: context.to_string(),
+            source: Box::new(e),
+        })
+    }
+}
+
+fn bad_value(col: usize, what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, what.into())
+}
+
+fn get_date(row: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<Date> {
+    let s: String = row.get(col)?;
+    s.parse().map_err(|e: String| bad_value(col, e))
+}
+
+fn get_hash(row: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<blake3::Hash> {
+    let b: Vec<u8> = row.get(col)?;
+    let arr: [u8; 32] = b
+        .try_into()
+        .map_err(|_| bad_value(col, "hash is not 32 bytes".into()))?;
+    Ok(blake3::Hash::from_bytes(arr))
+}
+
+fn get_u64(row: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<u64> {
+    let v: i64 = row.get(col)?;
+    u64::try_from(v).map_err(|_| bad_value(col, format!("negative count {v}")))
+}
+
+fn get_dataset_ref(row: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<DatasetRef> {
+    let s: String = row.get(col)?;
+    s.parse().map_err(|e: String| bad_value(col, e))
+}
+
+fn i(v: u64) -> i64 {
+    // Counts and sizes beyond i64::MAX (8 EiB) do not occur; saturate rather than wrap.
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl SqliteRegistry {
+    /// Opens or creates the registry file and migrates it to the current schema.
+    pub fn open(path: &Path) -> Result<SqliteRegistry, RegistryError> {
+        let location = path.display().to_string();
+        check_header(path, &location)?;
+        let conn = Connection::open(path).ctx(&location, "open")?;
+        let mut reg = SqliteRegistry { conn, location };
+        reg.configure()?;
+        reg.migrate()?;
+        Ok(reg)
+    }
+
+    fn configure(&mut self) -> Result<(), RegistryError> {
+        let loc = &self.location;
+        self.conn
+            .busy_timeout(Duration::from_secs(30))
+            .ctx(loc, "set busy timeout")?;
+        // journal_mode answers with a row, so it is queried rather than updated.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| not_a_registry_or(loc, "enable WAL", e))?;
+        if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+            return Err(RegistryError::Backend {
+                location: loc.clone(),
+                context: "enable WAL".into(),
+                source: format!("journal mode stayed '{mode}'").into(),
+            });
+        }
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .ctx(loc, "set pragmas")?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<(), RegistryError> {
+        let loc = self.location.clone();
+        let version = self.user_version()?;
+        if version > SCHEMA_VERSION {
+            return Err(RegistryError::TooNew {
+                location: loc,
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx(&loc, "begin migration")?;
+        // Another process may have migrated while we waited for the write lock.
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .ctx(&loc, "read schema version")?;
+        if version == 0 {
+            let objects: i64 = tx
+                .query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get(0))
+                .ctx(&loc, "inspect schema")?;
+            if objects > 0 {
+                return Err(RegistryError::NotARegistry {
+                    location: loc,
+                    why: "an SQLite database with tables of another program".into(),
+                });
+            }
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)
+                .ctx(&loc, &format!("apply migration {}", i + 1))?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .ctx(&loc, "set schema version")?;
+        tx.commit().ctx(&loc, "commit migration")
+    }
+
+    fn user_version(&self) -> Result<i64, RegistryError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| not_a_registry_or(&self.location, "read schema version", e))
+    }
+
+    fn write_tx(&mut self) -> Result<Transaction<'_>, RegistryError> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx(&self.location, "begin write")
+    }
+
+    fn dataset_id(&self, r: &DatasetRef) -> Result<Option<i64>, RegistryError> {
+        self.conn
+            .query_row(
+                "SELECT id FROM datasets WHERE name = ?1 AND version = ?2",
+                params![r.name, r.version],
+                |row| row.get(0),
+            )
+            .optional()
+            .ctx(&self.location, "look up dataset")
+    }
+
+    fn dataset_parents(&self) -> Result<HashMap<i64, Vec<DatasetRef>>, RegistryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT p.dataset_id, d.name || '@' || d.version FROM dataset_parents p \
+                 JOIN datasets d ON d.id = p.parent_id ORDER BY d.name, d.version",
+            )
+            .ctx(&self.location, "read dataset parents")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, get_dataset_ref(r, 1)?)))
+            .ctx(&self.location, "read dataset parents")?;
+        let mut out: HashMap<i64, Vec<DatasetRef>> = HashMap::new();
+        for row in rows {
+            let (id, p) = row.ctx(&self.location, "read dataset parents")?;
+            out.entry(id).or_default().push(p);
+        }
+        Ok(out)
+    }
+
+    fn read_datasets(&self, filter: Option<i64>) -> Result<Vec<DatasetInfo>, RegistryError> {
+        let loc = &self.location;
+        let parents = self.dataset_parents()?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, name, version, org, collected, root_hash, files, bytes, records \
+                 FROM datasets WHERE ?1 IS NULL OR id = ?1 ORDER BY name, version",
+            )
+            .ctx(loc, "read datasets")?;
+        let rows = stmt
+            .query_map([filter], |r| {
+                let id: i64 = r.get(0)?;
+                Ok(DatasetInfo {
+                    dataset: DatasetRef {
+                        name: r.get(1)?,
+                        version: r.get(2)?,
+                    },
+                    org: r.get(3)?,
+                    collected: get_date(r, 4)?,
+                    root: get_hash(r, 5)?,
+                    files: get_u64(r, 6)?,
+                    bytes: get_u64(r, 7)?,
+                    records: get_u64(r, 8)?,
+                    parents: parents.get(&id).cloned().unwrap_or_default(),
+                })
+            })
+            .ctx(loc, "read datasets")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .ctx(loc, "read datasets")
+    }
+
+    /// Reads (parent key, value) pairs and groups them by key.
+    fn grouped(
+        &self,
+        sql: &str,
+        what: &str,
+    ) -> Result<HashMap<String, Vec<String>>, RegistryError> {
+        let mut stmt = self.conn.prepare(sql).ctx(&self.location, what)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .ctx(&self.location, what)?;
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for row in rows {
+            let (k, v) = row.ctx(&self.location, what)?;
+            out.entry(k).or_default().push(v);
+        }
+        Ok(out)
+    }
+}
+
+/// Refuses a file that exists but is not an SQLite database before SQLite touches it.
+fn check_header(path: &Path, location: &str) -> Result<(), RegistryError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(RegistryError::Backend {
+                location: location.into(),
+                context: "stat".into(),
+                source: Box::new(e),
+            });
+        }
+    };
+    if meta.is_dir() {
+        return Err(RegistryError::NotARegistry {
+            location: location.into(),
+            why: "it is a directory".into(),
+        });
+    }
+    if meta.len() == 0 {
+        return Ok(());
+    }
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| RegistryError::Backend {
+            location: location.into(),
+            context: "read header".into(),
+            source: Box::new(e),
+        })?;
+    if n < 16 || &head != SQLITE_MAGIC {
+        return Err(RegistryError::NotARegistry {
+            location: location.into(),
+            why: "not an SQLite database".into(),
+        });
+    }
+    Ok(())
+}
+
+fn not_a_registry_or(location: &str, context: &str, e: rusqlite::Error) -> RegistryError {
+    let corrupt = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt)
+    );
+    if corrupt {
+        RegistryError::NotARegistry {
+            location: location.into(),
+            why: format!("unreadable database: {e}"),
+        }
+    } else {
+        RegistryError::Backend {
+            location: location.into(),
+            context: context.into(),
+            source: Box::new(e),
+        }
+    }
+}
+
+/// Appends one event to the chain inside `tx`.
+fn append_event(tx: &Transaction<'_>, loc: &str, draft: &EventDraft) -> Result<(), RegistryError> {
+    let last: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .ctx(loc, "read chain head")?;
+    let (seq, prev) = last.unwrap_or((0, events::GENESIS.to_string()));
+    let seq = seq as u64 + 1;
+    let time = utc_now_rfc3339();
+    let payload = events::canonical(&draft.payload);
+    let hash = events::chain_hash(&prev, seq, &time, &draft.actor, &draft.kind, &payload);
+    tx.execute(
+        "INSERT INTO events (seq, time, actor, kind, payload, prev, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![i(seq), time, draft.actor, draft.kind, payload, prev, hash],
+    )
+    .ctx(loc, "append event")?;
+    Ok(())
+}
+
+fn upsert_training(tx: &Transaction<'_>, loc: &str, t: &TrainingRun) -> Result<(), RegistryError> {
+    tx.execute(
+        "INSERT INTO training_runs (model, org, date) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (model) DO UPDATE SET org = excluded.org, date = excluded.date",
+        params![t.model, t.org, t.date.to_string()],
+    )
+    .ctx(loc, "store training run")?;
+    tx.execute("DELETE FROM training_datasets WHERE model = ?1", [&t.model])
+        .ctx(loc, "store training run")?;
+    tx.execute("DELETE FROM training_uses WHERE model = ?1", [&t.model])
+        .ctx(loc, "store training run")?;
+    for d in &t.datasets {
+        tx.execute(
+            "INSERT OR IGNORE INTO training_datasets (model, dataset) VALUES (?1, ?2)",
+            params![t.model, d.to_string()],
+        )
+        .ctx(loc, "store training run")?;
+    }
+    for u in &t.uses {
+        tx.execute(
+            "INSERT OR IGNORE INTO training_uses (model, use_name) VALUES (?1, ?2)",
+            params![t.model, u],
+        )
+        .ctx(loc, "store training run")?;
+    }
+    Ok(())
+}
+
+fn upsert_policy(tx: &Transaction<'_>, loc: &str, p: &Policy) -> Result<(), RegistryError> {
+    for s in &p.sources {
+        tx.execute(
+            "INSERT INTO sources (id, name) VALUES (?1, ?2) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            params![s.id, s.name],
+        )
+        .ctx(loc, "store source")?;
+        tx.execute("DELETE FROM source_domains WHERE source_id = ?1", [&s.id])
+            .ctx(loc, "store source")?;
+        for d in &s.domains {
+            let owner: Option<String> = tx
+                .query_row(
+                    "SELECT source_id FROM source_domains WHERE domain = ?1",
+                    [d],
+                    |r| r.get(0),
+                )
+                .optional()
+                .ctx(loc, "store source")?;
+            if let Some(owner) = owner {
+                return Err(RegistryError::Conflict(format!(
+                    "domain '{d}' of source '{}' already belongs to source '{owner}'",
+                    s.id
+                )));
+            }
+            tx.execute(
+                "INSERT INTO source_domains (domain, source_id) VALUES (?1, ?2)",
+                params![d, s.id],
+            )
+            .ctx(loc, "store source")?;
+        }
+    }
+    for l in &p.licences {
+        tx.execute(
+            "INSERT INTO licences (id, name) VALUES (?1, ?2) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            params![l.id, l.name],
+        )
+        .ctx(loc, "store licence")?;
+        tx.execute("DELETE FROM licence_terms WHERE licence_id = ?1", [&l.id])
+            .ctx(loc, "store licence")?;
+        let terms = l
+            .allow
+            .iter()
+            .map(|t| ("allow", t))
+            .chain(l.deny.iter().map(|t| ("deny", t)))
+            .chain(l.conditions.iter().map(|t| ("condition", t)));
+        for (kind, term) in terms {
+            tx.execute(
+                "INSERT OR IGNORE INTO licence_terms (licence_id, kind, term) VALUES (?1, ?2, ?3)",
+                params![l.id, kind, term],
+            )
+            .ctx(loc, "store licence")?;
+        }
+    }
+    for g in &p.grants {
+        tx.execute(
+            "INSERT INTO grants (id, source_id, licence_id, grantee, valid_from, valid_until, \
+             cap_records, cap_per) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (id) DO UPDATE SET source_id = excluded.source_id, \
+             licence_id = excluded.licence_id, grantee = excluded.grantee, \
+             valid_from = excluded.valid_from, valid_until = excluded.valid_until, \
+             cap_records = excluded.cap_records, cap_per = excluded.cap_per",
+            params![
+                g.id,
+                g.source,
+                g.licence,
+                g.grantee,
+                g.from.to_string(),
+                g.until.map(|d| d.to_string()),
+                g.cap.map(|c| i(c.records)),
+                g.cap.map(|c| c.per.as_str()),
+            ],
+        )
+        .ctx(loc, "store grant")?;
+    }
+    for t in &p.training {
+        upsert_training(tx, loc, t)?;
+    }
+    for a in &p.applications {
+        tx.execute(
+            "INSERT INTO applications (id, org, disclosed) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (id) DO UPDATE SET org = excluded.org, disclosed = excluded.disclosed",
+            params![a.id, a.org, a.disclosed],
+        )
+        .ctx(loc, "store application")?;
+        tx.execute(
+            "DELETE FROM application_models WHERE application_id = ?1",
+            [&a.id],
+        )
+        .ctx(loc, "store application")?;
+        for m in &a.models {
+            tx.execute(
+                "INSERT OR IGNORE INTO application_models (application_id, model) VALUES (?1, ?2)",
+                params![a.id, m],
+            )
+            .ctx(loc, "store application")?;
+        }
+    }
+    for d in &p.disclosures {
+        let (dataset, source) = match &d.subject {
+            Subject::Dataset(r) => (Some(r.to_string()), None),
+            Subject::Source(s) => (None, Some(s.clone())),
+        };
+        tx.execute(
+            "INSERT INTO disclosures (id, dataset, source_id, recipient, kind, date, org) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (id) DO UPDATE SET dataset = excluded.dataset, \
+             source_id = excluded.source_id, recipient = excluded.recipient, \
+             kind = excluded.kind, date = excluded.date, org = excluded.org",
+            params![
+                d.id,
+                dataset,
+                source,
+                d.recipient,
+                d.kind,
+                d.date.to_string(),
+                d.org
+            ],
+        )
+        .ctx(loc, "store disclosure")?;
+    }
+    Ok(())
+}
+
+fn read_members(
+    conn: &Connection,
+    loc: &str,
+    dataset_id: i64,
+) -> Result<Vec<StoredMember>, RegistryError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT m.path, s.hash, s.size, s.format, s.records, s.unattributed_records, \
+             s.unattributed_bytes, s.malformed, s.problem \
+             FROM dataset_shards m JOIN shards s ON s.id = m.shard_id \
+             WHERE m.dataset_id = ?1 ORDER BY m.path",
+        )
+        .ctx(loc, "read dataset shards")?;
+    let rows = stmt
+        .query_map([dataset_id], |r| {
+            Ok(StoredMember {
+                path: r.get(0)?,
+                shard: Shard {
+                    hash: get_hash(r, 1)?,
+                    size: get_u64(r, 2)?,
+                    format: r.get(3)?,
+                    records: get_u64(r, 4)?,
+                    unattributed_records: get_u64(r, 5)?,
+                    unattributed_bytes: get_u64(r, 6)?,
+                    malformed: get_u64(r, 7)?,
+                    problem: r.get(8)?,
+                },
+            })
+        })
+        .ctx(loc, "read dataset shards")?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .ctx(loc, "read dataset shards")
+}
+
+impl Registry for SqliteRegistry {
+    fn apply_policy(&mut self, policy: &Policy, event: &EventDraft) -> Result<(), RegistryError> {
+        let loc = self.location.clone();
+        let tx = self.write_tx()?;
+        upsert_policy(&tx, &loc, policy)?;
+        append_event(&tx, &loc, event)?;
+        tx.commit().ctx(&loc, "commit apply")
+    }
+
+    fn register_dataset(
+        &mut self,
+        ds: &NewDataset,
+        event: &EventDraft,
+    ) -> Result<Registered, RegistryError> {
+        let loc = self.location.clone();
+        let tx = self.write_tx()?;
+        let existing: Option<(i64, blake3::Hash)> = tx
+            .query_row(
+                "SELECT id, root_hash FROM datasets WHERE name = ?1 AND version = ?2",
+                params![ds.dataset.name, ds.dataset.version],
+                |r| Ok((r.get(0)?, get_hash(r, 1)?)),
+            )
+            .optional()
+            .ctx(&loc, "look up dataset")?;
+        if let Some((id, root)) = existing {
+            if root == ds.root_hash {
+                return Ok(Registered::Unchanged);
+            }
+            let old = read_members(&tx, &loc, id)?;
+            let old: Vec<(Vec<u8>, blake3::Hash)> =
+                old.into_iter().map(|m| (m.path, m.shard.hash)).collect();
+            return Err(RegistryError::Conflict(format!(
+                "dataset {} is already registered with different content ({}); scan it as a new version",
+                ds.dataset,
+                super::describe_changes(&old, &ds.members)
+            )));
+        }
+        let mut parent_ids = Vec::with_capacity(ds.parents.len());
+        for p in &ds.parents {
+            let id: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM datasets WHERE name = ?1 AND version = ?2",
+                    params![p.name, p.version],
+                    |r| r.get(0),
+                )
+                .optional()
+                .ctx(&loc, "look up parent dataset")?;
+            parent_ids.push(id.ok_or_else(|| {
+                RegistryError::Conflict(format!("parent dataset {p} is not registered"))
+            })?);
+        }
+        let files = ds.members.len() as u64;
+        let bytes: u64 = ds.members.iter().map(|m| m.shard.size).sum();
+        let records: u64 = ds.members.iter().map(|m| m.shard.records).sum();
+        tx.execute(
+            "INSERT INTO datasets (name, version, org, collected, root_hash, files, bytes, \
+             records, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                ds.dataset.name,
+                ds.dataset.version,
+                ds.org,
+                ds.collected.to_string(),
+                ds.root_hash.as_bytes().as_slice(),
+                i(files),
+                i(bytes),
+                i(records),
+                utc_now_rfc3339(),
+            ],
+        )
+        .ctx(&loc, "store dataset")?;
+        let dataset_id = tx.last_insert_rowid();
+        for p in parent_ids {
+            tx.execute(
+                "INSERT OR IGNORE INTO dataset_parents (dataset_id, parent_id) VALUES (?1, ?2)",
+                params![dataset_id, p],
+            )
+            .ctx(&loc, "store dataset parents")?;
+        }
+        {
+            let mut shard_stmt = tx
+                .prepare_cached(
+                    "INSERT INTO shards (hash, size, format, records, unattributed_records, \
+                     unattributed_bytes, malformed, problem) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                     ON CONFLICT (hash) DO UPDATE SET \
+                     unattributed_records = MIN(unattributed_records, excluded.unattributed_records), \
+                     unattributed_bytes = MIN(unattributed_bytes, excluded.unattributed_bytes) \
+                     RETURNING id",
+                )
+                .ctx(&loc, "store shard")?;
+            let mut member_stmt = tx
+                .prepare_cached(
+                    "INSERT INTO dataset_shards (dataset_id, path, shard_id) VALUES (?1, ?2, ?3)",
+                )
+                .ctx(&loc, "store dataset shard")?;
+            let mut attr_stmt = tx
+                .prepare_cached(
+                    "INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (shard_id, source_id) DO NOTHING",
+                )
+                .ctx(&loc, "store attribution")?;
+            for m in &ds.members {
+                let s = &m.shard;
+                let shard_id: i64 = shard_stmt
+                    .query_row(
+                        params![
+                            s.hash.as_bytes().as_slice(),
+                            i(s.size),
+                            s.format,
+                            i(s.records),
+                            i(s.unattributed_records),
+                            i(s.unattributed_bytes),
+                            i(s.malformed),
+                            s.problem,
+                        ],
+                        |r| r.get(0),
+                    )
+                    .ctx(&loc, "store shard")?;
+                member_stmt
+                    .execute(params![dataset_id, m.path, shard_id])
+                    .ctx(&loc, "store dataset shard")?;
+                for a in &m.attributions {
+                    attr_stmt
+                        .execute(params![
+                            shard_id,
+                            a.source,
+                            i(a.records),
+                            i(a.bytes),
+                            a.method.as_str()
+                        ])
+                        .ctx(&loc, "store attribution")?;
+                }
+            }
+        }
+        append_event(&tx, &loc, event)?;
+        tx.commit().ctx(&loc, "commit scan")?;
+        Ok(Registered::Created)
+    }
+
+    fn record_training(
+        &mut self,
+        run: &TrainingRun,
+        event: &EventDraft,
+    ) -> Result<(), RegistryError> {
+        let loc = self.location.clone();
+        let tx = self.write_tx()?;
+        upsert_training(&tx, &loc, run)?;
+        append_event(&tx, &loc, event)?;
+        tx.commit().ctx(&loc, "commit training run")
+    }
+
+    fn sources(&self) -> Result<Vec<Source>, RegistryError> {
+        let loc = &self.location;
+        let mut domains = self.grouped(
+            "SELECT source_id, domain FROM source_domains ORDER BY source_id, domain",
+            "read source domains",
+        )?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name FROM sources ORDER BY id")
+            .ctx(loc, "read sources")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .ctx(loc, "read sources")?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name) = row.ctx(loc, "read sources")?;
+            let domains = domains.remove(&id).unwrap_or_default();
+            out.push(Source { id, name, domains });
+        }
+        Ok(out)
+    }
+
+    fn licences(&self) -> Result<Vec<Licence>, RegistryError> {
+        let loc = &self.location;
+        let mut terms: HashMap<(String, String), Vec<String>> = HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT licence_id, kind, term FROM licence_terms ORDER BY licence_id, kind, term")
+                .ctx(loc, "read licence terms")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .ctx(loc, "read licence terms")?;
+            for row in rows {
+                let (id, kind, term): (String, String, String) =
+                    row.ctx(loc, "read licence terms")?;
+                terms.entry((id, kind)).or_default().push(term);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name FROM licences ORDER BY id")
+            .ctx(loc, "read licences")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .ctx(loc, "read licences")?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name) = row.ctx(loc, "read licences")?;
+            let mut take = |k: &str| {
+                terms
+                    .remove(&(id.clone(), k.to_string()))
+                    .unwrap_or_default()
+            };
+            let (allow, deny, conditions) = (take("allow"), take("deny"), take("condition"));
+            out.push(Licence {
+                id,
+                name,
+                allow,
+                deny,
+                conditions,
+                builtin: false,
+            });
+        }
+        Ok(out)
+    }
+
+    fn grants(&self) -> Result<Vec<Grant>, RegistryError> {
+        let loc = &self.location;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, source_id, licence_id, grantee, valid_from, valid_until, cap_records, \
+                 cap_per FROM grants ORDER BY id",
+            )
+            .ctx(loc, "read grants")?;
+        let rows = stmt
+            .query_map([], |r| {
+                let until: Option<String> = r.get(5)?;
+                let until = until
+                    .map(|s| s.parse::<Date>().map_err(|e| bad_value(5, e)))
+                    .transpose()?;
+                let cap_records: Option<i64> = r.get(6)?;
+                let cap_per: Option<String> = r.get(7)?;
+                let cap = match (cap_records, cap_per) {
+                    (Some(n), Some(p)) => Some(Cap {
+                        records: n.max(0) as u64,
+                        per: p.parse().map_err(|e| bad_value(7, e))?,
+                    }),
+                    _ => None,
+                };
+                Ok(Grant {
+                    id: r.get(0)?,
+                    source: r.get(1)?,
+                    licence: r.get(2)?,
+                    grantee: r.get(3)?,
+                    from: get_date(r, 4)?,
+                    until,
+                    cap,
+                })
+            })
+            .ctx(loc, "read grants")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .ctx(loc, "read grants")
+    }
+
+    fn training_runs(&self) -> Result<Vec<TrainingRun>, RegistryError> {
+        let loc = &self.location;
+        let mut datasets = self.grouped(
+            "SELECT model, dataset FROM training_datasets ORDER BY model, dataset",
+            "read training datasets",
+        )?;
+        let mut uses = self.grouped(
+            "SELECT model, use_name FROM training_uses ORDER BY model, use_name",
+            "read training uses",
+        )?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT model, org, date FROM training_runs ORDER BY date, model")
+            .ctx(loc, "read training runs")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    get_date(r, 2)?,
+                ))
+            })
+            .ctx(loc, "read training runs")?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (model, org, date) = row.ctx(loc, "read training runs")?;
+            let ds = datasets.remove(&model).unwrap_or_default();
+            let ds = ds
+                .iter()
+                .map(|s| s.parse::<DatasetRef>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| RegistryError::Backend {
+                    location: loc.clone(),
+                    context: "read training datasets".into(),
+                    source: e.into(),
+                })?;
+            let uses = uses.remove(&model).unwrap_or_default();
+            out.push(TrainingRun {
+                model,
+                org,
+                date,
+                datasets: ds,
+                uses,
+            });
+        }
+        Ok(out)
+    }
+
+    fn applications(&self) -> Result<Vec<Application>, RegistryError> {
+        let loc = &self.location;
+        let mut models = self.grouped(
+            "SELECT application_id, model FROM application_models ORDER BY application_id, model",
+            "read application models",
+        )?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, org, disclosed FROM applications ORDER BY id")
+            .ctx(loc, "read applications")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                ))
+            })
+            .ctx(loc, "read applications")?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, org, disclosed) = row.ctx(loc, "read applications")?;
+            let models = models.remove(&id).unwrap_or_default();
+            out.push(Application {
+                id,
+                org,
+                models,
+                disclosed,
+            });
+        }
+        Ok(out)
+    }
+
+    fn disclosures(&self) -> Result<Vec<Disclosure>, RegistryError> {
+        let loc = &self.location;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, dataset, source_id, recipient, kind, date, org FROM disclosures \
+                 ORDER BY date, id",
+            )
+            .ctx(loc, "read disclosures")?;
+        let rows = stmt
+            .query_map([], |r| {
+                let dataset: Option<String> = r.get(1)?;
+                let source: Option<String> = r.get(2)?;
+                let subject = match (dataset, source) {
+                    (Some(d), _) => Subject::Dataset(d.parse().map_err(|e| bad_value(1, e))?),
+                    (None, Some(s)) => Subject::Source(s),
+                    (None, None) => return Err(bad_value(1, "disclosure without subject".into())),
+                };
+                Ok(Disclosure {
+                    id: r.get(0)?,
+                    subject,
+                    recipient: r.get(3)?,
+                    kind: r.get(4)?,
+                    date: get_date(r, 5)?,
+                    org: r.get(6)?,
+                })
+            })
+            .ctx(loc, "read disclosures")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .ctx(loc, "read disclosures")
+    }
+
+    fn datasets(&self) -> Result<Vec<DatasetInfo>, RegistryError> {
+        self.read_datasets(None)
+    }
+
+    fn dataset(&self, r: &DatasetRef) -> Result<Option<DatasetInfo>, RegistryError> {
+        match self.dataset_id(r)? {
+            Some(id) => Ok(self.read_datasets(Some(id))?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    fn dataset_members(&self, r: &DatasetRef) -> Result<Vec<StoredMember>, RegistryError> {
+        match self.dataset_id(r)? {
+            Some(id) => read_members(&self.conn, &self.location, id),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn dataset_usage(&self, r: &DatasetRef) -> Result<Vec<SourceUsage>, RegistryError> {
+        let loc = &self.location;
+        let Some(id) = self.dataset_id(r)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "WITH ds AS (SELECT DISTINCT shard_id FROM dataset_shards WHERE dataset_id = ?1) \
+                 SELECT a.source_id, COUNT(*), SUM(a.records), SUM(a.bytes) \
+                 FROM attributions a JOIN ds ON a.shard_id = ds.shard_id \
+                 GROUP BY a.source_id ORDER BY a.source_id",
+            )
+            .ctx(loc, "read dataset usage")?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok(SourceUsage {
+                    source: Some(r.get(0)?),
+                    shards: get_u64(r, 1)?,
+                    records: get_u64(r, 2)?,
+                    bytes: get_u64(r, 3)?,
+                })
+            })
+            .ctx(loc, "read dataset usage")?;
+        for row in rows {
+            out.push(row.ctx(loc, "read dataset usage")?);
+        }
+        let unattributed = self
+            .conn
+            .query_row(
+                "WITH ds AS (SELECT DISTINCT shard_id FROM dataset_shards WHERE dataset_id = ?1) \
+                 SELECT COUNT(*), COALESCE(SUM(s.unattributed_records), 0), \
+                 COALESCE(SUM(s.unattributed_bytes), 0) \
+                 FROM shards s JOIN ds ON s.id = ds.shard_id WHERE s.unattributed_records > 0",
+                [id],
+                |r| {
+                    Ok(SourceUsage {
+                        source: None,
+                        shards: get_u64(r, 0)?,
+                        records: get_u64(r, 1)?,
+                        bytes: get_u64(r, 2)?,
+                    })
+                },
+            )
+            .ctx(loc, "read dataset usage")?;
+        if unattributed.shards > 0 {
+            out.push(unattributed);
+        }
+        Ok(out)
+    }
+
+    fn known_shards(
+        &self,
+        hashes: &[blake3::Hash],
+    ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError> {
+        let loc = &self.location;
+        let mut shard_stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, unattributed_records, unattributed_bytes FROM shards WHERE hash = ?1",
+            )
+            .ctx(loc, "read shards")?;
+        let mut attr_stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT source_id, records, bytes, method FROM attributions \
+                 WHERE shard_id = ?1 ORDER BY source_id",
+            )
+            .ctx(loc, "read attributions")?;
+        let mut out = HashMap::new();
+        for h in hashes {
+            if out.contains_key(h) {
+                continue;
+            }
+            let found: Option<(i64, u64, u64)> = shard_stmt
+                .query_row([h.as_bytes().as_slice()], |r| {
+                    Ok((r.get(0)?, get_u64(r, 1)?, get_u64(r, 2)?))
+                })
+                .optional()
+                .ctx(loc, "read shards")?;
+            let Some((id, unattributed_records, unattributed_bytes)) = found else {
+                continue;
+            };
+            let rows = attr_stmt
+                .query_map([id], |r| {
+                    let method: String = r.get(3)?;
+                    Ok(Attribution {
+                        source: r.get(0)?,
+                        records: get_u64(r, 1)?,
+                        bytes: get_u64(r, 2)?,
+                        method: Method::parse(&method)
+                            .ok_or_else(|| bad_value(3, format!("unknown method {method}")))?,
+                    })
+                })
+                .ctx(loc, "read attributions")?;
+            let attributions = rows
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .ctx(loc, "read attributions")?;
+            out.insert(
+                *h,
+                KnownShard {
+                    unattributed_records,
+                    unattributed_bytes,
+                    attributions,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    fn source_volume(&self, source: &str, org: &str) -> Result<Vec<VolumeRow>, RegistryError> {
+        let loc = &self.location;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT d.collected, d.name || '@' || d.version, s.hash, a.records \
+                 FROM datasets d JOIN dataset_shards m ON m.dataset_id = d.id \
+                 JOIN attributions a ON a.shard_id = m.shard_id AND a.source_id = ?1 \
+                 JOIN shards s ON s.id = m.shard_id \
+                 WHERE d.org = ?2 ORDER BY d.collected, d.name, d.version, m.path",
+            )
+            .ctx(loc, "read source volume")?;
+        let rows = stmt
+            .query_map(params![source, org], |r| {
+                Ok(VolumeRow {
+                    collected: get_date(r, 0)?,
+                    dataset: get_dataset_ref(r, 1)?,
+                    shard: get_hash(r, 2)?,
+                    records: get_u64(r, 3)?,
+                })
+            })
+            .ctx(loc, "read source volume")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .ctx(loc, "read source volume")
+    }
+
+    fn events(&self, limit: Option<u64>) -> Result<Vec<Event>, RegistryError> {
+        let loc = &self.location;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, time, actor, kind, payload, prev, hash FROM events \
+                 ORDER BY seq DESC LIMIT ?1",
+            )
+            .ctx(loc, "read events")?;
+        let limit = limit.map(i).unwrap_or(-1);
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok(Event {
+                    seq: get_u64(r, 0)?,
+                    time: r.get(1)?,
+                    actor: r.get(2)?,
+                    kind: r.get(3)?,
+                    payload: r.get(4)?,
+                    prev: r.get(5)?,
+                    hash: r.get(6)?,
+                })
+            })
+            .ctx(loc, "read events")?;
+        let mut out = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx(loc, "read events")?;
+        out.reverse();
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_on_an_empty_database() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        for m in MIGRATIONS {
+            tx.execute_batch(m).unwrap();
+        }
+        tx.commit().unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(n >= 15, "only {n} tables");
+    }
+}

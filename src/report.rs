@@ -1,0 +1,414 @@
+//! Findings: which trained datasets include content from sources lacking permission, which
+//! collections exceeded caps, and which disclosures shared content without the sharing use.
+//! Computed once here; commands only filter and format them.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::licence::{self, Catalogue};
+use crate::registry::{DatasetInfo, Grant, Registry, SourceUsage, Subject};
+use crate::types::{DatasetRef, Date};
+use crate::verdict::{self, Outcome, Rules, Verdict};
+
+/// One finding. JSON keys are the spec's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The verdict code.
+    pub verdict: Verdict,
+    /// The use evaluated.
+    #[serde(rename = "use")]
+    pub use_: String,
+    /// The source (none for unknown provenance).
+    pub source: Option<String>,
+    /// The dataset.
+    pub dataset: Option<String>,
+    /// The model, when a training run is involved.
+    pub model: Option<String>,
+    /// The grant consulted.
+    pub grant: Option<String>,
+    /// Its licence.
+    pub licence: Option<String>,
+    /// Distinct shards involved.
+    pub shards: u64,
+    /// Records involved.
+    pub records: u64,
+    /// Uncompressed bytes involved.
+    pub bytes: u64,
+    /// One line for a person.
+    pub detail: String,
+}
+
+/// Which findings to keep.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only this model.
+    pub model: Option<String>,
+    /// Only this dataset.
+    pub dataset: Option<DatasetRef>,
+    /// Only this use.
+    pub use_: Option<String>,
+    /// Only this source.
+    pub source: Option<String>,
+    /// Only this verdict.
+    pub verdict: Option<Verdict>,
+}
+
+impl Filter {
+    fn keeps(&self, f: &Finding) -> bool {
+        self.model
+            .as_ref()
+            .is_none_or(|m| f.model.as_ref() == Some(m))
+            && self
+                .dataset
+                .as_ref()
+                .is_none_or(|d| f.dataset.as_deref() == Some(d.to_string().as_str()))
+            && self.use_.as_ref().is_none_or(|u| &f.use_ == u)
+            && self
+                .source
+                .as_ref()
+                .is_none_or(|s| f.source.as_ref() == Some(s))
+            && self.verdict.is_none_or(|v| f.verdict == v)
+    }
+}
+
+/// Counts over the kept findings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Findings.
+    pub findings: u64,
+    /// Distinct datasets named.
+    pub datasets: u64,
+    /// Distinct models named.
+    pub models: u64,
+}
+
+/// The report: findings and their summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Findings, in a deterministic order (training runs by date, then disclosures).
+    pub findings: Vec<Finding>,
+    /// Summary counts.
+    pub summary: Summary,
+}
+
+/// Registry facts shared by every evaluation of one report.
+struct Facts<'r> {
+    reg: &'r dyn Registry,
+    cat: Catalogue,
+    grants: HashMap<String, Vec<Grant>>,
+    datasets: HashMap<DatasetRef, Option<(DatasetInfo, Vec<SourceUsage>)>>,
+    rules: Rules,
+}
+
+impl<'r> Facts<'r> {
+    fn load(reg: &'r dyn Registry, rules: Rules) -> Result<Facts<'r>> {
+        let mut grants: HashMap<String, Vec<Grant>> = HashMap::new();
+        for g in reg.grants()? {
+            grants.entry(g.source.clone()).or_default().push(g);
+        }
+        Ok(Facts {
+            reg,
+            cat: Catalogue::with_overrides(reg.licences()?),
+            grants,
+            datasets: HashMap::new(),
+            rules,
+        })
+    }
+
+    fn dataset(&mut self, r: &DatasetRef) -> Result<Option<&(DatasetInfo, Vec<SourceUsage>)>> {
+        if !self.datasets.contains_key(r) {
+            let v = match self.reg.dataset(r)? {
+                Some(info) => Some((info, self.reg.dataset_usage(r)?)),
+                None => None,
+            };
+            self.datasets.insert(r.clone(), v);
+        }
+        Ok(self.datasets.get(r).and_then(|v| v.as_ref()))
+    }
+
+    fn evaluate(&self, source: &str, org: &str, date: Date, use_: &str) -> Outcome<'_> {
+        let grants = self.grants.get(source).map(Vec::as_slice).unwrap_or(&[]);
+        verdict::evaluate(grants, &self.cat, org, date, use_, self.rules)
+    }
+
+    fn licence_of(&self, o: &Outcome<'_>) -> Option<String> {
+        o.grant.map(|g| g.licence.clone())
+    }
+}
+
+/// Explains a non-permitted outcome in one line.
+fn explain(o: &Outcome<'_>, source: &str, org: &str, date: Date, use_: &str) -> String {
+    match (o.verdict, o.grant) {
+        (Verdict::NoLicence, _) => format!("no grant of {source} covers {org}"),
+        (Verdict::UseDenied, Some(g)) => {
+            format!("licence {} (grant {}) denies {use_}", g.licence, g.id)
+        }
+        (Verdict::Expired, Some(g)) => format!(
+            "grant {} ended {}; {use_} on {date} is not covered",
+            g.id,
+            g.until.map(|d| d.to_string()).unwrap_or_default()
+        ),
+        (Verdict::NotYetValid, Some(g)) => {
+            format!("grant {} starts {}, after {use_} on {date}", g.id, g.from)
+        }
+        (Verdict::Unspecified, Some(g)) => format!(
+            "licence {} (grant {}) neither allows nor denies {use_}; strict by default",
+            g.licence, g.id
+        ),
+        (v, _) => v.code().to_string(),
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Builds the report from the registry.
+pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report> {
+    let mut facts = Facts::load(reg, rules)?;
+    let mut findings = Vec::new();
+    let mut volume_cache: HashMap<(String, String), Vec<crate::registry::VolumeRow>> =
+        HashMap::new();
+
+    for run in reg.training_runs()? {
+        for ds in &run.datasets {
+            let dataset = Some(ds.to_string());
+            let Some((info, usage)) = facts.dataset(ds)?.cloned() else {
+                findings.push(Finding {
+                    verdict: Verdict::UnknownProvenance,
+                    use_: licence::AI_TRAINING.into(),
+                    source: None,
+                    dataset,
+                    model: Some(run.model.clone()),
+                    grant: None,
+                    licence: None,
+                    shards: 0,
+                    records: 0,
+                    bytes: 0,
+                    detail: format!(
+                        "dataset {ds} is not registered; scan it before training on it"
+                    ),
+                });
+                continue;
+            };
+            for u in &usage {
+                let Some(source) = &u.source else {
+                    findings.push(Finding {
+                        verdict: Verdict::UnknownProvenance,
+                        use_: licence::AI_TRAINING.into(),
+                        source: None,
+                        dataset: dataset.clone(),
+                        model: Some(run.model.clone()),
+                        grant: None,
+                        licence: None,
+                        shards: u.shards,
+                        records: u.records,
+                        bytes: u.bytes,
+                        detail: format!(
+                            "{} records in {} shard(s) are attributed to no source",
+                            thousands(u.records),
+                            u.shards
+                        ),
+                    });
+                    continue;
+                };
+                for use_ in &run.uses {
+                    let o = facts.evaluate(source, &run.org, run.date, use_);
+                    if o.verdict == Verdict::Permitted {
+                        continue;
+                    }
+                    findings.push(Finding {
+                        verdict: o.verdict,
+                        use_: use_.clone(),
+                        source: Some(source.clone()),
+                        dataset: dataset.clone(),
+                        model: Some(run.model.clone()),
+                        grant: o.grant.map(|g| g.id.clone()),
+                        licence: facts.licence_of(&o),
+                        shards: u.shards,
+                        records: u.records,
+                        bytes: u.bytes,
+                        detail: explain(&o, source, &run.org, run.date, use_),
+                    });
+                }
+                // Caps bind the collecting org, in the period the dataset was collected.
+                let Some(org) = &info.org else { continue };
+                let grants = facts.grants.get(source).cloned().unwrap_or_default();
+                for g in grants.iter().filter(|g| {
+                    g.cap.is_some()
+                        && (g.grantee == *org || g.grantee == "*")
+                        && verdict::in_window(g, info.collected)
+                }) {
+                    let key = (source.clone(), org.clone());
+                    if !volume_cache.contains_key(&key) {
+                        volume_cache.insert(key.clone(), reg.source_volume(source, org)?);
+                    }
+                    let rows = &volume_cache[&key];
+                    let Some(c) = verdict::cap_use(g, rows, info.collected) else {
+                        continue;
+                    };
+                    if c.records <= c.cap {
+                        continue;
+                    }
+                    findings.push(Finding {
+                        verdict: Verdict::VolumeExceeded,
+                        use_: licence::AI_TRAINING.into(),
+                        source: Some(source.clone()),
+                        dataset: dataset.clone(),
+                        model: Some(run.model.clone()),
+                        grant: Some(g.id.clone()),
+                        licence: Some(g.licence.clone()),
+                        shards: u.shards,
+                        records: u.records,
+                        bytes: u.bytes,
+                        detail: format!(
+                            "{org} collected {} {source} records in {} against a cap of {} per {} (grant {})",
+                            thousands(c.records),
+                            c.period,
+                            thousands(c.cap),
+                            g.cap.map(|c| c.per.as_str()).unwrap_or("total"),
+                            g.id
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    for d in reg.disclosures()? {
+        let needed = if d.kind == "government" {
+            licence::GOVERNMENT_SHARING
+        } else {
+            licence::THIRD_PARTY_SHARING
+        };
+        let (dataset, usage, org) = match &d.subject {
+            Subject::Dataset(r) => match facts.dataset(r)?.cloned() {
+                Some((info, usage)) => (Some(r.to_string()), usage, d.org.clone().or(info.org)),
+                None => {
+                    findings.push(Finding {
+                        verdict: Verdict::UnknownProvenance,
+                        use_: needed.into(),
+                        source: None,
+                        dataset: Some(r.to_string()),
+                        model: None,
+                        grant: None,
+                        licence: None,
+                        shards: 0,
+                        records: 0,
+                        bytes: 0,
+                        detail: format!(
+                            "dataset {r} shared with {} recipient {} on {} is not registered",
+                            d.kind, d.recipient, d.date
+                        ),
+                    });
+                    continue;
+                }
+            },
+            Subject::Source(s) => {
+                let rows = match &d.org {
+                    Some(org) => reg.source_volume(s, org)?,
+                    None => Vec::new(),
+                };
+                let mut seen = HashSet::new();
+                let records = rows
+                    .iter()
+                    .filter(|r| seen.insert(r.shard))
+                    .map(|r| r.records)
+                    .sum();
+                let shards = seen;
+                let usage = vec![SourceUsage {
+                    source: Some(s.clone()),
+                    shards: shards.len() as u64,
+                    records,
+                    bytes: 0,
+                }];
+                (None, usage, d.org.clone())
+            }
+        };
+        let org = org.unwrap_or_default();
+        for u in &usage {
+            let Some(source) = &u.source else {
+                findings.push(Finding {
+                    verdict: Verdict::UnknownProvenance,
+                    use_: needed.into(),
+                    source: None,
+                    dataset: dataset.clone(),
+                    model: None,
+                    grant: None,
+                    licence: None,
+                    shards: u.shards,
+                    records: u.records,
+                    bytes: u.bytes,
+                    detail: format!(
+                        "{} records of no known source shared with {} recipient {} on {}",
+                        thousands(u.records),
+                        d.kind,
+                        d.recipient,
+                        d.date
+                    ),
+                });
+                continue;
+            };
+            let o = facts.evaluate(source, &org, d.date, needed);
+            if o.verdict == Verdict::Permitted {
+                continue;
+            }
+            findings.push(Finding {
+                verdict: Verdict::UnauthorisedSharing,
+                use_: needed.into(),
+                source: Some(source.clone()),
+                dataset: dataset.clone(),
+                model: None,
+                grant: o.grant.map(|g| g.id.clone()),
+                licence: facts.licence_of(&o),
+                shards: u.shards,
+                records: u.records,
+                bytes: u.bytes,
+                detail: format!(
+                    "shared with {} recipient {} on {}: {} ({})",
+                    d.kind,
+                    d.recipient,
+                    d.date,
+                    o.verdict.code(),
+                    explain(&o, source, &org, d.date, needed)
+                ),
+            });
+        }
+    }
+
+    findings.retain(|f| filter.keeps(f));
+    let datasets: BTreeSet<&str> = findings
+        .iter()
+        .filter_map(|f| f.dataset.as_deref())
+        .collect();
+    let models: BTreeSet<&str> = findings.iter().filter_map(|f| f.model.as_deref()).collect();
+    let summary = Summary {
+        findings: findings.len() as u64,
+        datasets: datasets.len() as u64,
+        models: models.len() as u64,
+    };
+    Ok(Report { findings, summary })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}
