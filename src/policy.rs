@@ -261,10 +261,10 @@ impl Validator<'_> {
         let mut out = Vec::new();
         for u in list {
             let w = u.get_ref();
-            if !(allow_star && w == "*") {
-                if let Err(m) = check_use(w) {
-                    return self.err(u.span(), m);
-                }
+            if !(allow_star && w == "*")
+                && let Err(m) = check_use(w)
+            {
+                return self.err(u.span(), m);
             }
             if !out.contains(w) {
                 out.push(w.clone());
@@ -301,13 +301,13 @@ impl Validator<'_> {
             for d in &s.domains {
                 let dom = normalise_domain(d.get_ref())
                     .or_else(|m| self.err(d.span(), format!("source '{id}': {m}")))?;
-                if let Some(owner) = domain_owner.get(&dom) {
-                    if owner != &id {
-                        return self.err(
-                            d.span(),
-                            format!("domain '{dom}' already belongs to source '{owner}'"),
-                        );
-                    }
+                if let Some(owner) = domain_owner.get(&dom)
+                    && owner != &id
+                {
+                    return self.err(
+                        d.span(),
+                        format!("domain '{dom}' already belongs to source '{owner}'"),
+                    );
                 }
                 domain_owner.insert(dom.clone(), id.clone());
                 if !domains.contains(&dom) {

@@ -274,9 +274,17 @@ mod tests {
         let api = grant("g-api", "api", "acme", "2020-01-01", Some("2023-02-09"));
         let open = grant("g-open", "CC-BY-4.0", "*", "2020-01-01", None);
         let later = grant("g-later", "CC0-1.0", "acme", "2030-01-01", None);
-        let cases: &[(&[Grant], &str, &str, &str, Verdict, Option<&str>)] = &[
+        type Case<'a> = (
+            Vec<Grant>,
+            &'a str,
+            &'a str,
+            &'a str,
+            Verdict,
+            Option<&'a str>,
+        );
+        let cases: Vec<Case> = vec![
             (
-                &[],
+                vec![],
                 "acme",
                 "2022-01-01",
                 "ai-training",
@@ -284,7 +292,7 @@ mod tests {
                 None,
             ),
             (
-                &[api.clone()],
+                vec![api.clone()],
                 "other",
                 "2022-01-01",
                 "ai-training",
@@ -292,7 +300,7 @@ mod tests {
                 None,
             ),
             (
-                &[api.clone()],
+                vec![api.clone()],
                 "acme",
                 "2022-01-01",
                 "ai-training",
@@ -300,7 +308,7 @@ mod tests {
                 Some("g-api"),
             ),
             (
-                &[api.clone()],
+                vec![api.clone()],
                 "acme",
                 "2022-01-01",
                 "display",
@@ -308,7 +316,7 @@ mod tests {
                 Some("g-api"),
             ),
             (
-                &[api.clone()],
+                vec![api.clone()],
                 "acme",
                 "2022-01-01",
                 "commercial",
@@ -317,7 +325,7 @@ mod tests {
             ),
             // from is inclusive, until exclusive
             (
-                &[api.clone()],
+                vec![api.clone()],
                 "acme",
                 "2020-01-01",
                 "display",
@@ -325,7 +333,7 @@ mod tests {
                 Some("g-api"),
             ),
             (
-                &[api.clone()],
+                vec![api.clone()],
                 "acme",
                 "2019-12-31",
                 "display",
@@ -333,7 +341,7 @@ mod tests {
                 Some("g-api"),
             ),
             (
-                &[api.clone()],
+                vec![api.clone()],
                 "acme",
                 "2023-02-08",
                 "display",
@@ -341,7 +349,7 @@ mod tests {
                 Some("g-api"),
             ),
             (
-                &[api.clone()],
+                vec![api.clone()],
                 "acme",
                 "2023-02-09",
                 "display",
@@ -350,7 +358,7 @@ mod tests {
             ),
             // one permitting grant among several wins
             (
-                &[api.clone(), open.clone()],
+                vec![api.clone(), open.clone()],
                 "acme",
                 "2022-01-01",
                 "ai-training",
@@ -358,7 +366,7 @@ mod tests {
                 Some("g-open"),
             ),
             (
-                &[api.clone(), open.clone()],
+                vec![api.clone(), open.clone()],
                 "someone",
                 "2022-01-01",
                 "ai-training",
@@ -366,7 +374,7 @@ mod tests {
                 Some("g-open"),
             ),
             (
-                &[later.clone()],
+                vec![later.clone()],
                 "acme",
                 "2022-01-01",
                 "ai-training",
@@ -374,7 +382,7 @@ mod tests {
                 Some("g-later"),
             ),
             (
-                &[api.clone(), later.clone()],
+                vec![api.clone(), later.clone()],
                 "acme",
                 "2024-01-01",
                 "ai-training",
@@ -382,7 +390,7 @@ mod tests {
                 Some("g-api"),
             ),
             (
-                &[grant("p", "proprietary", "acme", "2020-01-01", None)],
+                vec![grant("p", "proprietary", "acme", "2020-01-01", None)],
                 "acme",
                 "2022-01-01",
                 "research",
@@ -390,7 +398,7 @@ mod tests {
                 Some("p"),
             ),
             (
-                &[grant("u", "no-such-licence", "acme", "2020-01-01", None)],
+                vec![grant("u", "no-such-licence", "acme", "2020-01-01", None)],
                 "acme",
                 "2022-01-01",
                 "research",
@@ -399,10 +407,10 @@ mod tests {
             ),
         ];
         for (grants, org, date, use_, want, want_grant) in cases {
-            let got = verdict(grants, org, date, use_);
+            let got = verdict(&grants, org, date, use_);
             assert_eq!(
                 got,
-                (*want, want_grant.map(str::to_string)),
+                (want, want_grant.map(str::to_string)),
                 "{org} {date} {use_}"
             );
         }
