@@ -17,6 +17,12 @@ use crate::registry::Source;
 pub enum Format {
     /// JSON Lines, one record per non-blank line.
     Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// Apache Parquet (its own internal compression).
+    Parquet,
     /// Anything else: one opaque record (an image, an archive, a model file).
     Binary,
 }
@@ -28,6 +34,8 @@ pub enum Compression {
     None,
     /// gzip (multi-member streams included).
     Gzip,
+    /// Zstandard (multi-frame streams included).
+    Zstd,
 }
 
 /// Detects format and compression from a file name (case-insensitive extensions).
@@ -35,22 +43,41 @@ pub fn detect(name: &[u8]) -> (Format, Compression) {
     let lower = name.to_ascii_lowercase();
     let (stem, compression) = if let Some(s) = lower.strip_suffix(b".gz") {
         (s, Compression::Gzip)
+    } else if let Some(s) = lower.strip_suffix(b".zst") {
+        (s, Compression::Zstd)
     } else {
         (lower.as_slice(), Compression::None)
     };
-    if stem.ends_with(b".jsonl") || stem.ends_with(b".ndjson") {
-        (Format::Jsonl, compression)
+    let format = if stem.ends_with(b".jsonl") || stem.ends_with(b".ndjson") {
+        Format::Jsonl
+    } else if stem.ends_with(b".csv") {
+        Format::Csv
+    } else if stem.ends_with(b".tsv") {
+        Format::Tsv
+    } else if stem.ends_with(b".parquet") && compression == Compression::None {
+        Format::Parquet
     } else {
-        (Format::Binary, Compression::None)
-    }
+        return (Format::Binary, Compression::None);
+    };
+    (format, compression)
 }
 
-/// The stable name of a format/compression pair, as stored (`jsonl`, `jsonl.gz`, `binary`).
+/// The stable name of a format/compression pair, as stored (`jsonl.gz`, `csv`, `binary`).
 pub fn format_name(f: Format, c: Compression) -> &'static str {
+    use Compression as C;
+    use Format as F;
     match (f, c) {
-        (Format::Jsonl, Compression::None) => "jsonl",
-        (Format::Jsonl, Compression::Gzip) => "jsonl.gz",
-        (Format::Binary, _) => "binary",
+        (F::Jsonl, C::None) => "jsonl",
+        (F::Jsonl, C::Gzip) => "jsonl.gz",
+        (F::Jsonl, C::Zstd) => "jsonl.zst",
+        (F::Csv, C::None) => "csv",
+        (F::Csv, C::Gzip) => "csv.gz",
+        (F::Csv, C::Zstd) => "csv.zst",
+        (F::Tsv, C::None) => "tsv",
+        (F::Tsv, C::Gzip) => "tsv.gz",
+        (F::Tsv, C::Zstd) => "tsv.zst",
+        (F::Parquet, _) => "parquet",
+        (F::Binary, _) => "binary",
     }
 }
 
@@ -87,6 +114,16 @@ impl UrlField {
             out.push(segs);
         }
         Ok(UrlField { paths: out })
+    }
+
+    /// The paths as dotted strings, in priority order (CSV headers are matched against them).
+    pub fn dotted(&self) -> impl Iterator<Item = String> + '_ {
+        self.paths.iter().map(|p| p.join("."))
+    }
+
+    /// The paths as segments, in priority order.
+    pub fn paths(&self) -> &[Vec<String>] {
+        &self.paths
     }
 
     /// Finds the highest-priority URL string in one JSON record. `Ok(None)` when the
@@ -340,10 +377,7 @@ pub fn attribute_jsonl<R: BufRead>(
     field: &UrlField,
     matcher: &SourceMatcher,
 ) -> RecordStats {
-    let mut st = RecordStats {
-        per_source: vec![(0, 0); matcher.ids().len()],
-        ..RecordStats::default()
-    };
+    let mut st = RecordStats::new(matcher.ids().len());
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut first = true;
     loop {
@@ -365,7 +399,6 @@ pub fn attribute_jsonl<R: BufRead>(
         if line.iter().all(|c| c.is_ascii_whitespace()) {
             continue;
         }
-        st.records += 1;
         let source = match field.find(line) {
             Ok(Some(url)) => matcher.source_of_url(&url),
             Ok(None) => None,
@@ -374,18 +407,220 @@ pub fn attribute_jsonl<R: BufRead>(
                 None
             }
         };
+        st.count(source, len);
+    }
+    st
+}
+
+impl RecordStats {
+    fn new(sources: usize) -> RecordStats {
+        RecordStats {
+            per_source: vec![(0, 0); sources],
+            ..RecordStats::default()
+        }
+    }
+
+    fn count(&mut self, source: Option<usize>, bytes: u64) {
+        self.records += 1;
         match source {
             Some(i) => {
-                st.per_source[i].0 += 1;
-                st.per_source[i].1 += len;
+                self.per_source[i].0 += 1;
+                self.per_source[i].1 += bytes;
             }
             None => {
-                st.unattributed_records += 1;
-                st.unattributed_bytes += len;
+                self.unattributed_records += 1;
+                self.unattributed_bytes += bytes;
+            }
+        }
+    }
+}
+
+/// Reads CSV or TSV records (header row first) from `reader`, attributing each by the URL
+/// column: the first header equal to one of the URL field paths (`url`, `meta.url`, ...).
+pub fn attribute_delimited<R: std::io::Read>(
+    reader: R,
+    delimiter: u8,
+    field: &UrlField,
+    matcher: &SourceMatcher,
+) -> RecordStats {
+    let mut st = RecordStats::new(matcher.ids().len());
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .flexible(true)
+        .quoting(delimiter == b',')
+        .buffer_capacity(256 * 1024)
+        .from_reader(reader);
+    let column = match rdr.byte_headers() {
+        Ok(h) => {
+            let h: Vec<Vec<u8>> = h.iter().map(|c| c.trim_ascii().to_vec()).collect();
+            field
+                .dotted()
+                .find_map(|name| h.iter().position(|c| c.as_slice() == name.as_bytes()))
+        }
+        Err(e) => {
+            st.problem = Some(format!("header: {e}"));
+            return st;
+        }
+    };
+    let mut rec = csv::ByteRecord::new();
+    let mut last = rdr.position().byte();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let pos = rdr.position().byte();
+                let bytes = pos - last;
+                last = pos;
+                let source = column
+                    .and_then(|c| rec.get(c))
+                    .and_then(|u| std::str::from_utf8(u).ok())
+                    .and_then(|u| matcher.source_of_url(u));
+                st.count(source, bytes);
+            }
+            Err(e) => {
+                let io_error = matches!(e.kind(), csv::ErrorKind::Io(_));
+                if io_error {
+                    st.problem = Some(e.to_string());
+                    break;
+                }
+                // A malformed record (bad UTF-8 is not one: records are read as bytes).
+                let pos = rdr.position().byte();
+                st.malformed += 1;
+                st.count(None, pos.saturating_sub(last));
+                last = pos;
             }
         }
     }
     st
+}
+
+/// Reads a Parquet file's record count from its footer and attributes records by the URL
+/// column, reading only that column. `size` spreads the file's bytes over its records.
+pub fn attribute_parquet(
+    file: std::fs::File,
+    size: u64,
+    field: &UrlField,
+    matcher: &SourceMatcher,
+) -> RecordStats {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+
+    let mut st = RecordStats::new(matcher.ids().len());
+    let reader = match SerializedFileReader::new(file) {
+        Ok(r) => r,
+        Err(e) => {
+            st.problem = Some(format!("not a readable Parquet file: {e}"));
+            st.count(None, size);
+            return st;
+        }
+    };
+    let total = reader.metadata().file_metadata().num_rows().max(0) as u64;
+    let schema = reader.metadata().file_metadata().schema();
+    let found = field
+        .paths()
+        .iter()
+        .find_map(|p| project(schema, p).map(|t| (p.clone(), t)));
+    let share = |n: u64| {
+        if total == 0 {
+            0
+        } else {
+            ((size as u128 * n as u128) / total as u128) as u64
+        }
+    };
+    let Some((path, projection)) = found else {
+        st.records = total;
+        st.unattributed_records = total;
+        st.unattributed_bytes = size;
+        return st;
+    };
+    let rows = match reader.get_row_iter(Some(projection)) {
+        Ok(r) => r,
+        Err(e) => {
+            st.problem = Some(e.to_string());
+            st.records = total;
+            st.unattributed_records = total;
+            st.unattributed_bytes = size;
+            return st;
+        }
+    };
+    let mut seen = 0u64;
+    for row in rows {
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                st.problem = Some(e.to_string());
+                break;
+            }
+        };
+        seen += 1;
+        let mut cur = row;
+        let mut url: Option<String> = None;
+        for (depth, seg) in path.iter().enumerate() {
+            let next = cur
+                .get_column_iter()
+                .find(|(name, _)| *name == seg)
+                .map(|(_, f)| f.clone());
+            match (next, depth + 1 == path.len()) {
+                (Some(Field::Str(s)), true) => url = Some(s),
+                (Some(Field::Group(g)), false) => {
+                    cur = g;
+                    continue;
+                }
+                _ => {}
+            }
+            break;
+        }
+        let source = url.as_deref().and_then(|u| matcher.source_of_url(u));
+        st.records += 1;
+        match source {
+            Some(i) => st.per_source[i].0 += 1,
+            None => st.unattributed_records += 1,
+        }
+    }
+    // Records the iterator could not reach (a corrupt page) stay counted, unattributed.
+    if seen < total {
+        st.records += total - seen;
+        st.unattributed_records += total - seen;
+    }
+    for p in st.per_source.iter_mut() {
+        p.1 = share(p.0);
+    }
+    st.unattributed_bytes = share(st.unattributed_records);
+    st
+}
+
+/// A schema holding only the leaf at `path` (with its enclosing groups), when it exists.
+fn project(
+    root: &parquet::schema::types::Type,
+    path: &[String],
+) -> Option<parquet::schema::types::Type> {
+    use parquet::schema::types::Type;
+    use std::sync::Arc;
+
+    fn walk(t: &Type, path: &[String]) -> Option<Type> {
+        let child = t.get_fields().iter().find(|f| f.name() == path[0])?;
+        if path.len() == 1 {
+            if child.is_group() {
+                return None;
+            }
+            let mut b = Type::group_type_builder(t.name()).with_fields(vec![Arc::clone(child)]);
+            if t.get_basic_info().has_repetition() {
+                b = b.with_repetition(t.get_basic_info().repetition());
+            }
+            return b.build().ok();
+        }
+        if !child.is_group() {
+            return None;
+        }
+        let inner = walk(child, &path[1..])?;
+        let mut b = Type::group_type_builder(t.name()).with_fields(vec![Arc::new(inner)]);
+        if t.get_basic_info().has_repetition() {
+            b = b.with_repetition(t.get_basic_info().repetition());
+        }
+        b.build().ok()
+    }
+    walk(root, path)
 }
 
 #[cfg(test)]
@@ -483,11 +718,34 @@ mod tests {
     }
 
     #[test]
+    fn delimited_records_use_the_header() {
+        let m = SourceMatcher::new(&[src("reddit", &["reddit.com"])]);
+        let data = "id,text,source_url\n1,\"hi, there\",https://old.reddit.com/r/x\n2,\"multi\nline\",https://elsewhere.net\n3,short\n";
+        let st = attribute_delimited(data.as_bytes(), b',', &UrlField::default(), &m);
+        assert_eq!(
+            (st.records, st.per_source[0].0, st.unattributed_records),
+            (3, 1, 2)
+        );
+        let header_len = "id,text,source_url\n".len() as u64;
+        assert_eq!(
+            st.per_source[0].1 + st.unattributed_bytes + header_len,
+            data.len() as u64
+        );
+        let tsv = "url\tx\nhttps://reddit.com/a\t\"q\n";
+        let st = attribute_delimited(tsv.as_bytes(), b'\t', &UrlField::default(), &m);
+        assert_eq!((st.records, st.per_source[0].0), (1, 1));
+    }
+
+    #[test]
     fn formats_from_names() {
         assert_eq!(detect(b"a/b.jsonl"), (Format::Jsonl, Compression::None));
         assert_eq!(detect(b"a/B.JSONL.GZ"), (Format::Jsonl, Compression::Gzip));
         assert_eq!(detect(b"x.ndjson"), (Format::Jsonl, Compression::None));
         assert_eq!(detect(b"img.jpg"), (Format::Binary, Compression::None));
         assert_eq!(detect(b"blob.tar.gz"), (Format::Binary, Compression::None));
+        assert_eq!(detect(b"t.TSV.zst"), (Format::Tsv, Compression::Zstd));
+        assert_eq!(detect(b"t.csv.gz"), (Format::Csv, Compression::Gzip));
+        assert_eq!(detect(b"p.parquet"), (Format::Parquet, Compression::None));
+        assert_eq!(detect(b"p.parquet.gz"), (Format::Binary, Compression::None));
     }
 }

@@ -261,50 +261,98 @@ pub struct FileFacts {
 }
 
 /// Hashes one file and reads its records. I/O errors are returned; malformed records and
-/// corrupt compressed streams are recorded in the stats.
+/// corrupt compressed streams are recorded in the stats. A file whose size or modification
+/// time changes while it is read is read once more, then refused.
 pub fn fingerprint(
     path: &Path,
     rel: &[u8],
     field: &UrlField,
     matcher: &SourceMatcher,
 ) -> io::Result<FileFacts> {
-    let (format, compression) = attribute::detect(rel);
-    let file = File::open(path)?;
-    let size = file.metadata()?.len();
-    let name = attribute::format_name(format, compression);
-    if format == Format::Binary {
-        let mut hasher = blake3::Hasher::new();
-        if size >= MMAP_MIN {
-            drop(file);
-            hasher.update_mmap_rayon(path)?;
-        } else {
-            hasher.update_reader(file)?;
+    for _ in 0..2 {
+        let before = std::fs::metadata(path)?;
+        let facts = read_once(path, rel, before.len(), field, matcher)?;
+        let after = std::fs::metadata(path)?;
+        if facts.size == after.len()
+            && before.len() == after.len()
+            && before.modified().ok() == after.modified().ok()
+        {
+            return Ok(facts);
         }
-        let stats = RecordStats {
-            records: 1,
-            per_source: vec![(0, 0); matcher.ids().len()],
-            unattributed_records: 1,
-            unattributed_bytes: size,
-            ..RecordStats::default()
-        };
-        return Ok(FileFacts {
-            hash: hasher.finalize(),
-            size,
-            format: name,
-            stats,
-        });
     }
-    let mut hr = HashingReader::new(file);
-    let stats = match compression {
-        Compression::None => attribute::attribute_jsonl(
-            BufReader::with_capacity(256 * 1024, &mut hr),
-            field,
-            matcher,
-        ),
-        Compression::Gzip => {
-            let gz =
-                flate2::read::MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, &mut hr));
-            attribute::attribute_jsonl(BufReader::with_capacity(256 * 1024, gz), field, matcher)
+    Err(io::Error::other("the file changed while it was being read"))
+}
+
+/// Hashes a whole file without parsing it: large files through BLAKE3's multi-threaded
+/// memory-mapped path, small ones with plain reads.
+fn hash_file(path: &Path, size: u64) -> io::Result<blake3::Hash> {
+    let mut hasher = blake3::Hasher::new();
+    if size >= MMAP_MIN {
+        hasher.update_mmap_rayon(path)?;
+    } else {
+        hasher.update_reader(File::open(path)?)?;
+    }
+    Ok(hasher.finalize())
+}
+
+fn read_once(
+    path: &Path,
+    rel: &[u8],
+    size: u64,
+    field: &UrlField,
+    matcher: &SourceMatcher,
+) -> io::Result<FileFacts> {
+    let (format, compression) = attribute::detect(rel);
+    let name = attribute::format_name(format, compression);
+    let sources = matcher.ids().len();
+    match format {
+        Format::Binary => {
+            let stats = RecordStats {
+                records: 1,
+                per_source: vec![(0, 0); sources],
+                unattributed_records: 1,
+                unattributed_bytes: size,
+                ..RecordStats::default()
+            };
+            return Ok(FileFacts {
+                hash: hash_file(path, size)?,
+                size,
+                format: name,
+                stats,
+            });
+        }
+        Format::Parquet => {
+            // Parquet is read by seeking (footer first), so it is hashed in its own pass.
+            let hash = hash_file(path, size)?;
+            let stats = attribute::attribute_parquet(File::open(path)?, size, field, matcher);
+            return Ok(FileFacts {
+                hash,
+                size,
+                format: name,
+                stats,
+            });
+        }
+        Format::Jsonl | Format::Csv | Format::Tsv => {}
+    }
+    let mut hr = HashingReader::new(File::open(path)?);
+    let stats = {
+        let raw = BufReader::with_capacity(256 * 1024, &mut hr);
+        let decoded: Box<dyn Read + '_> = match compression {
+            Compression::None => Box::new(raw),
+            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
+            Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(raw) {
+                Ok(d) => Box::new(d),
+                Err(e) => Box::new(FailingReader(Some(e))),
+            },
+        };
+        match format {
+            Format::Csv => attribute::attribute_delimited(decoded, b',', field, matcher),
+            Format::Tsv => attribute::attribute_delimited(decoded, b'\t', field, matcher),
+            _ => attribute::attribute_jsonl(
+                BufReader::with_capacity(256 * 1024, decoded),
+                field,
+                matcher,
+            ),
         }
     };
     if let Some(e) = hr.error.take() {
@@ -317,6 +365,18 @@ pub fn fingerprint(
         format: name,
         stats,
     })
+}
+
+/// A reader that reports one error: a decoder that could not even start.
+struct FailingReader(Option<io::Error>);
+
+impl Read for FailingReader {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
 }
 
 /// Turns one file's facts into a member, applying declared sources to content no URL
