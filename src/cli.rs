@@ -151,6 +151,18 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+    /// Leave out paths matching this glob, relative to DIR (repeatable): '*.tmp', 'cache/**'.
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    /// Re-read every file even when size, mtime and inode say it is unchanged.
+    #[arg(long)]
+    pub rehash: bool,
+    /// Follow symbolic links (loops are detected and listed as skipped).
+    #[arg(long)]
+    pub follow_links: bool,
+    /// Record unreadable files and directories as skipped instead of failing the scan.
+    #[arg(long)]
+    pub skip_unreadable: bool,
 }
 
 /// Arguments of `train`.

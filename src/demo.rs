@@ -96,6 +96,10 @@ pub fn replay(reg: &mut dyn Registry, samples: &Path, ui: Ui, actor: &str) -> Re
             url_field: UrlField::default(),
             jobs: None,
             actor: actor.into(),
+            walk: Default::default(),
+            rehash: false,
+            skip_unreadable: false,
+            progress: None,
         };
         let summary = scan::scan(reg, &opts)?;
         let per_source: Vec<String> = summary

@@ -2,7 +2,8 @@
 //! code that writes to stdout (results) or stderr (progress, warnings).
 
 use std::fmt::Display;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
@@ -176,9 +177,59 @@ impl Ui {
         }
     }
 
+    /// A progress bar on stderr when it is a terminal and `-q` is off.
+    pub fn progress_bar(&self) -> Option<Bar> {
+        if self.quiet || !io::stderr().is_terminal() {
+            return None;
+        }
+        let pb =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        let style = indicatif::ProgressStyle::with_template(
+            "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        pb.set_style(style);
+        Some(Bar {
+            pb,
+            files: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+        })
+    }
+
     /// The one line printed for a failed command.
     pub fn error(&self, msg: impl Display) {
         eprintln!("provtrack: {msg}");
+    }
+}
+
+/// A scan progress bar: bytes, rate, ETA and files done.
+pub struct Bar {
+    pb: indicatif::ProgressBar,
+    files: AtomicU64,
+    total: AtomicU64,
+}
+
+impl Bar {
+    /// Leaves the bar where it ended.
+    pub fn finish(&self) {
+        self.pb.finish_and_clear();
+    }
+}
+
+impl crate::scan::ProgressSink for Bar {
+    fn start(&self, files: u64, bytes: u64) {
+        self.total.store(files, Ordering::Relaxed);
+        self.pb.set_length(bytes);
+        self.pb.set_message(format!("0/{files} files"));
+    }
+
+    fn advance(&self, bytes: u64) {
+        let done = self.files.fetch_add(1, Ordering::Relaxed) + 1;
+        self.pb.inc(bytes);
+        self.pb.set_message(format!(
+            "{done}/{} files",
+            self.total.load(Ordering::Relaxed)
+        ));
     }
 }
 

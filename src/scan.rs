@@ -3,19 +3,22 @@
 //! multi-threaded mmap path), attributes records, merges what the registry already knows
 //! about the same bytes, and registers the dataset version in one transaction.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::attribute::{self, Compression, Format, RecordStats, SourceMatcher, UrlField};
 use crate::error::{Error, Result};
 use crate::registry::{
-    Attribution, EventDraft, KnownShard, Member, Method, NewDataset, Registered, Registry, Shard,
+    Attribution, CacheEntry, EventDraft, KnownShard, Member, Method, NewDataset, Registered,
+    Registry, Shard, Source,
 };
 use crate::types::{DatasetRef, Date};
 
@@ -44,6 +47,39 @@ pub struct ScanOptions {
     pub jobs: Option<usize>,
     /// Who is scanning, for the event log.
     pub actor: String,
+    /// Which files to leave out, and how to walk.
+    pub walk: WalkOptions,
+    /// Re-read every file even when the state cache says it is unchanged.
+    pub rehash: bool,
+    /// Record unreadable files as skipped instead of failing the scan.
+    pub skip_unreadable: bool,
+    /// Told how much there is to read, then of each file read.
+    pub progress: Option<Arc<dyn ProgressSink>>,
+}
+
+/// Receives scan progress; called from worker threads.
+pub trait ProgressSink: Send + Sync {
+    /// Reading starts: this many files and bytes are to be fingerprinted.
+    fn start(&self, files: u64, bytes: u64);
+    /// One file of `bytes` bytes is done.
+    fn advance(&self, bytes: u64);
+}
+
+impl fmt::Debug for dyn ProgressSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressSink")
+    }
+}
+
+/// How the walk treats links, unreadable directories and exclusions.
+#[derive(Clone, Debug, Default)]
+pub struct WalkOptions {
+    /// Glob patterns over relative paths to leave out (`*.tmp`, `cache/**`).
+    pub excludes: Vec<String>,
+    /// Follow symbolic links (loops are detected and skipped).
+    pub follow_links: bool,
+    /// Record unreadable directories as skipped instead of failing.
+    pub skip_unreadable: bool,
 }
 
 /// A regular file found by the walk.
@@ -53,6 +89,12 @@ pub struct FileEntry {
     pub rel: Vec<u8>,
     /// Path to open.
     pub abs: PathBuf,
+    /// Size when listed.
+    pub size: u64,
+    /// Modification time when listed, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Inode number (0 where the platform has none).
+    pub inode: u64,
 }
 
 /// A file the walk did not fingerprint, and why.
@@ -108,6 +150,10 @@ pub struct ScanSummary {
     pub problems: Vec<Problem>,
     /// Shards whose attributions came (partly) from the same bytes seen before.
     pub inherited_shards: u64,
+    /// Files read and hashed by this scan.
+    pub rehashed: u64,
+    /// Files whose cached facts were reused because size, mtime and inode were unchanged.
+    pub reused: u64,
     /// `created`, or `unchanged` when this exact version was already registered.
     pub status: &'static str,
     /// Wall-clock seconds.
@@ -147,42 +193,124 @@ pub fn show_path(p: &[u8]) -> String {
     String::from_utf8_lossy(p).into_owned()
 }
 
-/// Lists the regular files below `dir`, sorted by relative path bytes; symbolic links and
-/// special files are skipped and listed.
-pub fn walk(dir: &Path) -> Result<(Vec<FileEntry>, Vec<Skipped>)> {
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn inode(meta: &std::fs::Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        0
+    }
+}
+
+/// Lists the regular files below `dir`, sorted by relative path bytes. Symbolic links (when
+/// not followed), link loops, special files and excluded paths are left out; all but the
+/// excluded ones are listed as skipped.
+pub fn walk(dir: &Path, opts: &WalkOptions) -> Result<(Vec<FileEntry>, Vec<Skipped>)> {
     let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
     if !meta.is_dir() {
         return Err(Error::input(dir.display().to_string(), "not a directory"));
     }
+    let mut globs = globset::GlobSetBuilder::new();
+    for pat in &opts.excludes {
+        let g = globset::Glob::new(pat).map_err(|e| Error::input("--exclude", e.to_string()))?;
+        globs.add(g);
+    }
+    let excludes = globs
+        .build()
+        .map_err(|e| Error::input("--exclude", e.to_string()))?;
+    let rel_of = |p: &Path| rel_bytes(p.strip_prefix(dir).unwrap_or(p));
     let mut files = Vec::new();
     let mut skipped = Vec::new();
-    for entry in walkdir::WalkDir::new(dir)
-        .follow_links(false)
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(opts.follow_links)
         .sort_by_file_name()
-    {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(dir).to_path_buf();
-            match e.into_io_error() {
-                Some(io) => Error::io(path, io),
-                None => Error::input(path.display().to_string(), "cannot walk"),
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !excludes.is_match(show_path(&rel_of(e.path()))));
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e.path().unwrap_or(dir).to_path_buf();
+                let rel = show_path(&rel_of(&path));
+                if let Some(ancestor) = e.loop_ancestor() {
+                    skipped.push(Skipped {
+                        path: rel,
+                        reason: format!("symbolic link loop back to {}", ancestor.display()),
+                    });
+                    continue;
+                }
+                let io = e.into_io_error();
+                let broken_link = opts.follow_links
+                    && io
+                        .as_ref()
+                        .is_some_and(|io| io.kind() == io::ErrorKind::NotFound)
+                    && std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+                if broken_link {
+                    skipped.push(Skipped {
+                        path: rel,
+                        reason: "broken symbolic link".into(),
+                    });
+                    continue;
+                }
+                if opts.skip_unreadable {
+                    skipped.push(Skipped {
+                        path: rel,
+                        reason: io.map_or_else(|| "cannot walk".to_string(), |e| e.to_string()),
+                    });
+                    continue;
+                }
+                return Err(match io {
+                    Some(io) => Error::io(path, io),
+                    None => Error::input(path.display().to_string(), "cannot walk"),
+                });
             }
-        })?;
+        };
         let ft = entry.file_type();
         if ft.is_dir() {
             continue;
         }
-        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        let rel = rel_bytes(rel);
+        let rel = rel_of(entry.path());
         if ft.is_file() {
+            let meta = match entry.metadata() {
+                Ok(m) => m,
+                Err(e) if opts.skip_unreadable => {
+                    skipped.push(Skipped {
+                        path: show_path(&rel),
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    let io = e
+                        .into_io_error()
+                        .unwrap_or_else(|| io::Error::other("cannot stat"));
+                    return Err(Error::io(entry.path(), io));
+                }
+            };
             files.push(FileEntry {
                 rel,
+                size: meta.len(),
+                mtime_ns: mtime_ns(&meta),
+                inode: inode(&meta),
                 abs: entry.into_path(),
             });
         } else {
             let reason = if ft.is_symlink() {
-                "symbolic link (not followed)"
+                "symbolic link (not followed; --follow-links follows)"
             } else {
-                "not a regular file"
+                "not a regular file (FIFO, socket or device)"
             };
             skipped.push(Skipped {
                 path: show_path(&rel),
@@ -386,6 +514,7 @@ fn member_of(
     facts: FileFacts,
     ids: &[String],
     declared: &[String],
+    parent_sources: &[String],
     known: Option<&KnownShard>,
 ) -> (Member, bool) {
     let st = facts.stats;
@@ -421,6 +550,26 @@ fn member_of(
         un_bytes = 0;
     }
     let mut inherited = false;
+    // Content still unattributed takes the sources of the datasets it was derived from.
+    if un_records > 0 && !parent_sources.is_empty() {
+        for s in parent_sources {
+            match attributions.iter_mut().find(|a| &a.source == s) {
+                Some(a) => {
+                    a.records += un_records;
+                    a.bytes += un_bytes;
+                }
+                None => attributions.push(Attribution {
+                    source: s.clone(),
+                    records: un_records,
+                    bytes: un_bytes,
+                    method: Method::Inherited,
+                }),
+            }
+        }
+        un_records = 0;
+        un_bytes = 0;
+        inherited = true;
+    }
     if let Some(k) = known {
         for a in &k.attributions {
             if !attributions.iter().any(|b| b.source == a.source) {
@@ -452,6 +601,71 @@ fn member_of(
     (member, inherited)
 }
 
+/// Record stats as cached, keyed by source id so they survive source reordering.
+#[derive(Serialize, Deserialize)]
+struct CachedStats {
+    records: u64,
+    malformed: u64,
+    sources: BTreeMap<String, (u64, u64)>,
+    unattributed: (u64, u64),
+    problem: Option<String>,
+}
+
+fn encode_stats(st: &RecordStats, ids: &[String]) -> String {
+    let c = CachedStats {
+        records: st.records,
+        malformed: st.malformed,
+        sources: st
+            .per_source
+            .iter()
+            .enumerate()
+            .filter(|(_, (r, _))| *r > 0)
+            .map(|(i, v)| (ids[i].clone(), *v))
+            .collect(),
+        unattributed: (st.unattributed_records, st.unattributed_bytes),
+        problem: st.problem.clone(),
+    };
+    serde_json::to_string(&c).unwrap_or_default()
+}
+
+fn decode_stats(s: &str, ids: &[String]) -> Option<RecordStats> {
+    let c: CachedStats = serde_json::from_str(s).ok()?;
+    let mut per_source = vec![(0, 0); ids.len()];
+    for (id, v) in c.sources {
+        // A source that no longer exists invalidates the entry (the config hash also would).
+        per_source[ids.iter().position(|x| *x == id)?] = v;
+    }
+    Some(RecordStats {
+        records: c.records,
+        malformed: c.malformed,
+        per_source,
+        unattributed_records: c.unattributed.0,
+        unattributed_bytes: c.unattributed.1,
+        problem: c.problem,
+    })
+}
+
+/// Fingerprint of everything attribution depends on besides the bytes: the source
+/// domains and the URL fields. Cached facts from another configuration are not reused.
+fn attribution_config(sources: &[Source], field: &UrlField) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(b"provtrack-attribution-v1\n");
+    for s in sources {
+        for d in &s.domains {
+            h.update(format!("{d}\0{}\n", s.id).as_bytes());
+        }
+    }
+    for f in field.dotted() {
+        h.update(format!("field\0{f}\n").as_bytes());
+    }
+    h.finalize()
+}
+
+fn canonical_dir(dir: &Path) -> Result<Vec<u8>> {
+    let c = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
+    Ok(rel_bytes(&c))
+}
+
 /// Scans `opts.dir` and registers it as `opts.dataset`.
 pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     let started = Instant::now();
@@ -467,6 +681,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             ));
         }
     }
+    let mut parent_sources = std::collections::BTreeSet::new();
     for p in &opts.derived_from {
         if reg.dataset(p)?.is_none() {
             return Err(Error::input(
@@ -474,62 +689,174 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
                 format!("dataset {p} is not registered"),
             ));
         }
+        parent_sources.extend(reg.dataset_usage(p)?.into_iter().filter_map(|u| u.source));
     }
+    let parent_sources: Vec<String> = parent_sources.into_iter().collect();
     let matcher = SourceMatcher::new(&sources);
-    let (entries, skipped) = walk(&opts.dir)?;
+    let ids = matcher.ids().to_vec();
+    let walk_opts = WalkOptions {
+        skip_unreadable: opts.skip_unreadable,
+        ..opts.walk.clone()
+    };
+    let (entries, mut skipped) = walk(&opts.dir, &walk_opts)?;
+
+    // Reuse cached facts for files whose size, mtime and inode are unchanged.
+    let dir_key = canonical_dir(&opts.dir)?;
+    let config = attribution_config(&sources, &opts.url_field);
+    let cache = if opts.rehash {
+        HashMap::new()
+    } else {
+        reg.scan_cache(&dir_key)?
+    };
+    let mut facts: Vec<Option<FileFacts>> = entries
+        .iter()
+        .map(|e| {
+            let c = cache.get(&e.rel)?;
+            if c.size != e.size
+                || c.mtime_ns != e.mtime_ns
+                || c.inode != e.inode
+                || c.config != config
+            {
+                return None;
+            }
+            let (format, compression) = attribute::detect(&e.rel);
+            let format = attribute::format_name(format, compression);
+            if c.format != format {
+                return None;
+            }
+            Some(FileFacts {
+                hash: c.hash,
+                size: c.size,
+                format,
+                stats: decode_stats(&c.stats, &ids)?,
+            })
+        })
+        .collect();
+    drop(cache);
+    let reused = facts.iter().filter(|f| f.is_some()).count() as u64;
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
         .map_err(|e| Error::input("--jobs", e.to_string()))?;
-    let facts: Vec<FileFacts> = pool.install(|| {
-        entries
-            .par_iter()
-            .map(|e| {
-                fingerprint(&e.abs, &e.rel, &opts.url_field, &matcher)
-                    .map_err(|err| Error::io(&e.abs, err))
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
-
-    let hashes: Vec<blake3::Hash> = facts.iter().map(|f| f.hash).collect();
-    let known = reg.known_shards(&hashes)?;
-    let mut members = Vec::with_capacity(entries.len());
-    let mut inherited_shards = 0;
-    for (entry, f) in entries.iter().zip(facts) {
-        let k = known.get(&f.hash);
-        let (m, inherited) = member_of(entry, f, matcher.ids(), &opts.declared, k);
-        inherited_shards += u64::from(inherited);
-        members.push(m);
+    let todo: Vec<usize> = (0..entries.len()).filter(|&i| facts[i].is_none()).collect();
+    if let Some(p) = &opts.progress {
+        p.start(
+            todo.len() as u64,
+            todo.iter().map(|&i| entries[i].size).sum(),
+        );
     }
-    let root = root_hash(members.iter().map(|m| (m.path.as_slice(), &m.shard.hash)));
+    let hashed: Vec<(usize, io::Result<FileFacts>)> = pool.install(|| {
+        todo.par_iter()
+            .map(|&i| {
+                let e = &entries[i];
+                let r = fingerprint(&e.abs, &e.rel, &opts.url_field, &matcher);
+                if let Some(p) = &opts.progress {
+                    p.advance(e.size);
+                }
+                (i, r)
+            })
+            .collect()
+    });
+    let mut fresh = Vec::with_capacity(hashed.len());
+    let mut unreadable = HashSet::new();
+    for (i, r) in hashed {
+        match r {
+            Ok(f) => {
+                let e = &entries[i];
+                fresh.push((
+                    e.rel.clone(),
+                    CacheEntry {
+                        size: e.size,
+                        mtime_ns: e.mtime_ns,
+                        inode: e.inode,
+                        config,
+                        hash: f.hash,
+                        format: f.format.to_string(),
+                        stats: encode_stats(&f.stats, &ids),
+                    },
+                ));
+                facts[i] = Some(f);
+            }
+            Err(err) if opts.skip_unreadable => {
+                skipped.push(Skipped {
+                    path: show_path(&entries[i].rel),
+                    reason: format!("unreadable: {err}"),
+                });
+                unreadable.insert(i);
+            }
+            Err(err) => return Err(Error::io(&entries[i].abs, err)),
+        }
+    }
+    let rehashed = fresh.len() as u64;
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let kept: Vec<(&FileEntry, FileFacts)> = entries
+        .iter()
+        .zip(facts)
+        .enumerate()
+        .filter(|(i, _)| !unreadable.contains(i))
+        .filter_map(|(_, (e, f))| f.map(|f| (e, f)))
+        .collect();
+    let root = root_hash(kept.iter().map(|(e, f)| (e.rel.as_slice(), &f.hash)));
 
     let mut summary = ScanSummary {
         dataset: opts.dataset.clone(),
         root,
-        files: members.len() as u64,
-        bytes: members.iter().map(|m| m.shard.size).sum(),
-        records: members.iter().map(|m| m.shard.records).sum(),
+        files: kept.len() as u64,
+        bytes: kept.iter().map(|(_, f)| f.size).sum(),
+        records: kept.iter().map(|(_, f)| f.stats.records).sum(),
         sources: BTreeMap::new(),
-        unattributed_records: members.iter().map(|m| m.shard.unattributed_records).sum(),
+        unattributed_records: 0,
         skipped,
         problems: Vec::new(),
-        inherited_shards,
+        inherited_shards: 0,
+        rehashed,
+        reused,
         status: "created",
         seconds: 0.0,
     };
+    for (e, f) in &kept {
+        if f.stats.malformed > 0 || f.stats.problem.is_some() {
+            summary.problems.push(Problem {
+                path: show_path(&e.rel),
+                malformed: f.stats.malformed,
+                error: f.stats.problem.clone(),
+            });
+        }
+    }
+
+    // The same version with the same root is a no-op: report what is registered.
+    if let Some(existing) = reg.dataset(&opts.dataset)?
+        && existing.root == root
+    {
+        let totals = reg.dataset_totals(&opts.dataset)?;
+        for (src, (records, bytes)) in totals.sources {
+            summary.sources.insert(src, SourceCount { records, bytes });
+        }
+        summary.unattributed_records = totals.unattributed_records;
+        summary.status = "unchanged";
+        // Files re-read because only their metadata changed (a `touch`) are cached anew.
+        reg.update_scan_cache(&dir_key, &fresh)?;
+        summary.seconds = started.elapsed().as_secs_f64();
+        return Ok(summary);
+    }
+
+    let hashes: Vec<blake3::Hash> = kept.iter().map(|(_, f)| f.hash).collect();
+    let known = reg.known_shards(&hashes)?;
+    let mut members = Vec::with_capacity(kept.len());
+    for (entry, f) in kept {
+        let k = known.get(&f.hash);
+        let (m, inherited) = member_of(entry, f, &ids, &opts.declared, &parent_sources, k);
+        summary.inherited_shards += u64::from(inherited);
+        members.push(m);
+    }
+    summary.unattributed_records = members.iter().map(|m| m.shard.unattributed_records).sum();
     for m in &members {
         for a in &m.attributions {
             let c = summary.sources.entry(a.source.clone()).or_default();
             c.records += a.records;
             c.bytes += a.bytes;
-        }
-        if m.shard.malformed > 0 || m.shard.problem.is_some() {
-            summary.problems.push(Problem {
-                path: show_path(&m.path),
-                malformed: m.shard.malformed,
-                error: m.shard.problem.clone(),
-            });
         }
     }
 
@@ -546,6 +873,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             "records": summary.records,
             "sources": summary.sources,
             "unattributed_records": summary.unattributed_records,
+            "skipped": summary.skipped.len(),
             "derived_from": opts.derived_from.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
         }),
     };
@@ -560,6 +888,8 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     if reg.register_dataset(&ds, &event)? == Registered::Unchanged {
         summary.status = "unchanged";
     }
+    // Only a scan that succeeded updates the state cache: a failed command changes nothing.
+    reg.update_scan_cache(&dir_key, &fresh)?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

@@ -5,7 +5,9 @@ use crate::attribute::UrlField;
 use crate::cli::ScanArgs;
 use crate::error::{Error, Result};
 use crate::output::Table;
-use crate::scan::{self, ScanOptions, ScanSummary};
+use std::sync::Arc;
+
+use crate::scan::{self, ProgressSink, ScanOptions, ScanSummary, WalkOptions};
 use crate::types::{Date, check_ident};
 
 /// Scans and registers a dataset version and prints its summary.
@@ -28,9 +30,26 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
         url_field,
         jobs: args.jobs.map(usize::from),
         actor: ctx.actor.clone(),
+        walk: WalkOptions {
+            excludes: args.exclude,
+            follow_links: args.follow_links,
+            skip_unreadable: args.skip_unreadable,
+        },
+        rehash: args.rehash,
+        skip_unreadable: args.skip_unreadable,
+        progress: None,
     };
     let mut reg = ctx.open()?;
-    let summary = scan::scan(reg.as_mut(), &opts)?;
+    let bar = ctx.ui.progress_bar().map(Arc::new);
+    let opts = ScanOptions {
+        progress: bar.clone().map(|b| b as Arc<dyn ProgressSink>),
+        ..opts
+    };
+    let result = scan::scan(reg.as_mut(), &opts);
+    if let Some(b) = bar {
+        b.finish();
+    }
+    let summary = result?;
     report_problems(ctx, &summary);
     ctx.ui.info(format_args!(
         "{} {}: {} files, {} bytes, {} records in {:.2}s ({:.2} GB/s){}",

@@ -10,16 +10,19 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    Application, Attribution, Cap, DatasetInfo, Disclosure, Event, EventDraft, Grant, KnownShard,
-    Method, NewDataset, Policy, Registered, Registry, RegistryError, Shard, Source, SourceUsage,
-    StoredMember, Subject, TrainingRun, VolumeRow,
+    Application, Attribution, CacheEntry, Cap, DatasetInfo, DatasetTotals, Disclosure, Event,
+    EventDraft, Grant, KnownShard, Method, NewDataset, Policy, Registered, Registry, RegistryError,
+    Shard, Source, SourceUsage, StoredMember, Subject, TrainingRun, VolumeRow,
 };
 use crate::events;
 use crate::licence::Licence;
 use crate::types::{DatasetRef, Date, utc_now_rfc3339};
 
 /// Ordered migrations; migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_scan_cache.sql"),
+];
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -961,57 +964,47 @@ impl Registry for SqliteRegistry {
         &self,
         hashes: &[blake3::Hash],
     ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError> {
+        // One statement per chunk of hashes rather than one per hash: a first scan of a
+        // large tree asks about every file it hashed.
+        const CHUNK: usize = 500;
         let loc = &self.location;
-        let mut shard_stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, unattributed_records, unattributed_bytes FROM shards WHERE hash = ?1",
-            )
-            .ctx(loc, "read shards")?;
-        let mut attr_stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT source_id, records, bytes, method FROM attributions \
-                 WHERE shard_id = ?1 ORDER BY source_id",
-            )
-            .ctx(loc, "read attributions")?;
-        let mut out = HashMap::new();
-        for h in hashes {
-            if out.contains_key(h) {
-                continue;
-            }
-            let found: Option<(i64, u64, u64)> = shard_stmt
-                .query_row([h.as_bytes().as_slice()], |r| {
-                    Ok((r.get(0)?, get_u64(r, 1)?, get_u64(r, 2)?))
-                })
-                .optional()
-                .ctx(loc, "read shards")?;
-            let Some((id, unattributed_records, unattributed_bytes)) = found else {
-                continue;
-            };
-            let rows = attr_stmt
-                .query_map([id], |r| {
-                    let method: String = r.get(3)?;
-                    Ok(Attribution {
-                        source: r.get(0)?,
-                        records: get_u64(r, 1)?,
-                        bytes: get_u64(r, 2)?,
-                        method: Method::parse(&method)
-                            .ok_or_else(|| bad_value(3, format!("unknown method {method}")))?,
-                    })
-                })
-                .ctx(loc, "read attributions")?;
-            let attributions = rows
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .ctx(loc, "read attributions")?;
-            out.insert(
-                *h,
-                KnownShard {
-                    unattributed_records,
-                    unattributed_bytes,
-                    attributions,
-                },
+        let mut out: HashMap<blake3::Hash, KnownShard> = HashMap::new();
+        let mut unique: Vec<&blake3::Hash> = hashes.iter().collect();
+        unique.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        unique.dedup();
+        for chunk in unique.chunks(CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT s.hash, s.unattributed_records, s.unattributed_bytes, a.source_id, \
+                 a.records, a.bytes, a.method FROM shards s \
+                 LEFT JOIN attributions a ON a.shard_id = s.id \
+                 WHERE s.hash IN ({marks}) ORDER BY s.hash, a.source_id"
             );
+            let mut stmt = self.conn.prepare_cached(&sql).ctx(loc, "read shards")?;
+            let params = rusqlite::params_from_iter(chunk.iter().map(|h| h.as_bytes().as_slice()));
+            let mut rows = stmt.query(params).ctx(loc, "read shards")?;
+            while let Some(r) = rows.next().ctx(loc, "read shards")? {
+                let hash = get_hash(r, 0).ctx(loc, "read shards")?;
+                let entry = out.entry(hash).or_insert(KnownShard {
+                    unattributed_records: get_u64(r, 1).ctx(loc, "read shards")?,
+                    unattributed_bytes: get_u64(r, 2).ctx(loc, "read shards")?,
+                    attributions: Vec::new(),
+                });
+                let source: Option<String> = r.get(3).ctx(loc, "read attributions")?;
+                if let Some(source) = source {
+                    let method: String = r.get(6).ctx(loc, "read attributions")?;
+                    entry.attributions.push(Attribution {
+                        source,
+                        records: get_u64(r, 4).ctx(loc, "read attributions")?,
+                        bytes: get_u64(r, 5).ctx(loc, "read attributions")?,
+                        method: Method::parse(&method).ok_or_else(|| RegistryError::Backend {
+                            location: loc.clone(),
+                            context: "read attributions".into(),
+                            source: format!("unknown method {method}").into(),
+                        })?,
+                    });
+                }
+            }
         }
         Ok(out)
     }
@@ -1040,6 +1033,106 @@ impl Registry for SqliteRegistry {
             .ctx(loc, "read source volume")?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .ctx(loc, "read source volume")
+    }
+
+    fn scan_cache(&self, dir: &[u8]) -> Result<HashMap<Vec<u8>, CacheEntry>, RegistryError> {
+        let loc = &self.location;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT path, size, mtime_ns, inode, config, hash, format, stats \
+                 FROM scan_cache WHERE dir = ?1",
+            )
+            .ctx(loc, "read scan cache")?;
+        let rows = stmt
+            .query_map([dir], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    CacheEntry {
+                        size: get_u64(r, 1)?,
+                        mtime_ns: r.get(2)?,
+                        inode: get_u64(r, 3)?,
+                        config: get_hash(r, 4)?,
+                        hash: get_hash(r, 5)?,
+                        format: r.get(6)?,
+                        stats: r.get(7)?,
+                    },
+                ))
+            })
+            .ctx(loc, "read scan cache")?;
+        rows.collect::<rusqlite::Result<HashMap<_, _>>>()
+            .ctx(loc, "read scan cache")
+    }
+
+    fn update_scan_cache(
+        &mut self,
+        dir: &[u8],
+        entries: &[(Vec<u8>, CacheEntry)],
+    ) -> Result<(), RegistryError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let loc = self.location.clone();
+        let tx = self.write_tx()?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO scan_cache \
+                     (dir, path, size, mtime_ns, inode, config, hash, format, stats) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .ctx(&loc, "write scan cache")?;
+            for (path, e) in entries {
+                stmt.execute(params![
+                    dir,
+                    path,
+                    i(e.size),
+                    e.mtime_ns,
+                    i(e.inode),
+                    e.config.as_bytes().as_slice(),
+                    e.hash.as_bytes().as_slice(),
+                    e.format,
+                    e.stats,
+                ])
+                .ctx(&loc, "write scan cache")?;
+            }
+        }
+        tx.commit().ctx(&loc, "commit scan cache")
+    }
+
+    fn dataset_totals(&self, r: &DatasetRef) -> Result<DatasetTotals, RegistryError> {
+        let loc = &self.location;
+        let mut out = DatasetTotals::default();
+        let Some(id) = self.dataset_id(r)? else {
+            return Ok(out);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.source_id, SUM(a.records), SUM(a.bytes) FROM dataset_shards m \
+                 JOIN attributions a ON a.shard_id = m.shard_id WHERE m.dataset_id = ?1 \
+                 GROUP BY a.source_id ORDER BY a.source_id",
+            )
+            .ctx(loc, "read dataset totals")?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok((r.get::<_, String>(0)?, get_u64(r, 1)?, get_u64(r, 2)?))
+            })
+            .ctx(loc, "read dataset totals")?;
+        for row in rows {
+            let (s, records, bytes) = row.ctx(loc, "read dataset totals")?;
+            out.sources.insert(s, (records, bytes));
+        }
+        out.unattributed_records = self
+            .conn
+            .query_row(
+                "SELECT COALESCE(SUM(s.unattributed_records), 0) FROM dataset_shards m \
+                 JOIN shards s ON s.id = m.shard_id WHERE m.dataset_id = ?1",
+                [id],
+                |r| get_u64(r, 0),
+            )
+            .ctx(loc, "read dataset totals")?;
+        Ok(out)
     }
 
     fn events(&self, limit: Option<u64>) -> Result<Vec<Event>, RegistryError> {

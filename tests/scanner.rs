@@ -1,0 +1,401 @@
+//! The scanner at full strength through the built binary: incremental re-scans, walk
+//! options, odd files and names, inheritance by derivation, crash safety, concurrent writers.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{Env, records};
+
+const POLICY: &str = "[[source]]\nid = \"twitter\"\ndomains = [\"twitter.com\"]\n\
+[[source]]\nid = \"getty\"\ndomains = [\"gettyimages.com\"]\n";
+
+fn setup() -> Env {
+    let env = Env::new();
+    env.write("p.toml", POLICY);
+    env.ok(&["apply", "p.toml"]);
+    env
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn incremental_rescans_reuse_unchanged_files() {
+    let env = setup();
+    for i in 0..20 {
+        env.write(
+            &format!("ds/d{}/f{i}.jsonl", i % 3),
+            records("twitter.com", i + 1),
+        );
+    }
+    let first = env.json(&["scan", "ds", "--dataset", "inc@1"]);
+    assert_eq!(
+        (first["rehashed"].as_u64(), first["reused"].as_u64()),
+        (Some(20), Some(0))
+    );
+
+    let again = env.json(&["scan", "ds", "--dataset", "inc@1"]);
+    assert_eq!(again["status"], "unchanged");
+    assert_eq!(
+        (again["rehashed"].as_u64(), again["reused"].as_u64()),
+        (Some(0), Some(20))
+    );
+    assert_eq!(again["root"], first["root"]);
+    assert_eq!(again["sources"], first["sources"]);
+    assert_eq!(again["records"], first["records"]);
+
+    // A touched file is re-read; its bytes did not change, so neither does the root.
+    let f = env.path("ds/d0/f0.jsonl");
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let touched = env.json(&["scan", "ds", "--dataset", "inc@1"]);
+    assert_eq!(
+        (touched["rehashed"].as_u64(), touched["reused"].as_u64()),
+        (Some(1), Some(19))
+    );
+    assert_eq!(touched["status"], "unchanged");
+
+    // A changed file is re-read and lands in a new version.
+    env.write("ds/d1/f1.jsonl", records("twitter.com", 50));
+    let changed = env.json(&["scan", "ds", "--dataset", "inc@2"]);
+    assert_eq!(changed["rehashed"], 1);
+    assert_ne!(changed["root"], first["root"]);
+
+    // --rehash reads everything; the root is the same as without it.
+    let forced = env.json(&["scan", "ds", "--dataset", "inc@2", "--rehash"]);
+    assert_eq!(
+        (forced["rehashed"].as_u64(), forced["reused"].as_u64()),
+        (Some(20), Some(0))
+    );
+    assert_eq!(forced["root"], changed["root"]);
+
+    // New source domains change what attribution would find: cached facts are not reused.
+    env.write(
+        "p2.toml",
+        "[[source]]\nid = \"other\"\ndomains = [\"other.org\"]\n",
+    );
+    env.ok(&["apply", "p2.toml"]);
+    let reconfigured = env.json(&["scan", "ds", "--dataset", "inc@2"]);
+    assert_eq!(reconfigured["rehashed"], 20);
+}
+
+#[test]
+fn walk_options_and_odd_files() {
+    let env = setup();
+    env.write("ds/keep.jsonl", records("twitter.com", 2));
+    env.write("ds/scratch.tmp", "temp");
+    env.write("ds/cache/blob.bin", "cached");
+    env.write("ds/empty.jsonl", "");
+    env.write("ds/empty.bin", "");
+    let sparse = env.path("ds/sparse.bin");
+    std::fs::File::create(&sparse)
+        .unwrap()
+        .set_len(5 * 1024 * 1024 + 7)
+        .unwrap();
+    std::os::unix::fs::symlink(env.path("ds/keep.jsonl"), env.path("ds/link.jsonl")).unwrap();
+    std::fs::create_dir_all(env.path("ds/loop")).unwrap();
+    std::os::unix::fs::symlink(env.path("ds"), env.path("ds/loop/back")).unwrap();
+    let fifo = env.path("ds/pipe");
+    let made_fifo = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !made_fifo {
+        eprintln!("note: mkfifo unavailable; the FIFO case is not exercised");
+    }
+    // A non-UTF-8 name, kept byte-exact.
+    use std::os::unix::ffi::OsStrExt;
+    let raw_name: &[u8] = b"caf\xe9.bin";
+    std::fs::write(
+        env.path("ds").join(std::ffi::OsStr::from_bytes(raw_name)),
+        b"latin-1 name",
+    )
+    .unwrap();
+
+    let s = env.json(&[
+        "scan",
+        "ds",
+        "--dataset",
+        "w@1",
+        "--exclude",
+        "*.tmp",
+        "--exclude",
+        "cache/**",
+    ]);
+    let skipped: Vec<String> = s["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| format!("{} {}", k["path"], k["reason"]))
+        .collect();
+    assert!(
+        skipped
+            .iter()
+            .any(|k| k.contains("link.jsonl") && k.contains("symbolic link")),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped.iter().any(|k| k.contains("loop/back")),
+        "{skipped:?}"
+    );
+    if made_fifo {
+        assert!(
+            skipped
+                .iter()
+                .any(|k| k.contains("pipe") && k.contains("not a regular file")),
+            "{skipped:?}"
+        );
+    }
+    // keep.jsonl, empty.jsonl, empty.bin, sparse.bin, café.bin
+    assert_eq!(s["files"], 5, "{s}");
+    // 2 tweets; the empty JSON Lines file has none; each opaque file is one record.
+    assert_eq!(s["records"], 5);
+    let show = env.json(&["dataset", "show", "w@1"]);
+    let paths: Vec<&str> = show["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.ends_with(".tmp") || p.starts_with("cache/")),
+        "{paths:?}"
+    );
+    let sparse_row = show["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["path"] == "sparse.bin")
+        .unwrap();
+    assert_eq!(
+        sparse_row["hash"],
+        blake3::hash(&vec![0u8; 5 * 1024 * 1024 + 7])
+            .to_hex()
+            .as_str()
+    );
+    let empty = show["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["path"] == "empty.bin")
+        .unwrap();
+    assert_eq!(empty["hash"], blake3::hash(b"").to_hex().as_str());
+
+    // The raw name is stored byte-exact and is part of the root hash as bytes.
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let stored: Vec<Vec<u8>> = conn
+        .prepare("SELECT path FROM dataset_shards ORDER BY path")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(stored.iter().any(|p| p == raw_name), "{stored:?}");
+    let mut lines: Vec<(Vec<u8>, String)> = Vec::new();
+    for p in &stored {
+        let bytes = std::fs::read(env.path("ds").join(std::ffi::OsStr::from_bytes(p))).unwrap();
+        lines.push((p.clone(), blake3::hash(&bytes).to_hex().to_string()));
+    }
+    lines.sort();
+    let mut text = Vec::new();
+    for (p, h) in &lines {
+        text.extend_from_slice(p);
+        text.push(0);
+        text.extend_from_slice(h.as_bytes());
+        text.push(b'\n');
+    }
+    assert_eq!(s["root"], blake3::hash(&text).to_hex().as_str());
+
+    // Following links counts the linked file and still stops at the loop.
+    let followed = env.json(&[
+        "scan",
+        "ds",
+        "--dataset",
+        "w@2",
+        "--follow-links",
+        "--exclude",
+        "*.tmp",
+        "--exclude",
+        "cache/**",
+        "--exclude",
+        "pipe",
+    ]);
+    assert_eq!(followed["files"], 6, "{followed}");
+    assert!(
+        followed["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["reason"].as_str().unwrap().contains("loop")),
+        "{followed}"
+    );
+}
+
+#[test]
+fn unreadable_files_fail_the_scan_unless_skipped() {
+    let env = setup();
+    env.write("ds/ok.jsonl", records("twitter.com", 1));
+    // A dangling link is unreadable once links are followed.
+    std::os::unix::fs::symlink(env.path("nowhere"), env.path("ds/dangling.jsonl")).unwrap();
+    let s = env.json(&["scan", "ds", "--dataset", "u@1", "--follow-links"]);
+    assert!(
+        s["skipped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("broken"),
+        "{s}"
+    );
+    if is_root() {
+        eprintln!(
+            "note: running as root, permission bits do not stop reads; the EACCES case is not exercised"
+        );
+        return;
+    }
+    let locked = env.write("ds2/locked.jsonl", records("twitter.com", 1));
+    env.write("ds2/ok.jsonl", records("twitter.com", 1));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let before = common::dump(&env.db);
+    let err = env.fails(&["scan", "ds2", "--dataset", "u@2"]);
+    assert!(err.contains("locked.jsonl"), "{err}");
+    assert_eq!(common::dump(&env.db), before);
+    let s = env.json(&["scan", "ds2", "--dataset", "u@2", "--skip-unreadable"]);
+    assert_eq!(s["files"], 1);
+    assert!(
+        s["skipped"][0]["path"]
+            .as_str()
+            .unwrap()
+            .contains("locked.jsonl")
+    );
+}
+
+#[test]
+fn derived_datasets_inherit_their_parents_sources() {
+    let env = setup();
+    for i in 0..3 {
+        env.write(&format!("photos/p{i}.jpg"), format!("image {i}"));
+    }
+    env.ok(&[
+        "scan",
+        "photos",
+        "--dataset",
+        "photos@1",
+        "--source",
+        "getty",
+    ]);
+    // Thumbnails: new bytes with no URL, derived from the photos.
+    for i in 0..3 {
+        env.write(&format!("thumbs/t{i}.jpg"), format!("thumb {i}"));
+    }
+    let plain = env.json(&["scan", "thumbs", "--dataset", "thumbs@0"]);
+    assert_eq!(plain["unattributed_records"], 3);
+    let derived = env.json(&[
+        "scan",
+        "thumbs",
+        "--dataset",
+        "thumbs@1",
+        "--derived-from",
+        "photos@1",
+    ]);
+    assert_eq!(derived["sources"]["getty"]["records"], 3, "{derived}");
+    assert_eq!(derived["unattributed_records"], 0);
+    let show = env.json(&["dataset", "show", "thumbs@1"]);
+    assert_eq!(show["parents"][0], "photos@1");
+}
+
+#[test]
+fn a_killed_scan_leaves_no_partial_version() {
+    let env = setup();
+    for i in 0..400 {
+        env.write(
+            &format!("big/{:03}/f{i}.bin", i % 20),
+            vec![(i % 251) as u8; 256 * 1024],
+        );
+    }
+    for delay_ms in [20u64, 80, 200] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_provtrack"))
+            .args(["--registry"])
+            .arg(&env.db)
+            .args([
+                "-q",
+                "scan",
+                "big",
+                "--dataset",
+                "big@1",
+                "--jobs",
+                "1",
+                "--rehash",
+            ])
+            .current_dir(env.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        // Either the whole version is there (the scan won the race) or none of it.
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM dataset_shards m JOIN datasets d ON d.id = m.dataset_id WHERE d.name = 'big'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(n == 0 || n == 400, "partial dataset: {n} members");
+    }
+    let s = env.json(&["scan", "big", "--dataset", "big@1"]);
+    assert_eq!(s["files"], 400);
+    assert!(s["status"] == "created" || s["status"] == "unchanged");
+}
+
+#[test]
+fn two_processes_scan_into_one_registry_at_once() {
+    let env = setup();
+    for i in 0..300 {
+        env.write(&format!("a/f{i}.jsonl"), records("twitter.com", 3));
+        env.write(&format!("b/f{i}.bin"), format!("b{i}"));
+    }
+    let spawn = |dir: &str, ds: &str| {
+        Command::new(env!("CARGO_BIN_EXE_provtrack"))
+            .args(["--registry"])
+            .arg(&env.db)
+            .args(["-q", "scan", dir, "--dataset", ds])
+            .current_dir(env.dir.path())
+            .output()
+            .unwrap()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("a", "a@1"));
+        let b = s.spawn(|| spawn("b", "b@1"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let list = env.json(&["dataset", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let log = env.json(&["log"]);
+    let events = log.as_array().unwrap();
+    for w in events.windows(2) {
+        assert_eq!(w[1]["prev"], w[0]["hash"], "the event chain forked");
+    }
+}
