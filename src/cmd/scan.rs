@@ -34,6 +34,7 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
             excludes: args.exclude,
             follow_links: args.follow_links,
             skip_unreadable: args.skip_unreadable,
+            threads: 0,
         },
         rehash: args.rehash,
         skip_unreadable: args.skip_unreadable,

@@ -213,25 +213,6 @@ pub struct KnownShard {
     pub attributions: Vec<Attribution>,
 }
 
-/// The scanner's cached facts for one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CacheEntry {
-    /// File size when read.
-    pub size: u64,
-    /// Modification time, nanoseconds since the epoch.
-    pub mtime_ns: i64,
-    /// Inode number (0 where the platform has none).
-    pub inode: u64,
-    /// Fingerprint of the attribution configuration the stats were computed under.
-    pub config: blake3::Hash,
-    /// The file's BLAKE3.
-    pub hash: blake3::Hash,
-    /// Its format name.
-    pub format: String,
-    /// Its record stats, JSON keyed by source id.
-    pub stats: String,
-}
-
 /// Per-source totals over a dataset's member paths.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DatasetTotals {
@@ -457,14 +438,10 @@ pub trait Registry {
     ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError>;
     /// Records of `source` per distinct shard in datasets owned by `org`.
     fn source_volume(&self, source: &str, org: &str) -> Result<Vec<VolumeRow>, RegistryError>;
-    /// The scanner's cached facts for files below the directory `dir` (canonical path bytes).
-    fn scan_cache(&self, dir: &[u8]) -> Result<HashMap<Vec<u8>, CacheEntry>, RegistryError>;
-    /// Stores or replaces cached facts for files below `dir`.
-    fn update_scan_cache(
-        &mut self,
-        dir: &[u8],
-        entries: &[(Vec<u8>, CacheEntry)],
-    ) -> Result<(), RegistryError>;
+    /// The scanner's saved state for the directory `dir` (canonical path bytes).
+    fn scan_state(&self, dir: &[u8]) -> Result<Option<Vec<u8>>, RegistryError>;
+    /// Replaces the scanner's saved state for `dir`.
+    fn store_scan_state(&mut self, dir: &[u8], state: &[u8]) -> Result<(), RegistryError>;
     /// Per-source totals over a dataset's members (each path counted), as `scan` prints them.
     fn dataset_totals(&self, r: &DatasetRef) -> Result<DatasetTotals, RegistryError>;
     /// The newest `limit` events (all when `None`), oldest first.

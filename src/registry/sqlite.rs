@@ -10,9 +10,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    Application, Attribution, CacheEntry, Cap, DatasetInfo, DatasetTotals, Disclosure, Event,
-    EventDraft, Grant, KnownShard, Method, NewDataset, Policy, Registered, Registry, RegistryError,
-    Shard, Source, SourceUsage, StoredMember, Subject, TrainingRun, VolumeRow,
+    Application, Attribution, Cap, DatasetInfo, DatasetTotals, Disclosure, Event, EventDraft,
+    Grant, KnownShard, Method, NewDataset, Policy, Registered, Registry, RegistryError, Shard,
+    Source, SourceUsage, StoredMember, Subject, TrainingRun, VolumeRow,
 };
 use crate::events;
 use crate::licence::Licence;
@@ -21,7 +21,7 @@ use crate::types::{DatasetRef, Date, utc_now_rfc3339};
 /// Ordered migrations; migration `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
-    include_str!("migrations/0002_scan_cache.sql"),
+    include_str!("migrations/0002_scan_state.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -112,7 +112,9 @@ impl SqliteRegistry {
             });
         }
         self.conn
-            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .execute_batch(
+                "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;",
+            )
             .ctx(loc, "set pragmas")?;
         Ok(())
     }
@@ -621,7 +623,19 @@ impl Registry for SqliteRegistry {
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (shard_id, source_id) DO NOTHING",
                 )
                 .ctx(&loc, "store attribution")?;
-            for m in &ds.members {
+            // Shards go in hash order and members in path order: each B-tree is then filled
+            // sequentially instead of at random places.
+            let mut by_hash: Vec<usize> = (0..ds.members.len()).collect();
+            by_hash.sort_by(|&a, &b| {
+                ds.members[a]
+                    .shard
+                    .hash
+                    .as_bytes()
+                    .cmp(ds.members[b].shard.hash.as_bytes())
+            });
+            let mut shard_ids = vec![0i64; ds.members.len()];
+            for &k in &by_hash {
+                let m = &ds.members[k];
                 let s = &m.shard;
                 let shard_id: i64 = shard_stmt
                     .query_row(
@@ -638,9 +652,7 @@ impl Registry for SqliteRegistry {
                         |r| r.get(0),
                     )
                     .ctx(&loc, "store shard")?;
-                member_stmt
-                    .execute(params![dataset_id, m.path, shard_id])
-                    .ctx(&loc, "store dataset shard")?;
+                shard_ids[k] = shard_id;
                 for a in &m.attributions {
                     attr_stmt
                         .execute(params![
@@ -652,6 +664,11 @@ impl Registry for SqliteRegistry {
                         ])
                         .ctx(&loc, "store attribution")?;
                 }
+            }
+            for (m, shard_id) in ds.members.iter().zip(&shard_ids) {
+                member_stmt
+                    .execute(params![dataset_id, m.path, shard_id])
+                    .ctx(&loc, "store dataset shard")?;
             }
         }
         append_event(&tx, &loc, event)?;
@@ -1035,69 +1052,25 @@ impl Registry for SqliteRegistry {
             .ctx(loc, "read source volume")
     }
 
-    fn scan_cache(&self, dir: &[u8]) -> Result<HashMap<Vec<u8>, CacheEntry>, RegistryError> {
-        let loc = &self.location;
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT path, size, mtime_ns, inode, config, hash, format, stats \
-                 FROM scan_cache WHERE dir = ?1",
-            )
-            .ctx(loc, "read scan cache")?;
-        let rows = stmt
-            .query_map([dir], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    CacheEntry {
-                        size: get_u64(r, 1)?,
-                        mtime_ns: r.get(2)?,
-                        inode: get_u64(r, 3)?,
-                        config: get_hash(r, 4)?,
-                        hash: get_hash(r, 5)?,
-                        format: r.get(6)?,
-                        stats: r.get(7)?,
-                    },
-                ))
+    fn scan_state(&self, dir: &[u8]) -> Result<Option<Vec<u8>>, RegistryError> {
+        self.conn
+            .query_row("SELECT state FROM scan_state WHERE dir = ?1", [dir], |r| {
+                r.get(0)
             })
-            .ctx(loc, "read scan cache")?;
-        rows.collect::<rusqlite::Result<HashMap<_, _>>>()
-            .ctx(loc, "read scan cache")
+            .optional()
+            .ctx(&self.location, "read scan state")
     }
 
-    fn update_scan_cache(
-        &mut self,
-        dir: &[u8],
-        entries: &[(Vec<u8>, CacheEntry)],
-    ) -> Result<(), RegistryError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
+    fn store_scan_state(&mut self, dir: &[u8], state: &[u8]) -> Result<(), RegistryError> {
         let loc = self.location.clone();
         let tx = self.write_tx()?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO scan_cache \
-                     (dir, path, size, mtime_ns, inode, config, hash, format, stats) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )
-                .ctx(&loc, "write scan cache")?;
-            for (path, e) in entries {
-                stmt.execute(params![
-                    dir,
-                    path,
-                    i(e.size),
-                    e.mtime_ns,
-                    i(e.inode),
-                    e.config.as_bytes().as_slice(),
-                    e.hash.as_bytes().as_slice(),
-                    e.format,
-                    e.stats,
-                ])
-                .ctx(&loc, "write scan cache")?;
-            }
-        }
-        tx.commit().ctx(&loc, "commit scan cache")
+        tx.execute(
+            "INSERT INTO scan_state (dir, state) VALUES (?1, ?2) \
+             ON CONFLICT (dir) DO UPDATE SET state = excluded.state",
+            params![dir, state],
+        )
+        .ctx(&loc, "write scan state")?;
+        tx.commit().ctx(&loc, "commit scan state")
     }
 
     fn dataset_totals(&self, r: &DatasetRef) -> Result<DatasetTotals, RegistryError> {

@@ -3,28 +3,30 @@
 //! multi-threaded mmap path), attributes records, merges what the registry already knows
 //! about the same bytes, and registers the dataset version in one transaction.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+mod read;
+mod state;
+mod walk;
+
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::attribute::{self, Compression, Format, RecordStats, SourceMatcher, UrlField};
+pub use read::{FileFacts, fingerprint};
+pub use walk::walk;
+
+use crate::attribute::{SourceMatcher, UrlField};
 use crate::error::{Error, Result};
 use crate::registry::{
-    Attribution, CacheEntry, EventDraft, KnownShard, Member, Method, NewDataset, Registered,
-    Registry, Shard, Source,
+    Attribution, EventDraft, KnownShard, Member, Method, NewDataset, Registered, Registry, Shard,
+    Source,
 };
 use crate::types::{DatasetRef, Date};
-
-/// Files at least this large and without records are hashed with BLAKE3's multi-threaded
-/// memory-mapped path; smaller ones with plain reads (mmap set-up costs more than it saves).
-const MMAP_MIN: u64 = 4 * 1024 * 1024;
 
 /// What to scan and how to register it.
 #[derive(Clone, Debug)]
@@ -80,6 +82,8 @@ pub struct WalkOptions {
     pub follow_links: bool,
     /// Record unreadable directories as skipped instead of failing.
     pub skip_unreadable: bool,
+    /// Walker threads (0: one per core).
+    pub threads: usize,
 }
 
 /// A regular file found by the walk.
@@ -158,6 +162,8 @@ pub struct ScanSummary {
     pub status: &'static str,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Seconds per phase (walk, cache, hash, lookup, register), for benchmarks and `-v`.
+    pub phases: BTreeMap<&'static str, f64>,
 }
 
 /// The dataset root hash: BLAKE3 over the sorted lines `relative-path NUL shard-hash LF`.
@@ -176,7 +182,7 @@ pub fn root_hash<'a>(
     h.finalize()
 }
 
-fn rel_bytes(rel: &Path) -> Vec<u8> {
+pub(crate) fn rel_bytes(rel: &Path) -> Vec<u8> {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
@@ -191,320 +197,6 @@ fn rel_bytes(rel: &Path) -> Vec<u8> {
 /// Shows raw path bytes to a person.
 pub fn show_path(p: &[u8]) -> String {
     String::from_utf8_lossy(p).into_owned()
-}
-
-fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-fn inode(meta: &std::fs::Metadata) -> u64 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        meta.ino()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        0
-    }
-}
-
-/// Lists the regular files below `dir`, sorted by relative path bytes. Symbolic links (when
-/// not followed), link loops, special files and excluded paths are left out; all but the
-/// excluded ones are listed as skipped.
-pub fn walk(dir: &Path, opts: &WalkOptions) -> Result<(Vec<FileEntry>, Vec<Skipped>)> {
-    let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
-    if !meta.is_dir() {
-        return Err(Error::input(dir.display().to_string(), "not a directory"));
-    }
-    let mut globs = globset::GlobSetBuilder::new();
-    for pat in &opts.excludes {
-        let g = globset::Glob::new(pat).map_err(|e| Error::input("--exclude", e.to_string()))?;
-        globs.add(g);
-    }
-    let excludes = globs
-        .build()
-        .map_err(|e| Error::input("--exclude", e.to_string()))?;
-    let rel_of = |p: &Path| rel_bytes(p.strip_prefix(dir).unwrap_or(p));
-    let mut files = Vec::new();
-    let mut skipped = Vec::new();
-    let walker = walkdir::WalkDir::new(dir)
-        .follow_links(opts.follow_links)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !excludes.is_match(show_path(&rel_of(e.path()))));
-    for entry in walker {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                let path = e.path().unwrap_or(dir).to_path_buf();
-                let rel = show_path(&rel_of(&path));
-                if let Some(ancestor) = e.loop_ancestor() {
-                    skipped.push(Skipped {
-                        path: rel,
-                        reason: format!("symbolic link loop back to {}", ancestor.display()),
-                    });
-                    continue;
-                }
-                let io = e.into_io_error();
-                let broken_link = opts.follow_links
-                    && io
-                        .as_ref()
-                        .is_some_and(|io| io.kind() == io::ErrorKind::NotFound)
-                    && std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
-                if broken_link {
-                    skipped.push(Skipped {
-                        path: rel,
-                        reason: "broken symbolic link".into(),
-                    });
-                    continue;
-                }
-                if opts.skip_unreadable {
-                    skipped.push(Skipped {
-                        path: rel,
-                        reason: io.map_or_else(|| "cannot walk".to_string(), |e| e.to_string()),
-                    });
-                    continue;
-                }
-                return Err(match io {
-                    Some(io) => Error::io(path, io),
-                    None => Error::input(path.display().to_string(), "cannot walk"),
-                });
-            }
-        };
-        let ft = entry.file_type();
-        if ft.is_dir() {
-            continue;
-        }
-        let rel = rel_of(entry.path());
-        if ft.is_file() {
-            let meta = match entry.metadata() {
-                Ok(m) => m,
-                Err(e) if opts.skip_unreadable => {
-                    skipped.push(Skipped {
-                        path: show_path(&rel),
-                        reason: e.to_string(),
-                    });
-                    continue;
-                }
-                Err(e) => {
-                    let io = e
-                        .into_io_error()
-                        .unwrap_or_else(|| io::Error::other("cannot stat"));
-                    return Err(Error::io(entry.path(), io));
-                }
-            };
-            files.push(FileEntry {
-                rel,
-                size: meta.len(),
-                mtime_ns: mtime_ns(&meta),
-                inode: inode(&meta),
-                abs: entry.into_path(),
-            });
-        } else {
-            let reason = if ft.is_symlink() {
-                "symbolic link (not followed; --follow-links follows)"
-            } else {
-                "not a regular file (FIFO, socket or device)"
-            };
-            skipped.push(Skipped {
-                path: show_path(&rel),
-                reason: reason.into(),
-            });
-        }
-    }
-    files.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok((files, skipped))
-}
-
-/// A reader that feeds every byte it reads into a BLAKE3 hasher, so a shard is hashed and
-/// parsed in one pass over the file.
-struct HashingReader<R> {
-    inner: R,
-    hasher: blake3::Hasher,
-    bytes: u64,
-    error: Option<io::Error>,
-}
-
-impl<R: Read> HashingReader<R> {
-    fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: blake3::Hasher::new(),
-            bytes: 0,
-            error: None,
-        }
-    }
-
-    /// Hashes whatever the parser left unread (after a corrupt stream or trailing data).
-    fn drain(&mut self) -> io::Result<()> {
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            match self.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.inner.read(buf) {
-            Ok(n) => {
-                self.hasher.update(&buf[..n]);
-                self.bytes += n as u64;
-                Ok(n)
-            }
-            Err(e) => {
-                // Keep the file's own I/O errors apart from decoding errors: the first fails
-                // the scan, the second is a per-shard problem.
-                if e.kind() != io::ErrorKind::Interrupted {
-                    self.error = Some(io::Error::new(e.kind(), e.to_string()));
-                }
-                Err(e)
-            }
-        }
-    }
-}
-
-/// One file's fingerprint and records.
-#[derive(Clone, Debug)]
-pub struct FileFacts {
-    /// BLAKE3 of its bytes.
-    pub hash: blake3::Hash,
-    /// Bytes hashed.
-    pub size: u64,
-    /// Stored format name.
-    pub format: &'static str,
-    /// Records found.
-    pub stats: RecordStats,
-}
-
-/// Hashes one file and reads its records. I/O errors are returned; malformed records and
-/// corrupt compressed streams are recorded in the stats. A file whose size or modification
-/// time changes while it is read is read once more, then refused.
-pub fn fingerprint(
-    path: &Path,
-    rel: &[u8],
-    field: &UrlField,
-    matcher: &SourceMatcher,
-) -> io::Result<FileFacts> {
-    for _ in 0..2 {
-        let before = std::fs::metadata(path)?;
-        let facts = read_once(path, rel, before.len(), field, matcher)?;
-        let after = std::fs::metadata(path)?;
-        if facts.size == after.len()
-            && before.len() == after.len()
-            && before.modified().ok() == after.modified().ok()
-        {
-            return Ok(facts);
-        }
-    }
-    Err(io::Error::other("the file changed while it was being read"))
-}
-
-/// Hashes a whole file without parsing it: large files through BLAKE3's multi-threaded
-/// memory-mapped path, small ones with plain reads.
-fn hash_file(path: &Path, size: u64) -> io::Result<blake3::Hash> {
-    let mut hasher = blake3::Hasher::new();
-    if size >= MMAP_MIN {
-        hasher.update_mmap_rayon(path)?;
-    } else {
-        hasher.update_reader(File::open(path)?)?;
-    }
-    Ok(hasher.finalize())
-}
-
-fn read_once(
-    path: &Path,
-    rel: &[u8],
-    size: u64,
-    field: &UrlField,
-    matcher: &SourceMatcher,
-) -> io::Result<FileFacts> {
-    let (format, compression) = attribute::detect(rel);
-    let name = attribute::format_name(format, compression);
-    let sources = matcher.ids().len();
-    match format {
-        Format::Binary => {
-            let stats = RecordStats {
-                records: 1,
-                per_source: vec![(0, 0); sources],
-                unattributed_records: 1,
-                unattributed_bytes: size,
-                ..RecordStats::default()
-            };
-            return Ok(FileFacts {
-                hash: hash_file(path, size)?,
-                size,
-                format: name,
-                stats,
-            });
-        }
-        Format::Parquet => {
-            // Parquet is read by seeking (footer first), so it is hashed in its own pass.
-            let hash = hash_file(path, size)?;
-            let stats = attribute::attribute_parquet(File::open(path)?, size, field, matcher);
-            return Ok(FileFacts {
-                hash,
-                size,
-                format: name,
-                stats,
-            });
-        }
-        Format::Jsonl | Format::Csv | Format::Tsv => {}
-    }
-    let mut hr = HashingReader::new(File::open(path)?);
-    let stats = {
-        let raw = BufReader::with_capacity(256 * 1024, &mut hr);
-        let decoded: Box<dyn Read + '_> = match compression {
-            Compression::None => Box::new(raw),
-            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
-            Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(raw) {
-                Ok(d) => Box::new(d),
-                Err(e) => Box::new(FailingReader(Some(e))),
-            },
-        };
-        match format {
-            Format::Csv => attribute::attribute_delimited(decoded, b',', field, matcher),
-            Format::Tsv => attribute::attribute_delimited(decoded, b'\t', field, matcher),
-            _ => attribute::attribute_jsonl(
-                BufReader::with_capacity(256 * 1024, decoded),
-                field,
-                matcher,
-            ),
-        }
-    };
-    if let Some(e) = hr.error.take() {
-        return Err(e);
-    }
-    hr.drain()?;
-    Ok(FileFacts {
-        hash: hr.hasher.finalize(),
-        size: hr.bytes,
-        format: name,
-        stats,
-    })
-}
-
-/// A reader that reports one error: a decoder that could not even start.
-struct FailingReader(Option<io::Error>);
-
-impl Read for FailingReader {
-    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        match self.0.take() {
-            Some(e) => Err(e),
-            None => Ok(0),
-        }
-    }
 }
 
 /// Turns one file's facts into a member, applying declared sources to content no URL
@@ -601,48 +293,11 @@ fn member_of(
     (member, inherited)
 }
 
-/// Record stats as cached, keyed by source id so they survive source reordering.
-#[derive(Serialize, Deserialize)]
-struct CachedStats {
-    records: u64,
-    malformed: u64,
-    sources: BTreeMap<String, (u64, u64)>,
-    unattributed: (u64, u64),
-    problem: Option<String>,
-}
-
-fn encode_stats(st: &RecordStats, ids: &[String]) -> String {
-    let c = CachedStats {
-        records: st.records,
-        malformed: st.malformed,
-        sources: st
-            .per_source
-            .iter()
-            .enumerate()
-            .filter(|(_, (r, _))| *r > 0)
-            .map(|(i, v)| (ids[i].clone(), *v))
-            .collect(),
-        unattributed: (st.unattributed_records, st.unattributed_bytes),
-        problem: st.problem.clone(),
-    };
-    serde_json::to_string(&c).unwrap_or_default()
-}
-
-fn decode_stats(s: &str, ids: &[String]) -> Option<RecordStats> {
-    let c: CachedStats = serde_json::from_str(s).ok()?;
-    let mut per_source = vec![(0, 0); ids.len()];
-    for (id, v) in c.sources {
-        // A source that no longer exists invalidates the entry (the config hash also would).
-        per_source[ids.iter().position(|x| *x == id)?] = v;
-    }
-    Some(RecordStats {
-        records: c.records,
-        malformed: c.malformed,
-        per_source,
-        unattributed_records: c.unattributed.0,
-        unattributed_bytes: c.unattributed.1,
-        problem: c.problem,
-    })
+fn state_rows<'a>(
+    kept: &'a [(&'a FileEntry, FileFacts)],
+) -> impl Iterator<Item = (&'a [u8], (u64, i64, u64), &'a FileFacts)> {
+    kept.iter()
+        .map(|(e, f)| (e.rel.as_slice(), (e.size, e.mtime_ns, e.inode), f))
 }
 
 /// Fingerprint of everything attribution depends on besides the bytes: the source
@@ -696,44 +351,38 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     let ids = matcher.ids().to_vec();
     let walk_opts = WalkOptions {
         skip_unreadable: opts.skip_unreadable,
+        threads: opts.jobs.unwrap_or(0),
         ..opts.walk.clone()
     };
+    let mut phases = BTreeMap::new();
+    let mut lap = Instant::now();
+    let mut mark = |name: &'static str, phases: &mut BTreeMap<&'static str, f64>| {
+        phases.insert(name, lap.elapsed().as_secs_f64());
+        lap = Instant::now();
+    };
     let (entries, mut skipped) = walk(&opts.dir, &walk_opts)?;
+    mark("walk", &mut phases);
 
-    // Reuse cached facts for files whose size, mtime and inode are unchanged.
+    // Reuse the facts of files whose size, mtime and inode are unchanged since last time.
     let dir_key = canonical_dir(&opts.dir)?;
     let config = attribution_config(&sources, &opts.url_field);
-    let cache = if opts.rehash {
-        HashMap::new()
+    let mut cache = if opts.rehash {
+        None
     } else {
-        reg.scan_cache(&dir_key)?
-    };
+        reg.scan_state(&dir_key)?
+            .and_then(|blob| state::decode(&blob, &config, &ids))
+    }
+    .unwrap_or_default();
     let mut facts: Vec<Option<FileFacts>> = entries
         .iter()
         .map(|e| {
-            let c = cache.get(&e.rel)?;
-            if c.size != e.size
-                || c.mtime_ns != e.mtime_ns
-                || c.inode != e.inode
-                || c.config != config
-            {
-                return None;
-            }
-            let (format, compression) = attribute::detect(&e.rel);
-            let format = attribute::format_name(format, compression);
-            if c.format != format {
-                return None;
-            }
-            Some(FileFacts {
-                hash: c.hash,
-                size: c.size,
-                format,
-                stats: decode_stats(&c.stats, &ids)?,
-            })
+            let c = cache.remove(&e.rel)?;
+            (c.version == (e.size, e.mtime_ns, e.inode)).then_some(c.facts)
         })
         .collect();
     drop(cache);
     let reused = facts.iter().filter(|f| f.is_some()).count() as u64;
+    mark("cache", &mut phases);
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
@@ -750,7 +399,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         todo.par_iter()
             .map(|&i| {
                 let e = &entries[i];
-                let r = fingerprint(&e.abs, &e.rel, &opts.url_field, &matcher);
+                let r = fingerprint(e, &opts.url_field, &matcher);
                 if let Some(p) = &opts.progress {
                     p.advance(e.size);
                 }
@@ -758,26 +407,11 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             })
             .collect()
     });
-    let mut fresh = Vec::with_capacity(hashed.len());
+    let rehashed = hashed.len() as u64;
     let mut unreadable = HashSet::new();
     for (i, r) in hashed {
         match r {
-            Ok(f) => {
-                let e = &entries[i];
-                fresh.push((
-                    e.rel.clone(),
-                    CacheEntry {
-                        size: e.size,
-                        mtime_ns: e.mtime_ns,
-                        inode: e.inode,
-                        config,
-                        hash: f.hash,
-                        format: f.format.to_string(),
-                        stats: encode_stats(&f.stats, &ids),
-                    },
-                ));
-                facts[i] = Some(f);
-            }
+            Ok(f) => facts[i] = Some(f),
             Err(err) if opts.skip_unreadable => {
                 skipped.push(Skipped {
                     path: show_path(&entries[i].rel),
@@ -788,7 +422,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             Err(err) => return Err(Error::io(&entries[i].abs, err)),
         }
     }
-    let rehashed = fresh.len() as u64;
+    mark("hash", &mut phases);
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
 
     let kept: Vec<(&FileEntry, FileFacts)> = entries
@@ -815,6 +449,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         reused,
         status: "created",
         seconds: 0.0,
+        phases: BTreeMap::new(),
     };
     for (e, f) in &kept {
         if f.stats.malformed > 0 || f.stats.problem.is_some() {
@@ -837,13 +472,19 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         summary.unattributed_records = totals.unattributed_records;
         summary.status = "unchanged";
         // Files re-read because only their metadata changed (a `touch`) are cached anew.
-        reg.update_scan_cache(&dir_key, &fresh)?;
+        if rehashed > 0 || reused < kept.len() as u64 {
+            reg.store_scan_state(&dir_key, &state::encode(&config, &ids, state_rows(&kept)))?;
+        }
+        mark("register", &mut phases);
+        summary.phases = phases;
         summary.seconds = started.elapsed().as_secs_f64();
         return Ok(summary);
     }
 
+    let saved_state = state::encode(&config, &ids, state_rows(&kept));
     let hashes: Vec<blake3::Hash> = kept.iter().map(|(_, f)| f.hash).collect();
     let known = reg.known_shards(&hashes)?;
+    mark("lookup", &mut phases);
     let mut members = Vec::with_capacity(kept.len());
     for (entry, f) in kept {
         let k = known.get(&f.hash);
@@ -888,8 +529,11 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     if reg.register_dataset(&ds, &event)? == Registered::Unchanged {
         summary.status = "unchanged";
     }
-    // Only a scan that succeeded updates the state cache: a failed command changes nothing.
-    reg.update_scan_cache(&dir_key, &fresh)?;
+    mark("register", &mut phases);
+    // Only a scan that succeeded saves its state: a failed command changes nothing.
+    reg.store_scan_state(&dir_key, &saved_state)?;
+    mark("cache-write", &mut phases);
+    summary.phases = phases;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

@@ -1,0 +1,199 @@
+//! Reading one file: hash its bytes with BLAKE3 and count and attribute its records, in one
+//! pass for streamed formats; detect a file that changes while it is read.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use super::FileEntry;
+use super::walk::version;
+use crate::attribute::{self, Compression, Format, RecordStats, SourceMatcher, UrlField};
+
+/// Files at least this large and without records are hashed with BLAKE3's multi-threaded
+/// memory-mapped path; smaller ones with plain reads (mmap set-up costs more than it saves).
+const MMAP_MIN: u64 = 4 * 1024 * 1024;
+
+/// One file's fingerprint and records.
+#[derive(Clone, Debug)]
+pub struct FileFacts {
+    /// BLAKE3 of its bytes.
+    pub hash: blake3::Hash,
+    /// Bytes hashed.
+    pub size: u64,
+    /// Stored format name.
+    pub format: &'static str,
+    /// Records found.
+    pub stats: RecordStats,
+}
+
+/// Hashes one file and reads its records. I/O errors are returned; malformed records and
+/// corrupt compressed streams are recorded in the stats. A file whose size, mtime or inode
+/// differ after reading from what the walk saw is read once more, then refused.
+pub fn fingerprint(
+    entry: &FileEntry,
+    field: &UrlField,
+    matcher: &SourceMatcher,
+) -> io::Result<FileFacts> {
+    let mut expected = (entry.size, entry.mtime_ns, entry.inode);
+    for attempt in 0..2 {
+        if attempt > 0 {
+            expected = version(&std::fs::metadata(&entry.abs)?);
+        }
+        let (facts, after) = read_once(&entry.abs, &entry.rel, expected.0, field, matcher)?;
+        if facts.size == after.0 && after == expected {
+            return Ok(facts);
+        }
+    }
+    Err(io::Error::other("the file changed while it was being read"))
+}
+
+/// Hashes a whole file without parsing it: large files through BLAKE3's multi-threaded
+/// memory-mapped path, small ones with plain reads.
+fn hash_file(file: &File, path: &Path, size: u64) -> io::Result<blake3::Hash> {
+    let mut hasher = blake3::Hasher::new();
+    if size >= MMAP_MIN {
+        hasher.update_mmap_rayon(path)?;
+    } else {
+        hasher.update_reader(file)?;
+    }
+    Ok(hasher.finalize())
+}
+
+fn read_once(
+    path: &Path,
+    rel: &[u8],
+    size: u64,
+    field: &UrlField,
+    matcher: &SourceMatcher,
+) -> io::Result<(FileFacts, (u64, i64, u64))> {
+    let (format, compression) = attribute::detect(rel);
+    let name = attribute::format_name(format, compression);
+    let sources = matcher.ids().len();
+    let file = File::open(path)?;
+    let facts = match format {
+        Format::Binary => FileFacts {
+            hash: hash_file(&file, path, size)?,
+            size,
+            format: name,
+            stats: RecordStats {
+                records: 1,
+                per_source: vec![(0, 0); sources],
+                unattributed_records: 1,
+                unattributed_bytes: size,
+                ..RecordStats::default()
+            },
+        },
+        Format::Parquet => {
+            // Parquet is read by seeking (footer first), so it is hashed in its own pass.
+            let hash = hash_file(&file, path, size)?;
+            let stats = attribute::attribute_parquet(file.try_clone()?, size, field, matcher);
+            FileFacts {
+                hash,
+                size,
+                format: name,
+                stats,
+            }
+        }
+        Format::Jsonl | Format::Csv | Format::Tsv => {
+            let mut hr = HashingReader::new(&file);
+            let stats = {
+                let raw = BufReader::with_capacity(256 * 1024, &mut hr);
+                let decoded: Box<dyn Read + '_> = match compression {
+                    Compression::None => Box::new(raw),
+                    Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
+                    Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(raw) {
+                        Ok(d) => Box::new(d),
+                        Err(e) => Box::new(FailingReader(Some(e))),
+                    },
+                };
+                match format {
+                    Format::Csv => attribute::attribute_delimited(decoded, b',', field, matcher),
+                    Format::Tsv => attribute::attribute_delimited(decoded, b'\t', field, matcher),
+                    _ => attribute::attribute_jsonl(
+                        BufReader::with_capacity(256 * 1024, decoded),
+                        field,
+                        matcher,
+                    ),
+                }
+            };
+            if let Some(e) = hr.error.take() {
+                return Err(e);
+            }
+            hr.drain()?;
+            FileFacts {
+                hash: hr.hasher.finalize(),
+                size: hr.bytes,
+                format: name,
+                stats,
+            }
+        }
+    };
+    // fstat on the open file: cheaper than a path lookup, and it is the file we read.
+    let after = version(&file.metadata()?);
+    Ok((facts, after))
+}
+
+/// A reader that feeds every byte it reads into a BLAKE3 hasher, so a shard is hashed and
+/// parsed in one pass over the file.
+struct HashingReader<R> {
+    inner: R,
+    hasher: blake3::Hasher,
+    bytes: u64,
+    error: Option<io::Error>,
+}
+
+impl<R: Read> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: blake3::Hasher::new(),
+            bytes: 0,
+            error: None,
+        }
+    }
+
+    /// Hashes whatever the parser left unread (after a corrupt stream or trailing data).
+    fn drain(&mut self) -> io::Result<()> {
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            match self.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.hasher.update(&buf[..n]);
+                self.bytes += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                // Keep the file's own I/O errors apart from decoding errors: the first fails
+                // the scan, the second is a per-shard problem.
+                if e.kind() != io::ErrorKind::Interrupted {
+                    self.error = Some(io::Error::new(e.kind(), e.to_string()));
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A reader that reports one error: a decoder that could not even start.
+struct FailingReader(Option<io::Error>);
+
+impl Read for FailingReader {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
+}
