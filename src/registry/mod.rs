@@ -151,15 +151,6 @@ impl Method {
             Method::Inherited => "inherited",
         }
     }
-
-    fn parse(s: &str) -> Option<Method> {
-        match s {
-            "declared" => Some(Method::Declared),
-            "url" => Some(Method::Url),
-            "inherited" => Some(Method::Inherited),
-            _ => None,
-        }
-    }
 }
 
 /// A shard's content attributed to one source.
@@ -202,17 +193,6 @@ pub fn ser_hash<S: serde::Serializer>(h: &blake3::Hash, s: S) -> Result<S::Ok, S
     s.serialize_str(h.to_hex().as_str())
 }
 
-/// What the registry already knows about a shard hash.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KnownShard {
-    /// Records attributed to no source, as stored.
-    pub unattributed_records: u64,
-    /// Their bytes.
-    pub unattributed_bytes: u64,
-    /// Stored attributions.
-    pub attributions: Vec<Attribution>,
-}
-
 /// Per-source totals over a dataset's member paths.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DatasetTotals {
@@ -248,6 +228,8 @@ pub struct NewDataset {
     pub parents: Vec<DatasetRef>,
     /// Members sorted by path.
     pub members: Vec<Member>,
+    /// The scanner's state to save with it: (directory key, state blob).
+    pub state: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// A registered dataset version.
@@ -341,7 +323,11 @@ pub struct Event {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Registered {
     /// A new version was stored.
-    Created,
+    Created {
+        /// Shards already registered whose stored attributions add to what this scan found
+        /// (same bytes, same provenance).
+        inherited_shards: u64,
+    },
     /// The same version with identical content was already there; nothing changed.
     Unchanged,
 }
@@ -398,7 +384,9 @@ pub trait Registry {
     /// Upserts everything in the policy; never deletes.
     fn apply_policy(&mut self, policy: &Policy, event: &EventDraft) -> Result<(), RegistryError>;
     /// Stores a dataset version, or reports it unchanged when the same version with the same
-    /// root hash exists (a different root hash is a [`RegistryError::Conflict`]).
+    /// root hash exists (a different root hash is a [`RegistryError::Conflict`]). A shard
+    /// already stored keeps its attributions (the new ones are added) and the smaller of the
+    /// two unattributed counts: same bytes, same provenance.
     fn register_dataset(
         &mut self,
         ds: &NewDataset,
@@ -431,11 +419,6 @@ pub trait Registry {
     fn dataset_members(&self, r: &DatasetRef) -> Result<Vec<StoredMember>, RegistryError>;
     /// Per-source content of a dataset's distinct shards; unattributed content as `None`.
     fn dataset_usage(&self, r: &DatasetRef) -> Result<Vec<SourceUsage>, RegistryError>;
-    /// What is already stored about these shard hashes (absent ones are left out).
-    fn known_shards(
-        &self,
-        hashes: &[blake3::Hash],
-    ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError>;
     /// Records of `source` per distinct shard in datasets owned by `org`.
     fn source_volume(&self, source: &str, org: &str) -> Result<Vec<VolumeRow>, RegistryError>;
     /// The scanner's saved state for the directory `dir` (canonical path bytes).

@@ -10,9 +10,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    Application, Attribution, Cap, DatasetInfo, DatasetTotals, Disclosure, Event, EventDraft,
-    Grant, KnownShard, Method, NewDataset, Policy, Registered, Registry, RegistryError, Shard,
-    Source, SourceUsage, StoredMember, Subject, TrainingRun, VolumeRow,
+    Application, Cap, DatasetInfo, DatasetTotals, Disclosure, Event, EventDraft, Grant, NewDataset,
+    Policy, Registered, Registry, RegistryError, Shard, Source, SourceUsage, StoredMember, Subject,
+    TrainingRun, VolumeRow,
 };
 use crate::events;
 use crate::licence::Licence;
@@ -593,6 +593,7 @@ impl Registry for SqliteRegistry {
         )
         .ctx(&loc, "store dataset")?;
         let dataset_id = tx.last_insert_rowid();
+        let mut inherited_shards = 0;
         for p in parent_ids {
             tx.execute(
                 "INSERT OR IGNORE INTO dataset_parents (dataset_id, parent_id) VALUES (?1, ?2)",
@@ -601,15 +602,19 @@ impl Registry for SqliteRegistry {
             .ctx(&loc, "store dataset parents")?;
         }
         {
-            let mut shard_stmt = tx
+            let mut insert_shard = tx
                 .prepare_cached(
                     "INSERT INTO shards (hash, size, format, records, unattributed_records, \
                      unattributed_bytes, malformed, problem) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-                     ON CONFLICT (hash) DO UPDATE SET \
-                     unattributed_records = MIN(unattributed_records, excluded.unattributed_records), \
-                     unattributed_bytes = MIN(unattributed_bytes, excluded.unattributed_bytes) \
-                     RETURNING id",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (hash) DO NOTHING",
+                )
+                .ctx(&loc, "store shard")?;
+            let mut known_shard = tx
+                .prepare_cached(
+                    "UPDATE shards SET \
+                     unattributed_records = MIN(unattributed_records, ?2), \
+                     unattributed_bytes = MIN(unattributed_bytes, ?3) \
+                     WHERE hash = ?1 RETURNING id",
                 )
                 .ctx(&loc, "store shard")?;
             let mut member_stmt = tx
@@ -623,6 +628,9 @@ impl Registry for SqliteRegistry {
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (shard_id, source_id) DO NOTHING",
                 )
                 .ctx(&loc, "store attribution")?;
+            let mut count_attr = tx
+                .prepare_cached("SELECT COUNT(*) FROM attributions WHERE shard_id = ?1")
+                .ctx(&loc, "store attribution")?;
             // Shards go in hash order and members in path order: each B-tree is then filled
             // sequentially instead of at random places.
             let mut by_hash: Vec<usize> = (0..ds.members.len()).collect();
@@ -634,25 +642,43 @@ impl Registry for SqliteRegistry {
                     .cmp(ds.members[b].shard.hash.as_bytes())
             });
             let mut shard_ids = vec![0i64; ds.members.len()];
+            let mut previous: Option<(&blake3::Hash, i64)> = None;
             for &k in &by_hash {
                 let m = &ds.members[k];
                 let s = &m.shard;
-                let shard_id: i64 = shard_stmt
-                    .query_row(
-                        params![
-                            s.hash.as_bytes().as_slice(),
-                            i(s.size),
-                            s.format,
-                            i(s.records),
-                            i(s.unattributed_records),
-                            i(s.unattributed_bytes),
-                            i(s.malformed),
-                            s.problem,
-                        ],
-                        |r| r.get(0),
-                    )
+                // The same bytes at several paths of this dataset: one shard.
+                if let Some((h, id)) = previous
+                    && *h == s.hash
+                {
+                    shard_ids[k] = id;
+                    continue;
+                }
+                let hash = s.hash.as_bytes().as_slice();
+                let inserted = insert_shard
+                    .execute(params![
+                        hash,
+                        i(s.size),
+                        s.format,
+                        i(s.records),
+                        i(s.unattributed_records),
+                        i(s.unattributed_bytes),
+                        i(s.malformed),
+                        s.problem,
+                    ])
                     .ctx(&loc, "store shard")?;
+                let (shard_id, existed) = if inserted == 1 {
+                    (tx.last_insert_rowid(), false)
+                } else {
+                    let id: i64 = known_shard
+                        .query_row(
+                            params![hash, i(s.unattributed_records), i(s.unattributed_bytes)],
+                            |r| r.get(0),
+                        )
+                        .ctx(&loc, "store shard")?;
+                    (id, true)
+                };
                 shard_ids[k] = shard_id;
+                previous = Some((&s.hash, shard_id));
                 for a in &m.attributions {
                     attr_stmt
                         .execute(params![
@@ -664,6 +690,14 @@ impl Registry for SqliteRegistry {
                         ])
                         .ctx(&loc, "store attribution")?;
                 }
+                if existed {
+                    let stored: i64 = count_attr
+                        .query_row([shard_id], |r| r.get(0))
+                        .ctx(&loc, "store attribution")?;
+                    if stored as usize > m.attributions.len() {
+                        inherited_shards += 1;
+                    }
+                }
             }
             for (m, shard_id) in ds.members.iter().zip(&shard_ids) {
                 member_stmt
@@ -671,9 +705,17 @@ impl Registry for SqliteRegistry {
                     .ctx(&loc, "store dataset shard")?;
             }
         }
+        if let Some((dir, state)) = &ds.state {
+            tx.execute(
+                "INSERT INTO scan_state (dir, state) VALUES (?1, ?2) \
+                 ON CONFLICT (dir) DO UPDATE SET state = excluded.state",
+                params![dir, state],
+            )
+            .ctx(&loc, "write scan state")?;
+        }
         append_event(&tx, &loc, event)?;
         tx.commit().ctx(&loc, "commit scan")?;
-        Ok(Registered::Created)
+        Ok(Registered::Created { inherited_shards })
     }
 
     fn record_training(
@@ -973,55 +1015,6 @@ impl Registry for SqliteRegistry {
             .ctx(loc, "read dataset usage")?;
         if unattributed.shards > 0 {
             out.push(unattributed);
-        }
-        Ok(out)
-    }
-
-    fn known_shards(
-        &self,
-        hashes: &[blake3::Hash],
-    ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError> {
-        // One statement per chunk of hashes rather than one per hash: a first scan of a
-        // large tree asks about every file it hashed.
-        const CHUNK: usize = 500;
-        let loc = &self.location;
-        let mut out: HashMap<blake3::Hash, KnownShard> = HashMap::new();
-        let mut unique: Vec<&blake3::Hash> = hashes.iter().collect();
-        unique.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        unique.dedup();
-        for chunk in unique.chunks(CHUNK) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!(
-                "SELECT s.hash, s.unattributed_records, s.unattributed_bytes, a.source_id, \
-                 a.records, a.bytes, a.method FROM shards s \
-                 LEFT JOIN attributions a ON a.shard_id = s.id \
-                 WHERE s.hash IN ({marks}) ORDER BY s.hash, a.source_id"
-            );
-            let mut stmt = self.conn.prepare_cached(&sql).ctx(loc, "read shards")?;
-            let params = rusqlite::params_from_iter(chunk.iter().map(|h| h.as_bytes().as_slice()));
-            let mut rows = stmt.query(params).ctx(loc, "read shards")?;
-            while let Some(r) = rows.next().ctx(loc, "read shards")? {
-                let hash = get_hash(r, 0).ctx(loc, "read shards")?;
-                let entry = out.entry(hash).or_insert(KnownShard {
-                    unattributed_records: get_u64(r, 1).ctx(loc, "read shards")?,
-                    unattributed_bytes: get_u64(r, 2).ctx(loc, "read shards")?,
-                    attributions: Vec::new(),
-                });
-                let source: Option<String> = r.get(3).ctx(loc, "read attributions")?;
-                if let Some(source) = source {
-                    let method: String = r.get(6).ctx(loc, "read attributions")?;
-                    entry.attributions.push(Attribution {
-                        source,
-                        records: get_u64(r, 4).ctx(loc, "read attributions")?,
-                        bytes: get_u64(r, 5).ctx(loc, "read attributions")?,
-                        method: Method::parse(&method).ok_or_else(|| RegistryError::Backend {
-                            location: loc.clone(),
-                            context: "read attributions".into(),
-                            source: format!("unknown method {method}").into(),
-                        })?,
-                    });
-                }
-            }
         }
         Ok(out)
     }

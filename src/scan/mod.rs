@@ -23,8 +23,7 @@ pub use walk::walk;
 use crate::attribute::{SourceMatcher, UrlField};
 use crate::error::{Error, Result};
 use crate::registry::{
-    Attribution, EventDraft, KnownShard, Member, Method, NewDataset, Registered, Registry, Shard,
-    Source,
+    Attribution, EventDraft, Member, Method, NewDataset, Registered, Registry, Shard, Source,
 };
 use crate::types::{DatasetRef, Date};
 
@@ -199,16 +198,16 @@ pub fn show_path(p: &[u8]) -> String {
     String::from_utf8_lossy(p).into_owned()
 }
 
-/// Turns one file's facts into a member, applying declared sources to content no URL
-/// attributed and inheriting what the registry knows about the same bytes.
+/// Turns one file's facts into a member, applying declared sources, then the parents'
+/// sources, to content no URL attributed. What the registry already knows about the same
+/// bytes is merged when it is stored.
 fn member_of(
     entry: &FileEntry,
     facts: FileFacts,
     ids: &[String],
     declared: &[String],
     parent_sources: &[String],
-    known: Option<&KnownShard>,
-) -> (Member, bool) {
+) -> Member {
     let st = facts.stats;
     let mut attributions: Vec<Attribution> = st
         .per_source
@@ -241,7 +240,6 @@ fn member_of(
         un_records = 0;
         un_bytes = 0;
     }
-    let mut inherited = false;
     // Content still unattributed takes the sources of the datasets it was derived from.
     if un_records > 0 && !parent_sources.is_empty() {
         for s in parent_sources {
@@ -260,23 +258,9 @@ fn member_of(
         }
         un_records = 0;
         un_bytes = 0;
-        inherited = true;
-    }
-    if let Some(k) = known {
-        for a in &k.attributions {
-            if !attributions.iter().any(|b| b.source == a.source) {
-                attributions.push(Attribution {
-                    method: Method::Inherited,
-                    ..a.clone()
-                });
-                inherited = true;
-            }
-        }
-        un_records = un_records.min(k.unattributed_records);
-        un_bytes = un_bytes.min(k.unattributed_bytes);
     }
     attributions.sort_by(|a, b| a.source.cmp(&b.source));
-    let member = Member {
+    Member {
         path: entry.rel.clone(),
         shard: Shard {
             hash: facts.hash,
@@ -289,8 +273,7 @@ fn member_of(
             problem: st.problem,
         },
         attributions,
-    };
-    (member, inherited)
+    }
 }
 
 fn state_rows<'a>(
@@ -366,21 +349,13 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     // Reuse the facts of files whose size, mtime and inode are unchanged since last time.
     let dir_key = canonical_dir(&opts.dir)?;
     let config = attribution_config(&sources, &opts.url_field);
-    let mut cache = if opts.rehash {
+    let mut facts: Vec<Option<FileFacts>> = if opts.rehash {
         None
     } else {
         reg.scan_state(&dir_key)?
-            .and_then(|blob| state::decode(&blob, &config, &ids))
+            .and_then(|blob| state::reuse(&blob, &config, &ids, &entries))
     }
-    .unwrap_or_default();
-    let mut facts: Vec<Option<FileFacts>> = entries
-        .iter()
-        .map(|e| {
-            let c = cache.remove(&e.rel)?;
-            (c.version == (e.size, e.mtime_ns, e.inode)).then_some(c.facts)
-        })
-        .collect();
-    drop(cache);
+    .unwrap_or_else(|| vec![None; entries.len()]);
     let reused = facts.iter().filter(|f| f.is_some()).count() as u64;
     mark("cache", &mut phases);
 
@@ -482,20 +457,14 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     }
 
     let saved_state = state::encode(&config, &ids, state_rows(&kept));
-    let hashes: Vec<blake3::Hash> = kept.iter().map(|(_, f)| f.hash).collect();
-    let known = reg.known_shards(&hashes)?;
-    mark("lookup", &mut phases);
-    let mut members = Vec::with_capacity(kept.len());
-    for (entry, f) in kept {
-        let k = known.get(&f.hash);
-        let (m, inherited) = member_of(entry, f, &ids, &opts.declared, &parent_sources, k);
-        summary.inherited_shards += u64::from(inherited);
-        members.push(m);
-    }
-    summary.unattributed_records = members.iter().map(|m| m.shard.unattributed_records).sum();
+    let members: Vec<Member> = kept
+        .into_iter()
+        .map(|(entry, f)| member_of(entry, f, &ids, &opts.declared, &parent_sources))
+        .collect();
+    let mut scanned: BTreeMap<String, SourceCount> = BTreeMap::new();
     for m in &members {
         for a in &m.attributions {
-            let c = summary.sources.entry(a.source.clone()).or_default();
+            let c = scanned.entry(a.source.clone()).or_default();
             c.records += a.records;
             c.bytes += a.bytes;
         }
@@ -512,8 +481,8 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             "files": summary.files,
             "bytes": summary.bytes,
             "records": summary.records,
-            "sources": summary.sources,
-            "unattributed_records": summary.unattributed_records,
+            "sources": scanned,
+            "unattributed_records": members.iter().map(|m| m.shard.unattributed_records).sum::<u64>(),
             "skipped": summary.skipped.len(),
             "derived_from": opts.derived_from.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
         }),
@@ -525,14 +494,21 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         root_hash: root,
         parents: opts.derived_from.clone(),
         members,
+        // Saved in the registering transaction: a failed scan changes nothing.
+        state: Some((dir_key, saved_state)),
     };
-    if reg.register_dataset(&ds, &event)? == Registered::Unchanged {
-        summary.status = "unchanged";
+    match reg.register_dataset(&ds, &event)? {
+        Registered::Created { inherited_shards } => summary.inherited_shards = inherited_shards,
+        Registered::Unchanged => summary.status = "unchanged",
     }
     mark("register", &mut phases);
-    // Only a scan that succeeded saves its state: a failed command changes nothing.
-    reg.store_scan_state(&dir_key, &saved_state)?;
-    mark("cache-write", &mut phases);
+    // What was stored, merged with what the registry knew about the same bytes.
+    let totals = reg.dataset_totals(&opts.dataset)?;
+    for (src, (records, bytes)) in totals.sources {
+        summary.sources.insert(src, SourceCount { records, bytes });
+    }
+    summary.unattributed_records = totals.unattributed_records;
+    mark("totals", &mut phases);
     summary.phases = phases;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)

@@ -3,26 +3,22 @@
 //! (one read and one write per scan, whatever the file count). Valid only under the same
 //! attribution configuration; anything unreadable is treated as no state at all.
 
-use std::collections::HashMap;
-
+use super::FileEntry;
 use super::read::FileFacts;
 use crate::attribute::{self, RecordStats};
 
-const MAGIC: &[u8; 8] = b"PTSTATE1";
-
-/// What was known of one file.
-pub struct Cached {
-    /// (size, mtime ns, inode) when read.
-    pub version: (u64, i64, u64),
-    /// What was read.
-    pub facts: FileFacts,
-}
+const MAGIC: &[u8; 8] = b"PTSTATE2";
 
 struct Writer(Vec<u8>);
 
 impl Writer {
-    fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+    /// LEB128: most counts fit in one or two bytes.
+    fn u64(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
     }
     fn bytes(&mut self, b: &[u8]) {
         self.u64(b.len() as u64);
@@ -42,7 +38,16 @@ impl<'a> Reader<'a> {
         Some(head)
     }
     fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *self.0.first()?;
+            self.0 = &self.0[1..];
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
     }
     fn bytes(&mut self) -> Option<&'a [u8]> {
         let n = usize::try_from(self.u64()?).ok()?;
@@ -95,13 +100,16 @@ pub fn encode<'a>(
     w.0
 }
 
-/// Decodes a directory's state saved under `config` for sources `ids`; `None` when it is
-/// missing, corrupt, or from another configuration.
-pub fn decode(
+/// Matches a directory's saved state against the walk: for each entry (sorted by path,
+/// as the state is), the saved facts when its (size, mtime, inode) are unchanged. `None`
+/// when the state is missing, corrupt, or from another attribution configuration. A merge
+/// of two sorted lists: no map and no copy of the paths.
+pub fn reuse(
     blob: &[u8],
     config: &blake3::Hash,
     ids: &[String],
-) -> Option<HashMap<Vec<u8>, Cached>> {
+    entries: &[FileEntry],
+) -> Option<Vec<Option<FileFacts>>> {
     let mut r = Reader(blob);
     if r.take(8)? != MAGIC || r.take(32)? != config.as_bytes() {
         return None;
@@ -113,47 +121,63 @@ pub fn decode(
         let id = std::str::from_utf8(r.bytes()?).ok()?;
         map.push(ids.iter().position(|x| x == id));
     }
-    let mut out = HashMap::new();
+    let mut out: Vec<Option<FileFacts>> = vec![None; entries.len()];
+    let mut next = 0;
     while !r.0.is_empty() {
-        let path = r.bytes()?.to_vec();
+        let path = r.bytes()?;
         let version = (r.u64()?, r.u64()? as i64, r.u64()?);
-        let hash = blake3::Hash::from_bytes(r.take(32)?.try_into().ok()?);
+        let hash = r.take(32)?;
         let size = r.u64()?;
-        let format = std::str::from_utf8(r.bytes()?).ok()?;
-        let (f, c) = attribute::detect(&path);
-        let format_name = attribute::format_name(f, c);
-        if format != format_name {
-            return None;
+        let format = r.bytes()?;
+        let counts = [r.u64()?, r.u64()?, r.u64()?, r.u64()?];
+        let problem = r.bytes()?;
+        let has_problem = r.u64()? == 1;
+        let pairs = r.u64()?;
+        let mut per_source = Vec::new();
+        for _ in 0..pairs {
+            per_source.push((r.u64()?, r.u64()?, r.u64()?));
         }
-        let mut st = RecordStats {
-            records: r.u64()?,
-            malformed: r.u64()?,
-            unattributed_records: r.u64()?,
-            unattributed_bytes: r.u64()?,
+        while next < entries.len() && entries[next].rel.as_slice() < path {
+            next += 1;
+        }
+        let Some(e) = entries.get(next) else { break };
+        if e.rel.as_slice() != path || (e.size, e.mtime_ns, e.inode) != version {
+            continue;
+        }
+        let (f, c) = attribute::detect(path);
+        let format_name = attribute::format_name(f, c);
+        if format != format_name.as_bytes() {
+            continue;
+        }
+        let mut stats = RecordStats {
+            records: counts[0],
+            malformed: counts[1],
+            unattributed_records: counts[2],
+            unattributed_bytes: counts[3],
             per_source: vec![(0, 0); ids.len()],
             problem: None,
         };
-        let problem = std::str::from_utf8(r.bytes()?).ok()?.to_string();
-        if r.u64()? == 1 {
-            st.problem = Some(problem);
+        if has_problem {
+            stats.problem = Some(String::from_utf8_lossy(problem).into_owned());
         }
-        for _ in 0..r.u64()? {
-            let (i, rec, bytes) = (r.u64()?, r.u64()?, r.u64()?);
-            let target = (*map.get(usize::try_from(i).ok()?)?)?;
-            st.per_source[target] = (rec, bytes);
+        let mut complete = true;
+        for (i, rec, bytes) in per_source {
+            match map.get(usize::try_from(i).ok()?).copied().flatten() {
+                Some(target) => stats.per_source[target] = (rec, bytes),
+                // A source that no longer exists: re-read the file rather than drop records.
+                None => complete = false,
+            }
         }
-        out.insert(
-            path,
-            Cached {
-                version,
-                facts: FileFacts {
-                    hash,
-                    size,
-                    format: format_name,
-                    stats: st,
-                },
-            },
-        );
+        if !complete {
+            continue;
+        }
+        out[next] = Some(FileFacts {
+            hash: blake3::Hash::from_bytes(hash.try_into().ok()?),
+            size,
+            format: format_name,
+            stats,
+        });
+        next += 1;
     }
     Some(out)
 }
@@ -161,6 +185,16 @@ pub fn decode(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(rel: &str, version: (u64, i64, u64)) -> FileEntry {
+        FileEntry {
+            rel: rel.as_bytes().to_vec(),
+            abs: rel.into(),
+            size: version.0,
+            mtime_ns: version.1,
+            inode: version.2,
+        }
+    }
 
     #[test]
     fn round_trip_and_rejections() {
@@ -178,27 +212,42 @@ mod tests {
                 problem: Some("oops".into()),
             },
         };
+        let other = FileFacts {
+            format: "binary",
+            ..facts.clone()
+        };
         let config = blake3::hash(b"config");
         let blob = encode(
             &config,
             &ids,
-            [(b"d/f.jsonl".as_slice(), (10, 123, 7), &facts)].into_iter(),
+            [
+                (b"a.bin".as_slice(), (1, 2, 3), &other),
+                (b"d/f.jsonl".as_slice(), (10, 123, 7), &facts),
+            ]
+            .into_iter(),
         );
-        let back = decode(&blob, &config, &ids).unwrap();
-        let c = &back[b"d/f.jsonl".as_slice()];
-        assert_eq!(c.version, (10, 123, 7));
-        assert_eq!(c.facts.stats, facts.stats);
-        assert_eq!(c.facts.hash, facts.hash);
+        let walk = [
+            entry("a.bin", (1, 2, 4)), // inode changed: re-read
+            entry("b.bin", (1, 2, 3)), // new file
+            entry("d/f.jsonl", (10, 123, 7)),
+        ];
+        let back = reuse(&blob, &config, &ids, &walk).unwrap();
+        assert!(back[0].is_none() && back[1].is_none());
+        let f = back[2].as_ref().unwrap();
+        assert_eq!(f.stats, facts.stats);
+        assert_eq!(f.hash, facts.hash);
         // Reordered sources are remapped by id.
         let swapped = vec!["b".to_string(), "a".to_string()];
-        let back = decode(&blob, &config, &swapped).unwrap();
+        let back = reuse(&blob, &config, &swapped, &walk).unwrap();
         assert_eq!(
-            back[b"d/f.jsonl".as_slice()].facts.stats.per_source,
+            back[2].as_ref().unwrap().stats.per_source,
             vec![(3, 30), (0, 0)]
         );
-        // Another configuration, a truncated blob, or a vanished source: no state.
-        assert!(decode(&blob, &blake3::hash(b"other"), &ids).is_none());
-        assert!(decode(&blob[..blob.len() - 3], &config, &ids).is_none());
-        assert!(decode(&blob, &config, &["a".to_string()]).is_none());
+        // A vanished source: that file is re-read.
+        let back = reuse(&blob, &config, &["a".to_string()], &walk).unwrap();
+        assert!(back[2].is_none());
+        // Another configuration or a truncated blob: no state at all.
+        assert!(reuse(&blob, &blake3::hash(b"other"), &ids, &walk).is_none());
+        assert!(reuse(&blob[..blob.len() - 3], &config, &ids, &walk).is_none());
     }
 }
