@@ -52,21 +52,29 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
     }
     let summary = result?;
     report_problems(ctx, &summary);
+    let per_source: Vec<String> = summary
+        .sources
+        .iter()
+        .map(|(s, c)| format!("{s} {}", c.records))
+        .chain(std::iter::once(format!(
+            "unattributed {}",
+            summary.unattributed_records
+        )))
+        .collect();
     ctx.ui.info(format_args!(
-        "{} {}: {} files, {} bytes, {} records in {:.2}s ({:.2} GB/s){}",
+        "{} {}: {} files ({} read, {} unchanged), {} bytes, {} records in {:.2}s ({:.2} GB/s); {}",
         summary.status,
         summary.dataset,
         summary.files,
+        summary.rehashed,
+        summary.reused,
         summary.bytes,
         summary.records,
         summary.seconds,
         summary.bytes as f64 / summary.seconds.max(1e-9) / 1e9,
-        if summary.status == "unchanged" {
-            " — already registered with identical content"
-        } else {
-            ""
-        }
+        per_source.join(", ")
     ));
+    ctx.ui.debug(format_args!("phases: {:?}", summary.phases));
     ctx.emit(&summary, &table(&summary))?;
     Ok(Exit::Success)
 }
