@@ -361,8 +361,10 @@ pub struct RecordStats {
     pub records: u64,
     /// Lines that were not valid JSON (counted in `records`).
     pub malformed: u64,
-    /// Per source index: (records, uncompressed bytes).
-    pub per_source: Vec<(u64, u64)>,
+    /// Sources with records, sparse and in index order: (source index, records,
+    /// uncompressed bytes). Sparse so that a file costs memory for the sources it has, not
+    /// for every source in the registry.
+    pub per_source: Vec<(usize, u64, u64)>,
     /// Records attributed to no source.
     pub unattributed_records: u64,
     /// Their uncompressed bytes.
@@ -377,7 +379,7 @@ pub fn attribute_jsonl<R: BufRead>(
     field: &UrlField,
     matcher: &SourceMatcher,
 ) -> RecordStats {
-    let mut st = RecordStats::new(matcher.ids().len());
+    let mut t = Tally::new(matcher.ids().len());
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut first = true;
     loop {
@@ -386,7 +388,7 @@ pub fn attribute_jsonl<R: BufRead>(
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
-                st.problem = Some(e.to_string());
+                t.st.problem = Some(e.to_string());
                 break;
             }
         }
@@ -403,35 +405,62 @@ pub fn attribute_jsonl<R: BufRead>(
             Ok(Some(url)) => matcher.source_of_url(&url),
             Ok(None) => None,
             Err(_) => {
-                st.malformed += 1;
+                t.st.malformed += 1;
                 None
             }
         };
-        st.count(source, len);
+        t.count(source, len);
     }
-    st
+    t.finish()
 }
 
 impl RecordStats {
-    fn new(sources: usize) -> RecordStats {
-        RecordStats {
-            per_source: vec![(0, 0); sources],
-            ..RecordStats::default()
+    /// Records and bytes of source `i` (zero when it has none).
+    pub fn source(&self, i: usize) -> (u64, u64) {
+        self.per_source
+            .iter()
+            .find(|(j, _, _)| *j == i)
+            .map_or((0, 0), |(_, r, b)| (*r, *b))
+    }
+}
+
+/// Counts records while a file is read: dense per-source counters, compacted at the end.
+struct Tally {
+    st: RecordStats,
+    dense: Vec<(u64, u64)>,
+}
+
+impl Tally {
+    fn new(sources: usize) -> Tally {
+        Tally {
+            st: RecordStats::default(),
+            dense: vec![(0, 0); sources],
         }
     }
 
     fn count(&mut self, source: Option<usize>, bytes: u64) {
-        self.records += 1;
+        self.st.records += 1;
         match source {
             Some(i) => {
-                self.per_source[i].0 += 1;
-                self.per_source[i].1 += bytes;
+                self.dense[i].0 += 1;
+                self.dense[i].1 += bytes;
             }
             None => {
-                self.unattributed_records += 1;
-                self.unattributed_bytes += bytes;
+                self.st.unattributed_records += 1;
+                self.st.unattributed_bytes += bytes;
             }
         }
+    }
+
+    fn finish(mut self) -> RecordStats {
+        self.st.per_source = self
+            .dense
+            .iter()
+            .enumerate()
+            .filter(|(_, (r, _))| *r > 0)
+            .map(|(i, (r, b))| (i, *r, *b))
+            .collect();
+        self.st
     }
 }
 
@@ -443,7 +472,7 @@ pub fn attribute_delimited<R: std::io::Read>(
     field: &UrlField,
     matcher: &SourceMatcher,
 ) -> RecordStats {
-    let mut st = RecordStats::new(matcher.ids().len());
+    let mut t = Tally::new(matcher.ids().len());
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
@@ -459,8 +488,8 @@ pub fn attribute_delimited<R: std::io::Read>(
                 .find_map(|name| h.iter().position(|c| c.as_slice() == name.as_bytes()))
         }
         Err(e) => {
-            st.problem = Some(format!("header: {e}"));
-            return st;
+            t.st.problem = Some(format!("header: {e}"));
+            return t.finish();
         }
     };
     let mut rec = csv::ByteRecord::new();
@@ -476,23 +505,23 @@ pub fn attribute_delimited<R: std::io::Read>(
                     .and_then(|c| rec.get(c))
                     .and_then(|u| std::str::from_utf8(u).ok())
                     .and_then(|u| matcher.source_of_url(u));
-                st.count(source, bytes);
+                t.count(source, bytes);
             }
             Err(e) => {
                 let io_error = matches!(e.kind(), csv::ErrorKind::Io(_));
                 if io_error {
-                    st.problem = Some(e.to_string());
+                    t.st.problem = Some(e.to_string());
                     break;
                 }
                 // A malformed record (bad UTF-8 is not one: records are read as bytes).
                 let pos = rdr.position().byte();
-                st.malformed += 1;
-                st.count(None, pos.saturating_sub(last));
+                t.st.malformed += 1;
+                t.count(None, pos.saturating_sub(last));
                 last = pos;
             }
         }
     }
-    st
+    t.finish()
 }
 
 /// Reads a Parquet file's record count from its footer and attributes records by the URL
@@ -506,12 +535,15 @@ pub fn attribute_parquet(
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::Field;
 
-    let mut st = RecordStats::new(matcher.ids().len());
+    let mut st = RecordStats::default();
+    let mut dense = vec![0u64; matcher.ids().len()];
     let reader = match SerializedFileReader::new(file) {
         Ok(r) => r,
         Err(e) => {
             st.problem = Some(format!("not a readable Parquet file: {e}"));
-            st.count(None, size);
+            st.records = 1;
+            st.unattributed_records = 1;
+            st.unattributed_bytes = size;
             return st;
         }
     };
@@ -574,7 +606,7 @@ pub fn attribute_parquet(
         let source = url.as_deref().and_then(|u| matcher.source_of_url(u));
         st.records += 1;
         match source {
-            Some(i) => st.per_source[i].0 += 1,
+            Some(i) => dense[i] += 1,
             None => st.unattributed_records += 1,
         }
     }
@@ -583,9 +615,12 @@ pub fn attribute_parquet(
         st.records += total - seen;
         st.unattributed_records += total - seen;
     }
-    for p in st.per_source.iter_mut() {
-        p.1 = share(p.0);
-    }
+    st.per_source = dense
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, n)| (i, *n, share(*n)))
+        .collect();
     st.unattributed_bytes = share(st.unattributed_records);
     st
 }
@@ -711,9 +746,9 @@ mod tests {
         let st = attribute_jsonl(data.as_bytes(), &UrlField::default(), &m);
         assert_eq!(st.records, 4);
         assert_eq!(st.malformed, 1);
-        assert_eq!(st.per_source[0].0, 2);
+        assert_eq!(st.source(0).0, 2);
         assert_eq!(st.unattributed_records, 2);
-        let total: u64 = st.per_source[0].1 + st.unattributed_bytes + 1; // + the blank line
+        let total: u64 = st.source(0).1 + st.unattributed_bytes + 1; // + the blank line
         assert_eq!(total, data.len() as u64);
     }
 
@@ -723,17 +758,17 @@ mod tests {
         let data = "id,text,source_url\n1,\"hi, there\",https://old.reddit.com/r/x\n2,\"multi\nline\",https://elsewhere.net\n3,short\n";
         let st = attribute_delimited(data.as_bytes(), b',', &UrlField::default(), &m);
         assert_eq!(
-            (st.records, st.per_source[0].0, st.unattributed_records),
+            (st.records, st.source(0).0, st.unattributed_records),
             (3, 1, 2)
         );
         let header_len = "id,text,source_url\n".len() as u64;
         assert_eq!(
-            st.per_source[0].1 + st.unattributed_bytes + header_len,
+            st.source(0).1 + st.unattributed_bytes + header_len,
             data.len() as u64
         );
         let tsv = "url\tx\nhttps://reddit.com/a\t\"q\n";
         let st = attribute_delimited(tsv.as_bytes(), b'\t', &UrlField::default(), &m);
-        assert_eq!((st.records, st.per_source[0].0), (1, 1));
+        assert_eq!((st.records, st.source(0).0), (1, 1));
     }
 
     #[test]

@@ -212,10 +212,8 @@ fn member_of(
     let mut attributions: Vec<Attribution> = st
         .per_source
         .iter()
-        .enumerate()
-        .filter(|(_, (records, _))| *records > 0)
-        .map(|(i, (records, bytes))| Attribution {
-            source: ids[i].clone(),
+        .map(|(i, records, bytes)| Attribution {
+            source: ids[*i].clone(),
             records: *records,
             bytes: *bytes,
             method: Method::Url,

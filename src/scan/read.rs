@@ -68,7 +68,6 @@ fn read_once(
 ) -> io::Result<(FileFacts, (u64, i64, u64))> {
     let (format, compression) = attribute::detect(rel);
     let name = attribute::format_name(format, compression);
-    let sources = matcher.ids().len();
     let file = File::open(path)?;
     let facts = match format {
         Format::Binary => FileFacts {
@@ -77,7 +76,7 @@ fn read_once(
             format: name,
             stats: RecordStats {
                 records: 1,
-                per_source: vec![(0, 0); sources],
+                per_source: Vec::new(),
                 unattributed_records: 1,
                 unattributed_bytes: size,
                 ..RecordStats::default()

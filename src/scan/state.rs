@@ -84,15 +84,9 @@ pub fn encode<'a>(
         w.u64(st.unattributed_bytes);
         w.bytes(st.problem.as_deref().unwrap_or("").as_bytes());
         w.u64(u64::from(st.problem.is_some()));
-        let nonzero: Vec<(usize, &(u64, u64))> = st
-            .per_source
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.0 > 0)
-            .collect();
-        w.u64(nonzero.len() as u64);
-        for (i, (r, b)) in nonzero {
-            w.u64(i as u64);
+        w.u64(st.per_source.len() as u64);
+        for (i, r, b) in &st.per_source {
+            w.u64(*i as u64);
             w.u64(*r);
             w.u64(*b);
         }
@@ -154,7 +148,7 @@ pub fn reuse(
             malformed: counts[1],
             unattributed_records: counts[2],
             unattributed_bytes: counts[3],
-            per_source: vec![(0, 0); ids.len()],
+            per_source: Vec::with_capacity(per_source.len()),
             problem: None,
         };
         if has_problem {
@@ -163,7 +157,7 @@ pub fn reuse(
         let mut complete = true;
         for (i, rec, bytes) in per_source {
             match map.get(usize::try_from(i).ok()?).copied().flatten() {
-                Some(target) => stats.per_source[target] = (rec, bytes),
+                Some(target) => stats.per_source.push((target, rec, bytes)),
                 // A source that no longer exists: re-read the file rather than drop records.
                 None => complete = false,
             }
@@ -171,6 +165,7 @@ pub fn reuse(
         if !complete {
             continue;
         }
+        stats.per_source.sort_unstable();
         out[next] = Some(FileFacts {
             hash: blake3::Hash::from_bytes(hash.try_into().ok()?),
             size,
@@ -206,7 +201,7 @@ mod tests {
             stats: RecordStats {
                 records: 5,
                 malformed: 1,
-                per_source: vec![(0, 0), (3, 30)],
+                per_source: vec![(1, 3, 30)],
                 unattributed_records: 2,
                 unattributed_bytes: 20,
                 problem: Some("oops".into()),
@@ -239,10 +234,7 @@ mod tests {
         // Reordered sources are remapped by id.
         let swapped = vec!["b".to_string(), "a".to_string()];
         let back = reuse(&blob, &config, &swapped, &walk).unwrap();
-        assert_eq!(
-            back[2].as_ref().unwrap().stats.per_source,
-            vec![(3, 30), (0, 0)]
-        );
+        assert_eq!(back[2].as_ref().unwrap().stats.per_source, vec![(0, 3, 30)]);
         // A vanished source: that file is re-read.
         let back = reuse(&blob, &config, &["a".to_string()], &walk).unwrap();
         assert!(back[2].is_none());
