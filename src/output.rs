@@ -185,14 +185,14 @@ impl Ui {
         let pb =
             indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
         let style = indicatif::ProgressStyle::with_template(
-            "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
+            "{spinner} {bytes} read, {binary_bytes_per_sec}, {msg} [{elapsed}]",
         )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
         pb.set_style(style);
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
         Some(Bar {
             pb,
             files: AtomicU64::new(0),
-            total: AtomicU64::new(0),
         })
     }
 
@@ -202,11 +202,10 @@ impl Ui {
     }
 }
 
-/// A scan progress bar: bytes, rate, ETA and files done.
+/// A scan progress line: bytes read, rate, files read, elapsed time.
 pub struct Bar {
     pb: indicatif::ProgressBar,
     files: AtomicU64,
-    total: AtomicU64,
 }
 
 impl Bar {
@@ -217,19 +216,10 @@ impl Bar {
 }
 
 impl crate::scan::ProgressSink for Bar {
-    fn start(&self, files: u64, bytes: u64) {
-        self.total.store(files, Ordering::Relaxed);
-        self.pb.set_length(bytes);
-        self.pb.set_message(format!("0/{files} files"));
-    }
-
     fn advance(&self, bytes: u64) {
         let done = self.files.fetch_add(1, Ordering::Relaxed) + 1;
         self.pb.inc(bytes);
-        self.pb.set_message(format!(
-            "{done}/{} files",
-            self.total.load(Ordering::Relaxed)
-        ));
+        self.pb.set_message(format!("{done} files"));
     }
 }
 

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 pub use read::{FileFacts, fingerprint};
@@ -54,15 +53,14 @@ pub struct ScanOptions {
     pub rehash: bool,
     /// Record unreadable files as skipped instead of failing the scan.
     pub skip_unreadable: bool,
-    /// Told how much there is to read, then of each file read.
+    /// Told of each file read.
     pub progress: Option<Arc<dyn ProgressSink>>,
 }
 
-/// Receives scan progress; called from worker threads.
+/// Receives scan progress; called from the walker's threads. Files are read as the walk
+/// finds them, so the total is not known in advance.
 pub trait ProgressSink: Send + Sync {
-    /// Reading starts: this many files and bytes are to be fingerprinted.
-    fn start(&self, files: u64, bytes: u64);
-    /// One file of `bytes` bytes is done.
+    /// One file of `bytes` bytes has been read.
     fn advance(&self, bytes: u64);
 }
 
@@ -341,70 +339,78 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         phases.insert(name, lap.elapsed().as_secs_f64());
         lap = Instant::now();
     };
-    let (entries, mut skipped) = walk(&opts.dir, &walk_opts)?;
-    mark("walk", &mut phases);
-
-    // Reuse the facts of files whose size, mtime and inode are unchanged since last time.
+    // Saved facts of files whose size, mtime and inode are unchanged since last time.
     let dir_key = canonical_dir(&opts.dir)?;
     let config = attribution_config(&sources, &opts.url_field);
-    let mut facts: Vec<Option<FileFacts>> = if opts.rehash {
+    let blob = if opts.rehash {
         None
     } else {
         reg.scan_state(&dir_key)?
-            .and_then(|blob| state::reuse(&blob, &config, &ids, &entries))
-    }
-    .unwrap_or_else(|| vec![None; entries.len()]);
-    let reused = facts.iter().filter(|f| f.is_some()).count() as u64;
-    mark("cache", &mut phases);
+    };
+    let saved = blob
+        .as_deref()
+        .and_then(|b| state::decode(b, &config, &ids));
+    mark("state", &mut phases);
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.unwrap_or(0))
-        .build()
-        .map_err(|e| Error::input("--jobs", e.to_string()))?;
-    let todo: Vec<usize> = (0..entries.len()).filter(|&i| facts[i].is_none()).collect();
-    if let Some(p) = &opts.progress {
-        p.start(
-            todo.len() as u64,
-            todo.iter().map(|&i| entries[i].size).sum(),
-        );
+    // Files are read by the walker's threads as they are found. With saved state each file
+    // is stat'ed first to see whether it can be reused; without, the open file's fstat
+    // gives its version and no separate stat pass is made.
+    let known = saved.is_some();
+    if let Some(n) = opts.jobs {
+        // Large files are hashed on rayon's pool: --jobs bounds it too. It can only be set
+        // once per process, so a second scan in the same process keeps the first setting.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
     }
-    let hashed: Vec<(usize, io::Result<FileFacts>)> = pool.install(|| {
-        todo.par_iter()
-            .map(|&i| {
-                let e = &entries[i];
-                let r = fingerprint(e, &opts.url_field, &matcher);
-                if let Some(p) = &opts.progress {
-                    p.advance(e.size);
-                }
-                (i, r)
-            })
-            .collect()
-    });
-    let rehashed = hashed.len() as u64;
-    let mut unreadable = HashSet::new();
-    for (i, r) in hashed {
+    let visit = |e: &mut FileEntry| -> (bool, io::Result<FileFacts>) {
+        if let Some(f) = saved.as_ref().and_then(|s| s.reuse(e)) {
+            return (true, Ok(f));
+        }
+        let r = fingerprint(e, known, &opts.url_field, &matcher);
+        if let (Some(p), Ok(f)) = (&opts.progress, &r) {
+            p.advance(f.size);
+        }
+        (false, r)
+    };
+    let (walked, mut skipped) = walk::walk_with(&opts.dir, &walk_opts, known, &visit)?;
+    mark("walk+read", &mut phases);
+    drop(saved);
+    drop(blob);
+
+    let mut entries = Vec::with_capacity(walked.len());
+    let mut facts = Vec::with_capacity(walked.len());
+    let (mut reused, mut rehashed) = (0u64, 0u64);
+    let mut failure = None;
+    for (e, (was_reused, r)) in walked {
         match r {
-            Ok(f) => facts[i] = Some(f),
-            Err(err) if opts.skip_unreadable => {
-                skipped.push(Skipped {
-                    path: show_path(&entries[i].rel),
-                    reason: format!("unreadable: {err}"),
-                });
-                unreadable.insert(i);
+            Ok(f) => {
+                if was_reused {
+                    reused += 1;
+                } else {
+                    rehashed += 1;
+                }
+                entries.push(e);
+                facts.push(f);
             }
-            Err(err) => return Err(Error::io(&entries[i].abs, err)),
+            Err(err) if opts.skip_unreadable => skipped.push(Skipped {
+                path: show_path(&e.rel),
+                reason: format!("unreadable: {err}"),
+            }),
+            Err(err) => {
+                // The first failure in path order, so the error does not depend on scheduling.
+                if failure.is_none() {
+                    failure = Some(Error::io(&e.abs, err));
+                }
+            }
         }
     }
-    mark("hash", &mut phases);
+    if let Some(e) = failure {
+        return Err(e);
+    }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let kept: Vec<(&FileEntry, FileFacts)> = entries
-        .iter()
-        .zip(facts)
-        .enumerate()
-        .filter(|(i, _)| !unreadable.contains(i))
-        .filter_map(|(_, (e, f))| f.map(|f| (e, f)))
-        .collect();
+    let kept: Vec<(&FileEntry, FileFacts)> = entries.iter().zip(facts).collect();
     let root = root_hash(kept.iter().map(|(e, f)| (e.rel.as_slice(), &f.hash)));
 
     let mut summary = ScanSummary {

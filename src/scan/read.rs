@@ -27,20 +27,28 @@ pub struct FileFacts {
 }
 
 /// Hashes one file and reads its records. I/O errors are returned; malformed records and
-/// corrupt compressed streams are recorded in the stats. A file whose size, mtime or inode
-/// differ after reading from what the walk saw is read once more, then refused.
+/// corrupt compressed streams are recorded in the stats. The file's (size, mtime, inode)
+/// before reading are the walk's when `known`, else taken from the open file; a file whose
+/// version differs after reading is read once more, then refused. On success the entry
+/// carries the version that was read.
 pub fn fingerprint(
-    entry: &FileEntry,
+    entry: &mut FileEntry,
+    known: bool,
     field: &UrlField,
     matcher: &SourceMatcher,
 ) -> io::Result<FileFacts> {
-    let mut expected = (entry.size, entry.mtime_ns, entry.inode);
     for attempt in 0..2 {
-        if attempt > 0 {
-            expected = version(&std::fs::metadata(&entry.abs)?);
-        }
-        let (facts, after) = read_once(&entry.abs, &entry.rel, expected.0, field, matcher)?;
-        if facts.size == after.0 && after == expected {
+        let file = File::open(&entry.abs)?;
+        let before = if known && attempt == 0 {
+            (entry.size, entry.mtime_ns, entry.inode)
+        } else {
+            version(&file.metadata()?)
+        };
+        let facts = read_open(&file, &entry.abs, &entry.rel, before.0, field, matcher)?;
+        // fstat on the open file: cheaper than a path lookup, and it is the file we read.
+        let after = version(&file.metadata()?);
+        if facts.size == after.0 && after == before {
+            (entry.size, entry.mtime_ns, entry.inode) = after;
             return Ok(facts);
         }
     }
@@ -59,19 +67,19 @@ fn hash_file(file: &File, path: &Path, size: u64) -> io::Result<blake3::Hash> {
     Ok(hasher.finalize())
 }
 
-fn read_once(
+fn read_open(
+    file: &File,
     path: &Path,
     rel: &[u8],
     size: u64,
     field: &UrlField,
     matcher: &SourceMatcher,
-) -> io::Result<(FileFacts, (u64, i64, u64))> {
+) -> io::Result<FileFacts> {
     let (format, compression) = attribute::detect(rel);
     let name = attribute::format_name(format, compression);
-    let file = File::open(path)?;
     let facts = match format {
         Format::Binary => FileFacts {
-            hash: hash_file(&file, path, size)?,
+            hash: hash_file(file, path, size)?,
             size,
             format: name,
             stats: RecordStats {
@@ -84,7 +92,7 @@ fn read_once(
         },
         Format::Parquet => {
             // Parquet is read by seeking (footer first), so it is hashed in its own pass.
-            let hash = hash_file(&file, path, size)?;
+            let hash = hash_file(file, path, size)?;
             let stats = attribute::attribute_parquet(file.try_clone()?, size, field, matcher);
             FileFacts {
                 hash,
@@ -94,7 +102,7 @@ fn read_once(
             }
         }
         Format::Jsonl | Format::Csv | Format::Tsv => {
-            let mut hr = HashingReader::new(&file);
+            let mut hr = HashingReader::new(file);
             let stats = {
                 let raw = BufReader::with_capacity(256 * 1024, &mut hr);
                 let decoded: Box<dyn Read + '_> = match compression {
@@ -127,9 +135,7 @@ fn read_once(
             }
         }
     };
-    // fstat on the open file: cheaper than a path lookup, and it is the file we read.
-    let after = version(&file.metadata()?);
-    Ok((facts, after))
+    Ok(facts)
 }
 
 /// A reader that feeds every byte it reads into a BLAKE3 hasher, so a shard is hashed and

@@ -3,6 +3,8 @@
 //! (one read and one write per scan, whatever the file count). Valid only under the same
 //! attribution configuration; anything unreadable is treated as no state at all.
 
+use std::collections::HashMap;
+
 use super::FileEntry;
 use super::read::FileFacts;
 use crate::attribute::{self, RecordStats};
@@ -94,16 +96,23 @@ pub fn encode<'a>(
     w.0
 }
 
-/// Matches a directory's saved state against the walk: for each entry (sorted by path,
-/// as the state is), the saved facts when its (size, mtime, inode) are unchanged. `None`
-/// when the state is missing, corrupt, or from another attribution configuration. A merge
-/// of two sorted lists: no map and no copy of the paths.
-pub fn reuse(
-    blob: &[u8],
-    config: &blake3::Hash,
-    ids: &[String],
-    entries: &[FileEntry],
-) -> Option<Vec<Option<FileFacts>>> {
+/// A directory's saved state, indexed by path (borrowed from the blob).
+pub struct Saved<'a> {
+    files: HashMap<&'a [u8], ((u64, i64, u64), FileFacts)>,
+}
+
+impl Saved<'_> {
+    /// The saved facts of a file whose (size, mtime, inode) are unchanged.
+    pub fn reuse(&self, e: &FileEntry) -> Option<FileFacts> {
+        let (version, facts) = self.files.get(e.rel.as_slice())?;
+        (*version == (e.size, e.mtime_ns, e.inode)).then(|| facts.clone())
+    }
+}
+
+/// Decodes a directory's saved state. `None` when it is corrupt or from another
+/// attribution configuration; files whose facts name a source that no longer exists are
+/// left out (they are read again rather than lose records).
+pub fn decode<'a>(blob: &'a [u8], config: &blake3::Hash, ids: &[String]) -> Option<Saved<'a>> {
     let mut r = Reader(blob);
     if r.take(8)? != MAGIC || r.take(32)? != config.as_bytes() {
         return None;
@@ -115,66 +124,47 @@ pub fn reuse(
         let id = std::str::from_utf8(r.bytes()?).ok()?;
         map.push(ids.iter().position(|x| x == id));
     }
-    let mut out: Vec<Option<FileFacts>> = vec![None; entries.len()];
-    let mut next = 0;
+    let mut files = HashMap::new();
     while !r.0.is_empty() {
         let path = r.bytes()?;
         let version = (r.u64()?, r.u64()? as i64, r.u64()?);
-        let hash = r.take(32)?;
+        let hash = blake3::Hash::from_bytes(r.take(32)?.try_into().ok()?);
         let size = r.u64()?;
         let format = r.bytes()?;
-        let counts = [r.u64()?, r.u64()?, r.u64()?, r.u64()?];
-        let problem = r.bytes()?;
-        let has_problem = r.u64()? == 1;
-        let pairs = r.u64()?;
-        let mut per_source = Vec::new();
-        for _ in 0..pairs {
-            per_source.push((r.u64()?, r.u64()?, r.u64()?));
-        }
-        while next < entries.len() && entries[next].rel.as_slice() < path {
-            next += 1;
-        }
-        let Some(e) = entries.get(next) else { break };
-        if e.rel.as_slice() != path || (e.size, e.mtime_ns, e.inode) != version {
-            continue;
-        }
-        let (f, c) = attribute::detect(path);
-        let format_name = attribute::format_name(f, c);
-        if format != format_name.as_bytes() {
-            continue;
-        }
         let mut stats = RecordStats {
-            records: counts[0],
-            malformed: counts[1],
-            unattributed_records: counts[2],
-            unattributed_bytes: counts[3],
-            per_source: Vec::with_capacity(per_source.len()),
+            records: r.u64()?,
+            malformed: r.u64()?,
+            unattributed_records: r.u64()?,
+            unattributed_bytes: r.u64()?,
+            per_source: Vec::new(),
             problem: None,
         };
-        if has_problem {
+        let problem = r.bytes()?;
+        if r.u64()? == 1 {
             stats.problem = Some(String::from_utf8_lossy(problem).into_owned());
         }
         let mut complete = true;
-        for (i, rec, bytes) in per_source {
+        for _ in 0..r.u64()? {
+            let (i, rec, bytes) = (r.u64()?, r.u64()?, r.u64()?);
             match map.get(usize::try_from(i).ok()?).copied().flatten() {
                 Some(target) => stats.per_source.push((target, rec, bytes)),
-                // A source that no longer exists: re-read the file rather than drop records.
                 None => complete = false,
             }
         }
-        if !complete {
-            continue;
-        }
         stats.per_source.sort_unstable();
-        out[next] = Some(FileFacts {
-            hash: blake3::Hash::from_bytes(hash.try_into().ok()?),
-            size,
-            format: format_name,
-            stats,
-        });
-        next += 1;
+        let (f, c) = attribute::detect(path);
+        let format_name = attribute::format_name(f, c);
+        if complete && format == format_name.as_bytes() {
+            let facts = FileFacts {
+                hash,
+                size,
+                format: format_name,
+                stats,
+            };
+            files.insert(path, (version, facts));
+        }
     }
-    Some(out)
+    Some(Saved { files })
 }
 
 #[cfg(test)]
@@ -226,20 +216,24 @@ mod tests {
             entry("b.bin", (1, 2, 3)), // new file
             entry("d/f.jsonl", (10, 123, 7)),
         ];
-        let back = reuse(&blob, &config, &ids, &walk).unwrap();
+        let reuse = |ids: &[String]| -> Option<Vec<Option<FileFacts>>> {
+            let saved = decode(&blob, &config, ids)?;
+            Some(walk.iter().map(|e| saved.reuse(e)).collect())
+        };
+        let back = reuse(&ids).unwrap();
         assert!(back[0].is_none() && back[1].is_none());
         let f = back[2].as_ref().unwrap();
         assert_eq!(f.stats, facts.stats);
         assert_eq!(f.hash, facts.hash);
         // Reordered sources are remapped by id.
         let swapped = vec!["b".to_string(), "a".to_string()];
-        let back = reuse(&blob, &config, &swapped, &walk).unwrap();
+        let back = reuse(&swapped).unwrap();
         assert_eq!(back[2].as_ref().unwrap().stats.per_source, vec![(0, 3, 30)]);
         // A vanished source: that file is re-read.
-        let back = reuse(&blob, &config, &["a".to_string()], &walk).unwrap();
+        let back = reuse(&["a".to_string()]).unwrap();
         assert!(back[2].is_none());
         // Another configuration or a truncated blob: no state at all.
-        assert!(reuse(&blob, &blake3::hash(b"other"), &ids, &walk).is_none());
-        assert!(reuse(&blob[..blob.len() - 3], &config, &ids, &walk).is_none());
+        assert!(decode(&blob, &blake3::hash(b"other"), &ids).is_none());
+        assert!(decode(&blob[..blob.len() - 3], &config, &ids).is_none());
     }
 }

@@ -36,8 +36,8 @@ pub(super) fn version(meta: &std::fs::Metadata) -> (u64, i64, u64) {
     (meta.len(), mtime_ns(meta), inode(meta))
 }
 
-enum Item {
-    File(FileEntry),
+enum Item<T> {
+    File(FileEntry, T),
     Skip(Skipped),
     Fail(Vec<u8>, Error),
 }
@@ -58,11 +58,13 @@ fn parts(e: ignore::Error) -> (Option<PathBuf>, Option<PathBuf>, Option<io::Erro
     }
 }
 
-fn classify(
+fn classify<T>(
     root: &Path,
     opts: &WalkOptions,
+    stat: bool,
+    visit: &(dyn Fn(&mut FileEntry) -> T + Sync),
     r: std::result::Result<ignore::DirEntry, ignore::Error>,
-) -> Option<Item> {
+) -> Option<Item<T>> {
     let rel_of = |p: &Path| rel_bytes(p.strip_prefix(root).unwrap_or(p));
     let entry = match r {
         Ok(e) => e,
@@ -111,34 +113,52 @@ fn classify(
             reason: reason.into(),
         }));
     }
-    let meta = if opts.follow_links {
-        std::fs::metadata(entry.path())
-    } else {
-        std::fs::symlink_metadata(entry.path())
+    let mut entry = FileEntry {
+        rel,
+        abs: entry.into_path(),
+        size: 0,
+        mtime_ns: 0,
+        inode: 0,
     };
-    match meta {
-        Ok(meta) => {
-            let (size, mtime_ns, inode) = version(&meta);
-            Some(Item::File(FileEntry {
-                rel,
-                abs: entry.into_path(),
-                size,
-                mtime_ns,
-                inode,
-            }))
+    if stat {
+        let meta = if opts.follow_links {
+            std::fs::metadata(&entry.abs)
+        } else {
+            std::fs::symlink_metadata(&entry.abs)
+        };
+        match meta {
+            Ok(meta) => (entry.size, entry.mtime_ns, entry.inode) = version(&meta),
+            Err(e) if opts.skip_unreadable => {
+                return Some(Item::Skip(Skipped {
+                    path: show_path(&entry.rel),
+                    reason: format!("unreadable: {e}"),
+                }));
+            }
+            Err(e) => return Some(Item::Fail(entry.rel, Error::io(&entry.abs, e))),
         }
-        Err(e) if opts.skip_unreadable => Some(Item::Skip(Skipped {
-            path: show_path(&rel),
-            reason: format!("unreadable: {e}"),
-        })),
-        Err(e) => Some(Item::Fail(rel, Error::io(entry.path(), e))),
     }
+    let out = visit(&mut entry);
+    Some(Item::File(entry, out))
 }
 
 /// Lists the regular files below `dir`, sorted by relative path bytes. Symbolic links (when
 /// not followed), link loops, special files and excluded paths are left out; all but the
 /// excluded ones are listed as skipped.
 pub fn walk(dir: &Path, opts: &WalkOptions) -> Result<(Vec<FileEntry>, Vec<Skipped>)> {
+    let (files, skipped) = walk_with(dir, opts, true, &|_| ())?;
+    Ok((files.into_iter().map(|(f, ())| f).collect(), skipped))
+}
+
+/// Walks `dir` and calls `visit` on every regular file from the walker's threads, so work
+/// on files (hashing) runs while the walk goes on. With `stat`, each entry carries its
+/// (size, mtime, inode) before `visit` sees it; without, `visit` fills them in. Results
+/// come back sorted by relative path bytes.
+pub fn walk_with<T: Send>(
+    dir: &Path,
+    opts: &WalkOptions,
+    stat: bool,
+    visit: &(dyn Fn(&mut FileEntry) -> T + Sync),
+) -> Result<(Vec<(FileEntry, T)>, Vec<Skipped>)> {
     let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
     if !meta.is_dir() {
         return Err(Error::input(dir.display().to_string(), "not a directory"));
@@ -171,7 +191,7 @@ pub fn walk(dir: &Path, opts: &WalkOptions) -> Result<(Vec<FileEntry>, Vec<Skipp
         let tx = tx.clone();
         let root = &root;
         Box::new(move |r| {
-            if let Some(item) = classify(root, opts, r) {
+            if let Some(item) = classify(root, opts, stat, visit, r) {
                 // The receiver outlives the walk, so a send cannot fail.
                 let _ = tx.send(item);
             }
@@ -184,7 +204,7 @@ pub fn walk(dir: &Path, opts: &WalkOptions) -> Result<(Vec<FileEntry>, Vec<Skipp
     let mut failures = Vec::new();
     for item in rx {
         match item {
-            Item::File(f) => files.push(f),
+            Item::File(f, t) => files.push((f, t)),
             Item::Skip(s) => skipped.push(s),
             Item::Fail(rel, e) => failures.push((rel, e)),
         }
@@ -194,7 +214,7 @@ pub fn walk(dir: &Path, opts: &WalkOptions) -> Result<(Vec<FileEntry>, Vec<Skipp
     if let Some((_, e)) = failures.into_iter().next() {
         return Err(e);
     }
-    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    files.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     Ok((files, skipped))
 }
