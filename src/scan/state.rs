@@ -96,9 +96,12 @@ pub fn encode<'a>(
     w.0
 }
 
+/// A file's (size, mtime ns, inode).
+type Version = (u64, i64, u64);
+
 /// A directory's saved state, indexed by path (borrowed from the blob).
 pub struct Saved<'a> {
-    files: HashMap<&'a [u8], ((u64, i64, u64), FileFacts)>,
+    files: HashMap<&'a [u8], (Version, FileFacts)>,
 }
 
 impl Saved<'_> {

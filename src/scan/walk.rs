@@ -36,6 +36,9 @@ pub(super) fn version(meta: &std::fs::Metadata) -> (u64, i64, u64) {
     (meta.len(), mtime_ns(meta), inode(meta))
 }
 
+/// Files found, each with what `visit` returned, and what was skipped.
+pub type Walked<T> = (Vec<(FileEntry, T)>, Vec<Skipped>);
+
 enum Item<T> {
     File(FileEntry, T),
     Skip(Skipped),
@@ -158,7 +161,7 @@ pub fn walk_with<T: Send>(
     opts: &WalkOptions,
     stat: bool,
     visit: &(dyn Fn(&mut FileEntry) -> T + Sync),
-) -> Result<(Vec<(FileEntry, T)>, Vec<Skipped>)> {
+) -> Result<Walked<T>> {
     let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
     if !meta.is_dir() {
         return Err(Error::input(dir.display().to_string(), "not a directory"));
