@@ -300,6 +300,16 @@ fn canonical_dir(dir: &Path) -> Result<Vec<u8>> {
     Ok(rel_bytes(&c))
 }
 
+/// What the walk did with one file.
+enum Visited {
+    /// Its saved facts still hold.
+    Reused(FileFacts),
+    /// Read in the walker's thread.
+    Read(io::Result<FileFacts>),
+    /// Left for after the walk (a large opaque file).
+    Later,
+}
+
 /// Scans `opts.dir` and registers it as `opts.dataset`.
 pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     let started = Instant::now();
@@ -363,17 +373,31 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             .num_threads(n)
             .build_global();
     }
-    let visit = |e: &mut FileEntry| -> (bool, io::Result<FileFacts>) {
-        if let Some(f) = saved.as_ref().and_then(|s| s.reuse(e)) {
-            return (true, Ok(f));
+    let read = |e: &mut FileEntry, defer: bool| -> Visited {
+        match read::fingerprint_or_defer(e, known, defer, &opts.url_field, &matcher) {
+            Ok(Some(f)) => {
+                if let Some(p) = &opts.progress {
+                    p.advance(f.size);
+                }
+                Visited::Read(Ok(f))
+            }
+            Ok(None) => Visited::Later,
+            Err(err) => Visited::Read(Err(err)),
         }
-        let r = fingerprint(e, known, &opts.url_field, &matcher);
-        if let (Some(p), Ok(f)) = (&opts.progress, &r) {
-            p.advance(f.size);
-        }
-        (false, r)
     };
-    let (walked, mut skipped) = walk::walk_with(&opts.dir, &walk_opts, known, &visit)?;
+    let visit = |e: &mut FileEntry| -> Visited {
+        match saved.as_ref().and_then(|s| s.reuse(e)) {
+            Some(f) => Visited::Reused(f),
+            None => read(e, true),
+        }
+    };
+    let (mut walked, mut skipped) = walk::walk_with(&opts.dir, &walk_opts, known, &visit)?;
+    // Large opaque files one at a time, each hashed by every core (as b3sum does).
+    for (e, v) in walked.iter_mut() {
+        if matches!(v, Visited::Later) {
+            *v = read(e, false);
+        }
+    }
     mark("walk+read", &mut phases);
     drop(saved);
     drop(blob);
@@ -382,7 +406,13 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     let mut facts = Vec::with_capacity(walked.len());
     let (mut reused, mut rehashed) = (0u64, 0u64);
     let mut failure = None;
-    for (e, (was_reused, r)) in walked {
+    for (e, v) in walked {
+        let (was_reused, r) = match v {
+            Visited::Reused(f) => (true, Ok(f)),
+            Visited::Read(r) => (false, r),
+            // Every deferred file was read just above.
+            Visited::Later => (false, Err(io::Error::other("not read"))),
+        };
         match r {
             Ok(f) => {
                 if was_reused {

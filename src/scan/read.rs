@@ -11,7 +11,7 @@ use crate::attribute::{self, Compression, Format, RecordStats, SourceMatcher, Ur
 
 /// Files at least this large and without records are hashed with BLAKE3's multi-threaded
 /// memory-mapped path; smaller ones with plain reads (mmap set-up costs more than it saves).
-const MMAP_MIN: u64 = 4 * 1024 * 1024;
+pub(super) const MMAP_MIN: u64 = 4 * 1024 * 1024;
 
 /// One file's fingerprint and records.
 #[derive(Clone, Debug)]
@@ -37,6 +37,19 @@ pub fn fingerprint(
     field: &UrlField,
     matcher: &SourceMatcher,
 ) -> io::Result<FileFacts> {
+    fingerprint_or_defer(entry, known, false, field, matcher)?
+        .ok_or_else(|| io::Error::other("deferred"))
+}
+
+/// [`fingerprint`], or `Ok(None)` without reading when `defer_large` is set and the file
+/// is one to hash alone (see [`hash_alone`]).
+pub(super) fn fingerprint_or_defer(
+    entry: &mut FileEntry,
+    known: bool,
+    defer_large: bool,
+    field: &UrlField,
+    matcher: &SourceMatcher,
+) -> io::Result<Option<FileFacts>> {
     for attempt in 0..2 {
         let file = File::open(&entry.abs)?;
         let before = if known && attempt == 0 {
@@ -44,15 +57,24 @@ pub fn fingerprint(
         } else {
             version(&file.metadata()?)
         };
+        if defer_large && hash_alone(&entry.rel, before.0) {
+            return Ok(None);
+        }
         let facts = read_open(&file, &entry.abs, &entry.rel, before.0, field, matcher)?;
         // fstat on the open file: cheaper than a path lookup, and it is the file we read.
         let after = version(&file.metadata()?);
         if facts.size == after.0 && after == before {
             (entry.size, entry.mtime_ns, entry.inode) = after;
-            return Ok(facts);
+            return Ok(Some(facts));
         }
     }
     Err(io::Error::other("the file changed while it was being read"))
+}
+
+/// Whether a file is read best on its own, after the walk, with BLAKE3's multi-threaded
+/// path using every core (large opaque files), rather than in a walker thread beside others.
+pub(super) fn hash_alone(rel: &[u8], size: u64) -> bool {
+    size >= MMAP_MIN && matches!(attribute::detect(rel).0, Format::Binary | Format::Parquet)
 }
 
 /// Hashes a whole file without parsing it: large files through BLAKE3's multi-threaded
