@@ -77,6 +77,31 @@ pub(super) fn hash_alone(rel: &[u8], size: u64) -> bool {
     size >= MMAP_MIN && matches!(attribute::detect(rel).0, Format::Binary | Format::Parquet)
 }
 
+thread_local! {
+    /// A read buffer per thread, zeroed once: a fresh buffer per file would cost more in
+    /// clearing memory than small files cost to hash.
+    static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 256 * 1024]);
+}
+
+/// Feeds everything left in `r` to `hasher`; returns the bytes read.
+fn hash_rest(mut r: impl Read, hasher: &mut blake3::Hasher) -> io::Result<u64> {
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        let mut total = 0;
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => return Ok(total),
+                Ok(n) => {
+                    hasher.update(&buf[..n]);
+                    total += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    })
+}
+
 /// Hashes a whole file without parsing it: large files through BLAKE3's multi-threaded
 /// memory-mapped path, small ones with plain reads.
 fn hash_file(file: &File, path: &Path, size: u64) -> io::Result<blake3::Hash> {
@@ -84,7 +109,7 @@ fn hash_file(file: &File, path: &Path, size: u64) -> io::Result<blake3::Hash> {
     if size >= MMAP_MIN {
         hasher.update_mmap_rayon(path)?;
     } else {
-        hasher.update_reader(file)?;
+        hash_rest(file, &mut hasher)?;
     }
     Ok(hasher.finalize())
 }
@@ -181,15 +206,8 @@ impl<R: Read> HashingReader<R> {
 
     /// Hashes whatever the parser left unread (after a corrupt stream or trailing data).
     fn drain(&mut self) -> io::Result<()> {
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            match self.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        self.bytes += hash_rest(&mut self.inner, &mut self.hasher)?;
+        Ok(())
     }
 }
 
