@@ -138,6 +138,31 @@ impl<'r> Facts<'r> {
     }
 }
 
+impl Finding {
+    /// A finding about content of no known source, with no grant or licence to consult.
+    fn unknown(
+        use_: &str,
+        dataset: Option<String>,
+        model: Option<String>,
+        u: Option<&SourceUsage>,
+        detail: String,
+    ) -> Finding {
+        Finding {
+            verdict: Verdict::UnknownProvenance,
+            use_: use_.to_string(),
+            source: None,
+            dataset,
+            model,
+            grant: None,
+            licence: None,
+            shards: u.map_or(0, |u| u.shards),
+            records: u.map_or(0, |u| u.records),
+            bytes: u.map_or(0, |u| u.bytes),
+            detail,
+        }
+    }
+}
+
 /// Explains a non-permitted outcome in one line.
 fn explain(o: &Outcome<'_>, source: &str, org: &str, date: Date, use_: &str) -> String {
     match (o.verdict, o.grant) {
@@ -184,42 +209,28 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
         for ds in &run.datasets {
             let dataset = Some(ds.to_string());
             let Some((info, usage)) = facts.dataset(ds)?.cloned() else {
-                findings.push(Finding {
-                    verdict: Verdict::UnknownProvenance,
-                    use_: licence::AI_TRAINING.into(),
-                    source: None,
+                findings.push(Finding::unknown(
+                    licence::AI_TRAINING,
                     dataset,
-                    model: Some(run.model.clone()),
-                    grant: None,
-                    licence: None,
-                    shards: 0,
-                    records: 0,
-                    bytes: 0,
-                    detail: format!(
-                        "dataset {ds} is not registered; scan it before training on it"
-                    ),
-                });
+                    Some(run.model.clone()),
+                    None,
+                    format!("dataset {ds} is not registered; scan it before training on it"),
+                ));
                 continue;
             };
             for u in &usage {
                 let Some(source) = &u.source else {
-                    findings.push(Finding {
-                        verdict: Verdict::UnknownProvenance,
-                        use_: licence::AI_TRAINING.into(),
-                        source: None,
-                        dataset: dataset.clone(),
-                        model: Some(run.model.clone()),
-                        grant: None,
-                        licence: None,
-                        shards: u.shards,
-                        records: u.records,
-                        bytes: u.bytes,
-                        detail: format!(
+                    findings.push(Finding::unknown(
+                        licence::AI_TRAINING,
+                        dataset.clone(),
+                        Some(run.model.clone()),
+                        Some(u),
+                        format!(
                             "{} records in {} shard(s) are attributed to no source",
                             thousands(u.records),
                             u.shards
                         ),
-                    });
+                    ));
                     continue;
                 };
                 for use_ in &run.uses {
@@ -295,22 +306,16 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
             Subject::Dataset(r) => match facts.dataset(r)?.cloned() {
                 Some((info, usage)) => (Some(r.to_string()), usage, d.org.clone().or(info.org)),
                 None => {
-                    findings.push(Finding {
-                        verdict: Verdict::UnknownProvenance,
-                        use_: needed.into(),
-                        source: None,
-                        dataset: Some(r.to_string()),
-                        model: None,
-                        grant: None,
-                        licence: None,
-                        shards: 0,
-                        records: 0,
-                        bytes: 0,
-                        detail: format!(
+                    findings.push(Finding::unknown(
+                        needed,
+                        Some(r.to_string()),
+                        None,
+                        None,
+                        format!(
                             "dataset {r} shared with {} recipient {} on {} is not registered",
                             d.kind, d.recipient, d.date
                         ),
-                    });
+                    ));
                     continue;
                 }
             },
@@ -338,25 +343,19 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
         let org = org.unwrap_or_default();
         for u in &usage {
             let Some(source) = &u.source else {
-                findings.push(Finding {
-                    verdict: Verdict::UnknownProvenance,
-                    use_: needed.into(),
-                    source: None,
-                    dataset: dataset.clone(),
-                    model: None,
-                    grant: None,
-                    licence: None,
-                    shards: u.shards,
-                    records: u.records,
-                    bytes: u.bytes,
-                    detail: format!(
+                findings.push(Finding::unknown(
+                    needed,
+                    dataset.clone(),
+                    None,
+                    Some(u),
+                    format!(
                         "{} records of no known source shared with {} recipient {} on {}",
                         thousands(u.records),
                         d.kind,
                         d.recipient,
                         d.date
                     ),
-                });
+                ));
                 continue;
             };
             let o = facts.evaluate(source, &org, d.date, needed);

@@ -17,7 +17,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub use read::{FileFacts, fingerprint};
-pub use walk::walk;
+pub use walk::walk_with;
 
 use crate::attribute::{SourceMatcher, UrlField};
 use crate::error::{Error, Result};
@@ -196,6 +196,35 @@ pub fn show_path(p: &[u8]) -> String {
     String::from_utf8_lossy(p).into_owned()
 }
 
+/// Attributes all of `unattributed` (records, bytes) to each of `sources` (all of it to
+/// each: the content is said to come from every one of them), leaving nothing unattributed.
+fn assign(
+    attributions: &mut Vec<Attribution>,
+    unattributed: &mut (u64, u64),
+    sources: &[String],
+    method: Method,
+) {
+    let (records, bytes) = *unattributed;
+    if records == 0 || sources.is_empty() {
+        return;
+    }
+    for s in sources {
+        match attributions.iter_mut().find(|a| &a.source == s) {
+            Some(a) => {
+                a.records += records;
+                a.bytes += bytes;
+            }
+            None => attributions.push(Attribution {
+                source: s.clone(),
+                records,
+                bytes,
+                method,
+            }),
+        }
+    }
+    *unattributed = (0, 0);
+}
+
 /// Turns one file's facts into a member, applying declared sources, then the parents'
 /// sources, to content no URL attributed. What the registry already knows about the same
 /// bytes is merged when it is stored.
@@ -217,44 +246,22 @@ fn member_of(
             method: Method::Url,
         })
         .collect();
-    let (mut un_records, mut un_bytes) = (st.unattributed_records, st.unattributed_bytes);
-    if un_records > 0 && !declared.is_empty() {
-        for s in declared {
-            match attributions.iter_mut().find(|a| &a.source == s) {
-                Some(a) => {
-                    a.records += un_records;
-                    a.bytes += un_bytes;
-                }
-                None => attributions.push(Attribution {
-                    source: s.clone(),
-                    records: un_records,
-                    bytes: un_bytes,
-                    method: Method::Declared,
-                }),
-            }
-        }
-        un_records = 0;
-        un_bytes = 0;
-    }
-    // Content still unattributed takes the sources of the datasets it was derived from.
-    if un_records > 0 && !parent_sources.is_empty() {
-        for s in parent_sources {
-            match attributions.iter_mut().find(|a| &a.source == s) {
-                Some(a) => {
-                    a.records += un_records;
-                    a.bytes += un_bytes;
-                }
-                None => attributions.push(Attribution {
-                    source: s.clone(),
-                    records: un_records,
-                    bytes: un_bytes,
-                    method: Method::Inherited,
-                }),
-            }
-        }
-        un_records = 0;
-        un_bytes = 0;
-    }
+    let mut unattributed = (st.unattributed_records, st.unattributed_bytes);
+    // Content no URL attributed goes to the declared sources, or else to the sources of the
+    // datasets it was derived from.
+    assign(
+        &mut attributions,
+        &mut unattributed,
+        declared,
+        Method::Declared,
+    );
+    assign(
+        &mut attributions,
+        &mut unattributed,
+        parent_sources,
+        Method::Inherited,
+    );
+    let (un_records, un_bytes) = unattributed;
     attributions.sort_by(|a, b| a.source.cmp(&b.source));
     Member {
         path: entry.rel.clone(),

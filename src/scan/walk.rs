@@ -144,16 +144,9 @@ fn classify<T>(
     Some(Item::File(entry, out))
 }
 
-/// Lists the regular files below `dir`, sorted by relative path bytes. Symbolic links (when
-/// not followed), link loops, special files and excluded paths are left out; all but the
-/// excluded ones are listed as skipped.
-pub fn walk(dir: &Path, opts: &WalkOptions) -> Result<(Vec<FileEntry>, Vec<Skipped>)> {
-    let (files, skipped) = walk_with(dir, opts, true, &|_| ())?;
-    Ok((files.into_iter().map(|(f, ())| f).collect(), skipped))
-}
-
 /// Walks `dir` and calls `visit` on every regular file from the walker's threads, so work
-/// on files (hashing) runs while the walk goes on. With `stat`, each entry carries its
+/// on files (hashing) runs while the walk goes on. Symbolic links (when not followed), link
+/// loops and special files are listed as skipped; excluded paths are left out. With `stat`, each entry carries its
 /// (size, mtime, inode) before `visit` sees it; without, `visit` fills them in. Results
 /// come back sorted by relative path bytes.
 pub fn walk_with<T: Send>(
