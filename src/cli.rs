@@ -96,6 +96,9 @@ pub enum Command {
     Train(TrainArgs),
     /// Findings: which trained datasets include content from sources lacking permission.
     Report(ReportArgs),
+    /// Everything about one source's content: volume per period against caps, datasets,
+    /// models, applications (undisclosed flagged), disclosures and findings.
+    Audit(AuditArgs),
     /// The append-only event log, oldest first.
     Log {
         /// Only the newest N events.
@@ -182,6 +185,22 @@ pub struct TrainArgs {
     /// Uses beyond ai-training (repeatable): commercial, research, ...
     #[arg(long = "use")]
     pub uses: Vec<String>,
+}
+
+/// Arguments of `audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The source id.
+    pub source: String,
+    /// Only datasets owned by this org.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Only datasets collected on or after this date.
+    #[arg(long)]
+    pub from: Option<Date>,
+    /// Only datasets collected on or before this date.
+    #[arg(long)]
+    pub to: Option<Date>,
 }
 
 /// How `unspecified` is judged.

@@ -8,6 +8,7 @@
 //! [`output`] (formats), [`cli`] and [`cmd`] (the command line), [`demo`] (bundled samples).
 
 pub mod attribute;
+pub mod audit;
 pub mod cli;
 pub mod cmd;
 pub mod demo;

@@ -146,6 +146,32 @@ pub fn emit<T: Serialize + ?Sized>(
     }
 }
 
+/// Writes a result made of named sections: `json` whole for `--format json`, else each
+/// table under its name (a heading line; `## name` in Markdown, `# name` in CSV).
+pub fn emit_sections<T: Serialize + ?Sized>(
+    w: &mut dyn Write,
+    format: OutputFormat,
+    color: bool,
+    json: &T,
+    sections: &[(&str, Table)],
+) -> io::Result<()> {
+    if format == OutputFormat::Json {
+        return emit(w, format, color, json, &Table::default());
+    }
+    for (i, (name, table)) in sections.iter().enumerate() {
+        if i > 0 {
+            writeln!(w)?;
+        }
+        match format {
+            OutputFormat::Md => writeln!(w, "## {name}\n")?,
+            OutputFormat::Csv => write!(w, "# {name}\r\n")?,
+            _ => writeln!(w, "{}", name.to_uppercase())?,
+        }
+        emit(w, format, color, json, table)?;
+    }
+    Ok(())
+}
+
 /// Messages for a person on stderr: progress, notes and warnings. Results never go here.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Ui {

@@ -38,6 +38,9 @@ pub struct Finding {
     pub bytes: u64,
     /// One line for a person.
     pub detail: String,
+    /// The disclosure a sharing finding is about (not part of the JSON contract).
+    #[serde(skip)]
+    pub disclosure: Option<String>,
 }
 
 /// Which findings to keep.
@@ -159,7 +162,16 @@ impl Finding {
             records: u.map_or(0, |u| u.records),
             bytes: u.map_or(0, |u| u.bytes),
             detail,
+            disclosure: None,
         }
+    }
+}
+
+impl Finding {
+    /// The same finding, marked as about disclosure `id`.
+    fn about(mut self, id: &str) -> Finding {
+        self.disclosure = Some(id.to_string());
+        self
     }
 }
 
@@ -250,6 +262,7 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
                         records: u.records,
                         bytes: u.bytes,
                         detail: explain(&o, source, &run.org, run.date, use_),
+                        disclosure: None,
                     });
                 }
                 // Caps bind the collecting org, in the period the dataset was collected.
@@ -290,6 +303,7 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
                             g.cap.map(|c| c.per.as_str()).unwrap_or("total"),
                             g.id
                         ),
+                        disclosure: None,
                     });
                 }
             }
@@ -302,11 +316,12 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
         } else {
             licence::THIRD_PARTY_SHARING
         };
-        let (dataset, usage, org) = match &d.subject {
-            Subject::Dataset(r) => match facts.dataset(r)?.cloned() {
-                Some((info, usage)) => (Some(r.to_string()), usage, d.org.clone().or(info.org)),
-                None => {
-                    findings.push(Finding::unknown(
+        let (dataset, usage, org) =
+            match &d.subject {
+                Subject::Dataset(r) => match facts.dataset(r)?.cloned() {
+                    Some((info, usage)) => (Some(r.to_string()), usage, d.org.clone().or(info.org)),
+                    None => {
+                        findings.push(Finding::unknown(
                         needed,
                         Some(r.to_string()),
                         None,
@@ -315,47 +330,50 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
                             "dataset {r} shared with {} recipient {} on {} is not registered",
                             d.kind, d.recipient, d.date
                         ),
-                    ));
-                    continue;
+                    ).about(&d.id));
+                        continue;
+                    }
+                },
+                Subject::Source(s) => {
+                    let rows = match &d.org {
+                        Some(org) => reg.source_volume(s, org)?,
+                        None => Vec::new(),
+                    };
+                    let mut seen = HashSet::new();
+                    let records = rows
+                        .iter()
+                        .filter(|r| seen.insert(r.shard))
+                        .map(|r| r.records)
+                        .sum();
+                    let shards = seen;
+                    let usage = vec![SourceUsage {
+                        source: Some(s.clone()),
+                        shards: shards.len() as u64,
+                        records,
+                        bytes: 0,
+                    }];
+                    (None, usage, d.org.clone())
                 }
-            },
-            Subject::Source(s) => {
-                let rows = match &d.org {
-                    Some(org) => reg.source_volume(s, org)?,
-                    None => Vec::new(),
-                };
-                let mut seen = HashSet::new();
-                let records = rows
-                    .iter()
-                    .filter(|r| seen.insert(r.shard))
-                    .map(|r| r.records)
-                    .sum();
-                let shards = seen;
-                let usage = vec![SourceUsage {
-                    source: Some(s.clone()),
-                    shards: shards.len() as u64,
-                    records,
-                    bytes: 0,
-                }];
-                (None, usage, d.org.clone())
-            }
-        };
+            };
         let org = org.unwrap_or_default();
         for u in &usage {
             let Some(source) = &u.source else {
-                findings.push(Finding::unknown(
-                    needed,
-                    dataset.clone(),
-                    None,
-                    Some(u),
-                    format!(
-                        "{} records of no known source shared with {} recipient {} on {}",
-                        thousands(u.records),
-                        d.kind,
-                        d.recipient,
-                        d.date
-                    ),
-                ));
+                findings.push(
+                    Finding::unknown(
+                        needed,
+                        dataset.clone(),
+                        None,
+                        Some(u),
+                        format!(
+                            "{} records of no known source shared with {} recipient {} on {}",
+                            thousands(u.records),
+                            d.kind,
+                            d.recipient,
+                            d.date
+                        ),
+                    )
+                    .about(&d.id),
+                );
                 continue;
             };
             let o = facts.evaluate(source, &org, d.date, needed);
@@ -381,6 +399,7 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
                     o.verdict.code(),
                     explain(&o, source, &org, d.date, needed)
                 ),
+                disclosure: Some(d.id.clone()),
             });
         }
     }

@@ -3,6 +3,7 @@
 //! findings, 2 could not evaluate.
 
 mod apply;
+mod audit;
 mod demo;
 mod list;
 mod log;
@@ -47,6 +48,19 @@ impl Context {
     /// Opens (creating and migrating) the registry.
     pub fn open(&self) -> Result<Box<dyn Registry>> {
         Ok(registry::open(&self.registry)?)
+    }
+
+    /// Prints a result of several sections on stdout in the chosen format.
+    pub fn emit_sections<T: Serialize + ?Sized>(
+        &self,
+        json: &T,
+        sections: &[(&str, Table)],
+    ) -> Result<()> {
+        let stdout = io::stdout();
+        let mut w = io::BufWriter::new(stdout.lock());
+        output::emit_sections(&mut w, self.format, self.color, json, sections)
+            .and_then(|()| w.flush())
+            .map_err(|e| Error::io("<stdout>", e))
     }
 
     /// Prints a result on stdout in the chosen format.
@@ -107,6 +121,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         } => list::show_dataset(&ctx, &dataset),
         Command::Train(args) => train::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
+        Command::Audit(args) => audit::run(&ctx, args),
         Command::Log { limit } => log::run(&ctx, limit),
         Command::Demo => demo::run(&ctx),
     }

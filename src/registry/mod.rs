@@ -289,6 +289,23 @@ pub struct VolumeRow {
     pub records: u64,
 }
 
+/// One member's records of a source, for audits: which dataset, whose, when, which shard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentRow {
+    /// The dataset.
+    pub dataset: DatasetRef,
+    /// Its owner.
+    pub org: Option<String>,
+    /// When it was collected.
+    pub collected: Date,
+    /// The shard.
+    pub shard: blake3::Hash,
+    /// Records of the source in it.
+    pub records: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
 /// An event to append, built by the caller.
 #[derive(Clone, Debug)]
 pub struct EventDraft {
@@ -427,6 +444,8 @@ pub trait Registry {
     fn store_scan_state(&mut self, dir: &[u8], state: &[u8]) -> Result<(), RegistryError>;
     /// Per-source totals over a dataset's members (each path counted), as `scan` prints them.
     fn dataset_totals(&self, r: &DatasetRef) -> Result<DatasetTotals, RegistryError>;
+    /// Every dataset member holding content of `source`, by collection date.
+    fn source_content(&self, source: &str) -> Result<Vec<ContentRow>, RegistryError>;
     /// The newest `limit` events (all when `None`), oldest first.
     fn events(&self, limit: Option<u64>) -> Result<Vec<Event>, RegistryError>;
 }

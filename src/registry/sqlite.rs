@@ -10,9 +10,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    Application, Cap, DatasetInfo, DatasetTotals, Disclosure, Event, EventDraft, Grant, NewDataset,
-    Policy, Registered, Registry, RegistryError, Shard, Source, SourceUsage, StoredMember, Subject,
-    TrainingRun, VolumeRow,
+    Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, EventDraft, Grant,
+    NewDataset, Policy, Registered, Registry, RegistryError, Shard, Source, SourceUsage,
+    StoredMember, Subject, TrainingRun, VolumeRow,
 };
 use crate::events;
 use crate::licence::Licence;
@@ -1099,6 +1099,34 @@ impl Registry for SqliteRegistry {
             )
             .ctx(loc, "read dataset totals")?;
         Ok(out)
+    }
+
+    fn source_content(&self, source: &str) -> Result<Vec<ContentRow>, RegistryError> {
+        let loc = &self.location;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT d.name || '@' || d.version, d.org, d.collected, s.hash, a.records, a.bytes \
+                 FROM attributions a JOIN shards s ON s.id = a.shard_id \
+                 JOIN dataset_shards m ON m.shard_id = a.shard_id \
+                 JOIN datasets d ON d.id = m.dataset_id \
+                 WHERE a.source_id = ?1 ORDER BY d.collected, d.name, d.version, m.path",
+            )
+            .ctx(loc, "read source content")?;
+        let rows = stmt
+            .query_map([source], |r| {
+                Ok(ContentRow {
+                    dataset: get_dataset_ref(r, 0)?,
+                    org: r.get(1)?,
+                    collected: get_date(r, 2)?,
+                    shard: get_hash(r, 3)?,
+                    records: get_u64(r, 4)?,
+                    bytes: get_u64(r, 5)?,
+                })
+            })
+            .ctx(loc, "read source content")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .ctx(loc, "read source content")
     }
 
     fn events(&self, limit: Option<u64>) -> Result<Vec<Event>, RegistryError> {

@@ -1,0 +1,377 @@
+//! The audit of one source: everything the registry knows about its content — how much,
+//! collected when and by whom against which caps, in which datasets, trained into which
+//! models, used by which applications (undisclosed ones flagged), shared with whom, and
+//! every finding that touches it. Built from the same queries and verdicts as `report`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::licence::{self, Catalogue};
+use crate::registry::{ContentRow, Grant, Registry, Source, Subject, VolumeRow};
+use crate::report::{self, Filter, Finding};
+use crate::types::{Date, Period};
+use crate::verdict::{self, Rules, Verdict};
+
+/// Which part of a source's content to audit.
+#[derive(Clone, Debug, Default)]
+pub struct AuditOptions {
+    /// The source id.
+    pub source: String,
+    /// Only datasets owned by this org.
+    pub org: Option<String>,
+    /// Only datasets collected on or after this date.
+    pub from: Option<Date>,
+    /// Only datasets collected on or before this date.
+    pub to: Option<Date>,
+}
+
+/// Distinct content of the source.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Datasets holding it.
+    pub datasets: u64,
+    /// Distinct shards.
+    pub shards: u64,
+    /// Records in those shards.
+    pub records: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// A grant of the source with its licence terms and obligations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditGrant {
+    /// The grant.
+    #[serde(flatten)]
+    pub grant: Grant,
+    /// Uses the licence allows.
+    pub allow: Vec<String>,
+    /// Uses it denies.
+    pub deny: Vec<String>,
+    /// Obligations (attribution, share-alike, non-commercial).
+    pub conditions: Vec<String>,
+}
+
+/// Records collected by one org in one period, against the cap that applies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VolumePeriod {
+    /// The collecting org.
+    pub org: String,
+    /// `month` or `year`.
+    pub per: &'static str,
+    /// `2022-03` or `2022`.
+    pub period: String,
+    /// Records first collected in the period (each distinct shard once).
+    pub records: u64,
+    /// The cap of that period kind, when a grant valid then has one.
+    pub cap: Option<u64>,
+    /// That grant.
+    pub grant: Option<String>,
+    /// Records above the cap.
+    pub exceeded: bool,
+}
+
+/// A dataset holding the source's content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditDataset {
+    /// NAME@VERSION.
+    pub dataset: String,
+    /// Owner.
+    pub org: Option<String>,
+    /// Collection date.
+    pub collected: Date,
+    /// Distinct shards with the source's content.
+    pub shards: u64,
+    /// Records of the source.
+    pub records: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// A model trained on such a dataset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditModel {
+    /// Model name.
+    pub model: String,
+    /// Training org.
+    pub org: String,
+    /// Training date.
+    pub date: Date,
+    /// The audited datasets it was trained on.
+    pub datasets: Vec<String>,
+    /// Its uses.
+    pub uses: Vec<String>,
+}
+
+/// An application using such a model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditApplication {
+    /// Application id.
+    pub id: String,
+    /// Owner.
+    pub org: String,
+    /// The audited models it uses.
+    pub models: Vec<String>,
+    /// Whether it was disclosed to the source owner.
+    pub disclosed: bool,
+}
+
+/// A disclosure of the source's content and its verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditDisclosure {
+    /// Disclosure id.
+    pub id: String,
+    /// The dataset shared, or none when the source itself was.
+    pub dataset: Option<String>,
+    /// Who received it.
+    pub recipient: String,
+    /// `government`, `partner` or `public`.
+    pub kind: String,
+    /// When.
+    pub date: Date,
+    /// `permitted`, `unauthorised-sharing` or `unknown-provenance`.
+    pub verdict: Verdict,
+    /// Why.
+    pub detail: String,
+}
+
+/// The audit of one source. One JSON key per section.
+#[derive(Clone, Debug, Serialize)]
+pub struct Audit {
+    /// The source.
+    pub source: Source,
+    /// Distinct content.
+    pub totals: Totals,
+    /// Its grants and their terms.
+    pub grants: Vec<AuditGrant>,
+    /// Records per month and year against caps.
+    pub volume: Vec<VolumePeriod>,
+    /// Datasets holding its content.
+    pub datasets: Vec<AuditDataset>,
+    /// Models trained on them.
+    pub models: Vec<AuditModel>,
+    /// Applications using those models.
+    pub applications: Vec<AuditApplication>,
+    /// Disclosures of its content.
+    pub disclosures: Vec<AuditDisclosure>,
+    /// Every finding that touches the source in the audited datasets.
+    pub findings: Vec<Finding>,
+}
+
+fn keep(opts: &AuditOptions, row: &ContentRow) -> bool {
+    opts.org
+        .as_ref()
+        .is_none_or(|o| row.org.as_ref() == Some(o))
+        && opts.from.is_none_or(|f| row.collected >= f)
+        && opts.to.is_none_or(|t| row.collected <= t)
+}
+
+/// Volume per org and period, each distinct shard counted once in the period of its
+/// earliest collection by that org, with the cap of a grant valid at the period's start.
+fn volume(rows: &[&ContentRow], grants: &[Grant]) -> Vec<VolumePeriod> {
+    let mut by_org: BTreeMap<&str, Vec<VolumeRow>> = BTreeMap::new();
+    for r in rows {
+        if let Some(org) = &r.org {
+            by_org.entry(org.as_str()).or_default().push(VolumeRow {
+                collected: r.collected,
+                dataset: r.dataset.clone(),
+                shard: r.shard,
+                records: r.records,
+            });
+        }
+    }
+    let mut out = Vec::new();
+    for (org, vrows) in by_org {
+        let mut first: HashMap<blake3::Hash, (Date, u64)> = HashMap::new();
+        for v in &vrows {
+            let e = first.entry(v.shard).or_insert((v.collected, v.records));
+            if v.collected < e.0 {
+                *e = (v.collected, v.records);
+            }
+        }
+        for per in [Period::Month, Period::Year] {
+            let mut buckets: BTreeMap<String, (Date, u64)> = BTreeMap::new();
+            for (d, n) in first.values() {
+                let b = buckets.entry(per.label(*d)).or_insert((*d, 0));
+                b.0 = b.0.min(*d);
+                b.1 += n;
+            }
+            for (period, (date, records)) in buckets {
+                let grant = grants.iter().find(|g| {
+                    (g.grantee == org || g.grantee == "*")
+                        && g.cap.is_some_and(|c| c.per == per)
+                        && verdict::in_window(g, date)
+                });
+                let cap = grant.and_then(|g| g.cap).map(|c| c.records);
+                out.push(VolumePeriod {
+                    org: org.to_string(),
+                    per: per.as_str(),
+                    period,
+                    records,
+                    cap,
+                    grant: grant.map(|g| g.id.clone()),
+                    exceeded: cap.is_some_and(|c| records > c),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Audits one source.
+pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
+    let source = reg
+        .sources()?
+        .into_iter()
+        .find(|s| s.id == opts.source)
+        .ok_or_else(|| {
+            Error::input(
+                opts.source.clone(),
+                "unknown source (see `provtrack source list`)",
+            )
+        })?;
+    let cat = Catalogue::with_overrides(reg.licences()?);
+    let grants: Vec<Grant> = reg
+        .grants()?
+        .into_iter()
+        .filter(|g| g.source == source.id)
+        .collect();
+    let audit_grants = grants
+        .iter()
+        .map(|g| {
+            let l = cat.get(&g.licence);
+            AuditGrant {
+                grant: g.clone(),
+                allow: l.map(|l| l.allow.clone()).unwrap_or_default(),
+                deny: l.map(|l| l.deny.clone()).unwrap_or_default(),
+                conditions: l.map(|l| l.conditions.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+
+    let content = reg.source_content(&source.id)?;
+    let rows: Vec<&ContentRow> = content.iter().filter(|r| keep(opts, r)).collect();
+
+    // Per dataset: distinct shards; overall: distinct shards once.
+    let mut per_dataset: BTreeMap<String, (AuditDataset, HashSet<blake3::Hash>)> = BTreeMap::new();
+    let mut all: HashMap<blake3::Hash, (u64, u64)> = HashMap::new();
+    for r in &rows {
+        let name = r.dataset.to_string();
+        let (d, seen) = per_dataset.entry(name.clone()).or_insert_with(|| {
+            (
+                AuditDataset {
+                    dataset: name,
+                    org: r.org.clone(),
+                    collected: r.collected,
+                    shards: 0,
+                    records: 0,
+                    bytes: 0,
+                },
+                HashSet::new(),
+            )
+        });
+        if seen.insert(r.shard) {
+            d.shards += 1;
+            d.records += r.records;
+            d.bytes += r.bytes;
+        }
+        all.insert(r.shard, (r.records, r.bytes));
+    }
+    let mut datasets: Vec<AuditDataset> = per_dataset.into_values().map(|(d, _)| d).collect();
+    datasets.sort_by(|a, b| (a.collected, &a.dataset).cmp(&(b.collected, &b.dataset)));
+    let totals = Totals {
+        datasets: datasets.len() as u64,
+        shards: all.len() as u64,
+        records: all.values().map(|v| v.0).sum(),
+        bytes: all.values().map(|v| v.1).sum(),
+    };
+    let names: BTreeSet<&str> = datasets.iter().map(|d| d.dataset.as_str()).collect();
+
+    let models: Vec<AuditModel> = reg
+        .training_runs()?
+        .into_iter()
+        .filter_map(|t| {
+            let used: Vec<String> = t
+                .datasets
+                .iter()
+                .map(|d| d.to_string())
+                .filter(|d| names.contains(d.as_str()))
+                .collect();
+            (!used.is_empty()).then_some(AuditModel {
+                model: t.model,
+                org: t.org,
+                date: t.date,
+                datasets: used,
+                uses: t.uses,
+            })
+        })
+        .collect();
+    let model_names: BTreeSet<&str> = models.iter().map(|m| m.model.as_str()).collect();
+    let applications: Vec<AuditApplication> = reg
+        .applications()?
+        .into_iter()
+        .filter_map(|a| {
+            let used: Vec<String> = a
+                .models
+                .iter()
+                .filter(|m| model_names.contains(m.as_str()))
+                .cloned()
+                .collect();
+            (!used.is_empty()).then_some(AuditApplication {
+                id: a.id,
+                org: a.org,
+                models: used,
+                disclosed: a.disclosed,
+            })
+        })
+        .collect();
+
+    // Findings come from the report, limited to this source and the audited datasets;
+    // disclosure verdicts are read off the same findings.
+    let all_findings = report::build(reg, &Filter::default(), Rules::default())?.findings;
+    let touches = |f: &Finding| {
+        f.source.as_deref() == Some(source.id.as_str())
+            && f.dataset.as_deref().is_none_or(|d| names.contains(d))
+    };
+    let mut disclosures = Vec::new();
+    for d in reg.disclosures()? {
+        let dataset = match &d.subject {
+            Subject::Dataset(r) if names.contains(r.to_string().as_str()) => Some(r.to_string()),
+            Subject::Source(s) if *s == source.id => None,
+            _ => continue,
+        };
+        let needed = if d.kind == "government" {
+            licence::GOVERNMENT_SHARING
+        } else {
+            licence::THIRD_PARTY_SHARING
+        };
+        let finding = all_findings.iter().find(|f| {
+            f.disclosure.as_deref() == Some(d.id.as_str())
+                && f.source.as_deref().is_none_or(|s| s == source.id)
+        });
+        disclosures.push(AuditDisclosure {
+            id: d.id,
+            dataset,
+            recipient: d.recipient,
+            kind: d.kind,
+            date: d.date,
+            verdict: finding.map_or(Verdict::Permitted, |f| f.verdict),
+            detail: finding.map_or_else(|| format!("{needed} is permitted"), |f| f.detail.clone()),
+        });
+    }
+    let findings: Vec<Finding> = all_findings.into_iter().filter(|f| touches(f)).collect();
+
+    Ok(Audit {
+        volume: volume(&rows, &grants),
+        source,
+        totals,
+        grants: audit_grants,
+        datasets,
+        models,
+        applications,
+        disclosures,
+        findings,
+    })
+}
