@@ -23,7 +23,7 @@ pub struct Cli {
     )]
     pub registry: String,
 
-    /// Output format for results on stdout.
+    /// Output format for results on stdout (tree, dot and mermaid are for `lineage`).
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 
@@ -99,6 +99,15 @@ pub enum Command {
     /// Everything about one source's content: volume per period against caps, datasets,
     /// models, applications (undisclosed flagged), disclosures and findings.
     Audit(AuditArgs),
+    /// The graph sources → datasets → models → applications around a source, dataset
+    /// (NAME@VERSION), model, application or shard hash. `--format tree|dot|mermaid|json`.
+    Lineage {
+        /// What to start from.
+        id: String,
+        /// Walk towards sources (up), towards applications (down), or both.
+        #[arg(long, value_enum, default_value_t = crate::lineage::Direction::Both)]
+        direction: crate::lineage::Direction,
+    },
     /// The append-only event log, oldest first.
     Log {
         /// Only the newest N events.

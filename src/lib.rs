@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod licence;
+pub mod lineage;
 pub mod output;
 pub mod policy;
 pub mod registry;

@@ -14,9 +14,18 @@ fn main() -> ExitCode {
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
             // Usage errors are printed like every other error: once, on one line, exit 2.
             _ => {
+                // clap's first paragraph, joined: "required arguments were not provided: <ID>".
                 let text = e.to_string();
-                let first = text.lines().next().unwrap_or("invalid arguments");
-                eprintln!("provtrack: {}", first.trim_start_matches("error: "));
+                let first = text.split("\n\n").next().unwrap_or("invalid arguments");
+                let line: Vec<&str> = first
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                eprintln!(
+                    "provtrack: {}",
+                    line.join(" ").trim_start_matches("error: ")
+                );
                 ExitCode::from(2)
             }
         },

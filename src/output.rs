@@ -18,6 +18,22 @@ pub enum OutputFormat {
     Csv,
     /// A Markdown table.
     Md,
+    /// An indented tree (`lineage` only).
+    Tree,
+    /// Graphviz DOT (`lineage` only).
+    Dot,
+    /// A Mermaid flowchart (`lineage` only).
+    Mermaid,
+}
+
+impl OutputFormat {
+    /// Formats that only `lineage` draws.
+    pub fn is_graph(self) -> bool {
+        matches!(
+            self,
+            OutputFormat::Tree | OutputFormat::Dot | OutputFormat::Mermaid
+        )
+    }
 }
 
 /// Rows of strings with a header, rendered as table, CSV or Markdown.
@@ -140,7 +156,9 @@ pub fn emit<T: Serialize + ?Sized>(
             serde_json::to_writer_pretty(&mut *w, json).map_err(io::Error::other)?;
             writeln!(w)
         }
-        OutputFormat::Table => table.write_plain(w, color),
+        OutputFormat::Table | OutputFormat::Tree | OutputFormat::Dot | OutputFormat::Mermaid => {
+            table.write_plain(w, color)
+        }
         OutputFormat::Csv => table.write_csv(w),
         OutputFormat::Md => table.write_md(w),
     }

@@ -3,33 +3,7 @@
 
 mod common;
 
-use common::Env;
-
-/// The sample story registered as the README tour does it (the demo's own scan list).
-fn story() -> Env {
-    let env = Env::new();
-    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let policy = samples.join("policy.toml");
-    env.ok(&["apply", policy.to_str().unwrap()]);
-    for s in provtrack::demo::SCANS {
-        let dir = samples.join("datasets").join(s.dir);
-        let mut args = vec![
-            "scan",
-            dir.to_str().unwrap(),
-            "--dataset",
-            s.dataset,
-            "--org",
-            provtrack::demo::ORG,
-            "--collected",
-            s.collected,
-        ];
-        for src in s.sources {
-            args.extend(["--source", src]);
-        }
-        env.ok(&args);
-    }
-    env
-}
+use common::story;
 
 #[test]
 fn audit_of_the_sample_story_matches_the_golden_file() {

@@ -5,6 +5,7 @@
 mod apply;
 mod audit;
 mod demo;
+mod lineage;
 mod list;
 mod log;
 pub(crate) mod report;
@@ -50,6 +51,15 @@ impl Context {
         Ok(registry::open(&self.registry)?)
     }
 
+    /// Prints text that is already the result (a graph drawing).
+    pub fn emit_text(&self, text: &str) -> Result<()> {
+        let stdout = io::stdout();
+        let mut w = stdout.lock();
+        w.write_all(text.as_bytes())
+            .and_then(|()| w.flush())
+            .map_err(|e| Error::io("<stdout>", e))
+    }
+
     /// Prints a result of several sections on stdout in the chosen format.
     pub fn emit_sections<T: Serialize + ?Sized>(
         &self,
@@ -88,6 +98,13 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Color::Never => false,
         Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
+    // Refused before any work, so that a `scan --format dot` registers nothing.
+    if cli.format.is_graph() && !matches!(cli.command, Command::Lineage { .. }) {
+        return Err(Error::input(
+            "--format",
+            "tree, dot and mermaid are for `lineage`; use table, json, csv or md",
+        ));
+    }
     let ctx = Context {
         registry: cli.registry.clone(),
         format: cli.format,
@@ -122,6 +139,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Train(args) => train::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),
+        Command::Lineage { id, direction } => lineage::run(&ctx, &id, direction),
         Command::Log { limit } => log::run(&ctx, limit),
         Command::Demo => demo::run(&ctx),
     }

@@ -306,6 +306,15 @@ pub struct ContentRow {
     pub bytes: u64,
 }
 
+/// Where a shard sits: the datasets holding it and the sources it is attributed to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShardLinks {
+    /// Datasets holding the shard, by name.
+    pub datasets: Vec<DatasetRef>,
+    /// Sources of its content, by id.
+    pub sources: Vec<String>,
+}
+
 /// An event to append, built by the caller.
 #[derive(Clone, Debug)]
 pub struct EventDraft {
@@ -444,6 +453,9 @@ pub trait Registry {
     fn store_scan_state(&mut self, dir: &[u8], state: &[u8]) -> Result<(), RegistryError>;
     /// Per-source totals over a dataset's members (each path counted), as `scan` prints them.
     fn dataset_totals(&self, r: &DatasetRef) -> Result<DatasetTotals, RegistryError>;
+    /// Datasets holding the shard with this hash, and the sources it is attributed to;
+    /// `None` when no such shard is registered.
+    fn shard_links(&self, hash: &blake3::Hash) -> Result<Option<ShardLinks>, RegistryError>;
     /// Every dataset member holding content of `source`, by collection date.
     fn source_content(&self, source: &str) -> Result<Vec<ContentRow>, RegistryError>;
     /// The newest `limit` events (all when `None`), oldest first.

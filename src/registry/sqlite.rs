@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use super::{
     Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, EventDraft, Grant,
-    NewDataset, Policy, Registered, Registry, RegistryError, Shard, Source, SourceUsage,
-    StoredMember, Subject, TrainingRun, VolumeRow,
+    NewDataset, Policy, Registered, Registry, RegistryError, Shard, ShardLinks, Source,
+    SourceUsage, StoredMember, Subject, TrainingRun, VolumeRow,
 };
 use crate::events;
 use crate::licence::Licence;
@@ -1099,6 +1099,42 @@ impl Registry for SqliteRegistry {
             )
             .ctx(loc, "read dataset totals")?;
         Ok(out)
+    }
+
+    fn shard_links(&self, hash: &blake3::Hash) -> Result<Option<ShardLinks>, RegistryError> {
+        let loc = &self.location;
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM shards WHERE hash = ?1",
+                [hash.as_bytes().as_slice()],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx(loc, "read shard")?;
+        let Some(id) = id else { return Ok(None) };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT d.name || '@' || d.version FROM dataset_shards m \
+                 JOIN datasets d ON d.id = m.dataset_id WHERE m.shard_id = ?1 ORDER BY 1",
+            )
+            .ctx(loc, "read shard datasets")?;
+        let datasets = stmt
+            .query_map([id], |r| get_dataset_ref(r, 0))
+            .ctx(loc, "read shard datasets")?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx(loc, "read shard datasets")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT source_id FROM attributions WHERE shard_id = ?1 ORDER BY 1")
+            .ctx(loc, "read shard sources")?;
+        let sources = stmt
+            .query_map([id], |r| r.get(0))
+            .ctx(loc, "read shard sources")?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .ctx(loc, "read shard sources")?;
+        Ok(Some(ShardLinks { datasets, sources }))
     }
 
     fn source_content(&self, source: &str) -> Result<Vec<ContentRow>, RegistryError> {

@@ -132,3 +132,29 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.write_all(data).unwrap();
     e.finish().unwrap()
 }
+
+/// The bundled sample story registered as the README tour does it (the demo's scan list).
+pub fn story() -> Env {
+    let env = Env::new();
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let policy = samples.join("policy.toml");
+    env.ok(&["apply", policy.to_str().unwrap()]);
+    for s in provtrack::demo::SCANS {
+        let dir = samples.join("datasets").join(s.dir);
+        let mut args = vec![
+            "scan",
+            dir.to_str().unwrap(),
+            "--dataset",
+            s.dataset,
+            "--org",
+            provtrack::demo::ORG,
+            "--collected",
+            s.collected,
+        ];
+        for src in s.sources {
+            args.extend(["--source", src]);
+        }
+        env.ok(&args);
+    }
+    env
+}

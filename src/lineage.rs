@@ -1,0 +1,438 @@
+//! Lineage: the graph sources → datasets (and their derivations) → models → applications
+//! around one node — a source, a dataset, a model, an application or a shard hash —
+//! walked up (towards sources), down (towards applications) or both, and rendered as an
+//! indented tree, Graphviz DOT, Mermaid or JSON. Edges into a model that carry findings are
+//! marked blocked; undisclosed applications are marked.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::registry::Registry;
+use crate::report::{self, Filter};
+use crate::types::DatasetRef;
+use crate::verdict::Rules;
+
+/// Which way to walk from the root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Direction {
+    /// Towards the sources content came from.
+    Up,
+    /// Towards the models and applications that used it.
+    Down,
+    /// Both.
+    Both,
+}
+
+/// A node of the graph. Ids are `kind:name` (`dataset:web-mix@2022`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Node {
+    /// `kind:name`.
+    pub id: String,
+    /// `source`, `dataset`, `model`, `application` or `shard`.
+    pub kind: &'static str,
+    /// What a person reads.
+    pub label: String,
+    /// For applications: false when not disclosed to the source owners.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclosed: Option<bool>,
+}
+
+/// An edge, always pointing downstream (source → dataset → model → application).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Edge {
+    /// Upstream node id.
+    pub from: String,
+    /// Downstream node id.
+    pub to: String,
+    /// `content`, `derived`, `trained`, `used` or `holds`.
+    pub kind: &'static str,
+    /// A dataset → model edge with findings against the training run.
+    pub blocked: bool,
+}
+
+/// The graph around a root.
+#[derive(Clone, Debug, Serialize)]
+pub struct Lineage {
+    /// The root node id.
+    pub root: String,
+    /// Nodes, by id.
+    pub nodes: Vec<Node>,
+    /// Edges, sorted.
+    pub edges: Vec<Edge>,
+}
+
+/// Everything lineage needs, loaded once.
+struct World {
+    sources: BTreeSet<String>,
+    /// Dataset → sources of its content.
+    dataset_sources: BTreeMap<DatasetRef, BTreeSet<String>>,
+    /// Dataset → parents.
+    parents: BTreeMap<DatasetRef, Vec<DatasetRef>>,
+    /// Model → datasets.
+    model_datasets: BTreeMap<String, Vec<DatasetRef>>,
+    /// Application → (models, disclosed).
+    apps: BTreeMap<String, (Vec<String>, bool)>,
+    /// (model, dataset) pairs with findings.
+    blocked: BTreeSet<(String, String)>,
+}
+
+impl World {
+    fn load(reg: &dyn Registry) -> Result<World> {
+        let mut dataset_sources = BTreeMap::new();
+        let mut parents = BTreeMap::new();
+        for d in reg.datasets()? {
+            let srcs = reg
+                .dataset_usage(&d.dataset)?
+                .into_iter()
+                .filter_map(|u| u.source)
+                .collect();
+            dataset_sources.insert(d.dataset.clone(), srcs);
+            parents.insert(d.dataset, d.parents);
+        }
+        let blocked = report::build(reg, &Filter::default(), Rules::default())?
+            .findings
+            .into_iter()
+            .filter_map(|f| Some((f.model?, f.dataset?)))
+            .collect();
+        Ok(World {
+            sources: reg.sources()?.into_iter().map(|s| s.id).collect(),
+            dataset_sources,
+            parents,
+            model_datasets: reg
+                .training_runs()?
+                .into_iter()
+                .map(|t| (t.model, t.datasets))
+                .collect(),
+            apps: reg
+                .applications()?
+                .into_iter()
+                .map(|a| (a.id, (a.models, a.disclosed)))
+                .collect(),
+            blocked,
+        })
+    }
+
+    fn node(&self, id: &str) -> Node {
+        let (kind, name) = id.split_once(':').unwrap_or(("", id));
+        let kind = match kind {
+            "source" => "source",
+            "dataset" => "dataset",
+            "model" => "model",
+            "app" => "application",
+            _ => "shard",
+        };
+        let label = if kind == "shard" {
+            name[..name.len().min(16)].to_string()
+        } else {
+            name.to_string()
+        };
+        Node {
+            id: id.to_string(),
+            kind,
+            label,
+            disclosed: (kind == "application").then(|| self.apps.get(name).is_none_or(|a| a.1)),
+        }
+    }
+
+    /// Downstream neighbours of a node, with edge kind.
+    fn down(&self, id: &str) -> Vec<(String, &'static str)> {
+        let (kind, name) = id.split_once(':').unwrap_or(("", id));
+        let mut out = Vec::new();
+        match kind {
+            "source" => {
+                for (d, srcs) in &self.dataset_sources {
+                    if srcs.contains(name) {
+                        out.push((format!("dataset:{d}"), "content"));
+                    }
+                }
+            }
+            "dataset" => {
+                for (child, ps) in &self.parents {
+                    if ps.iter().any(|p| p.to_string() == name) {
+                        out.push((format!("dataset:{child}"), "derived"));
+                    }
+                }
+                for (m, ds) in &self.model_datasets {
+                    if ds.iter().any(|d| d.to_string() == name) {
+                        out.push((format!("model:{m}"), "trained"));
+                    }
+                }
+            }
+            "model" => {
+                for (a, (models, _)) in &self.apps {
+                    if models.iter().any(|m| m == name) {
+                        out.push((format!("app:{a}"), "used"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// Upstream neighbours of a node, with edge kind (as seen from upstream).
+    fn up(&self, id: &str) -> Vec<(String, &'static str)> {
+        let (kind, name) = id.split_once(':').unwrap_or(("", id));
+        let mut out = Vec::new();
+        match kind {
+            "dataset" => {
+                if let Some(d) = self.dataset_sources.keys().find(|d| d.to_string() == name) {
+                    for s in &self.dataset_sources[d] {
+                        out.push((format!("source:{s}"), "content"));
+                    }
+                    for p in &self.parents[d] {
+                        out.push((format!("dataset:{p}"), "derived"));
+                    }
+                }
+            }
+            "model" => {
+                for d in self.model_datasets.get(name).into_iter().flatten() {
+                    out.push((format!("dataset:{d}"), "trained"));
+                }
+            }
+            "app" => {
+                for m in self.apps.get(name).map(|a| a.0.as_slice()).unwrap_or(&[]) {
+                    out.push((format!("model:{m}"), "used"));
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+/// Neighbouring node ids with the kind of edge that leads there.
+type Neighbours = Vec<(String, &'static str)>;
+
+/// Resolves a user's ID to a node id: a source, `NAME@VERSION`, a model, an application,
+/// or a shard hash (64 hex digits).
+fn resolve(reg: &dyn Registry, w: &World, id: &str) -> Result<(String, Neighbours, Neighbours)> {
+    if id.len() == 64
+        && id.bytes().all(|c| c.is_ascii_hexdigit())
+        && let Ok(h) = blake3::Hash::from_hex(id)
+    {
+        let links = reg
+            .shard_links(&h)?
+            .ok_or_else(|| Error::input(id, "no shard with this hash is registered"))?;
+        let node = format!("shard:{}", h.to_hex());
+        let down = links
+            .datasets
+            .iter()
+            .map(|d| (format!("dataset:{d}"), "holds"))
+            .collect();
+        let up = links
+            .sources
+            .iter()
+            .map(|s| (format!("source:{s}"), "content"))
+            .collect();
+        return Ok((node, up, down));
+    }
+    let node = if w.sources.contains(id) {
+        format!("source:{id}")
+    } else if id.contains('@') && w.dataset_sources.keys().any(|d| d.to_string() == id) {
+        format!("dataset:{id}")
+    } else if w.model_datasets.contains_key(id) {
+        format!("model:{id}")
+    } else if w.apps.contains_key(id) {
+        format!("app:{id}")
+    } else {
+        return Err(Error::input(
+            id,
+            "not a source, dataset (NAME@VERSION), model, application or shard hash in the registry",
+        ));
+    };
+    Ok((node.clone(), w.up(&node), w.down(&node)))
+}
+
+/// Builds the lineage graph around `id`.
+pub fn build(reg: &dyn Registry, id: &str, direction: Direction) -> Result<Lineage> {
+    let w = World::load(reg)?;
+    let (root, first_up, first_down) = resolve(reg, &w, id)?;
+    let mut nodes: BTreeSet<String> = BTreeSet::from([root.clone()]);
+    let mut edges: BTreeSet<Edge> = BTreeSet::new();
+    let edge = |from: &str, to: &str, kind: &'static str| Edge {
+        from: from.to_string(),
+        to: to.to_string(),
+        kind,
+        blocked: kind == "trained"
+            && w.blocked.contains(&(
+                to.trim_start_matches("model:").to_string(),
+                from.trim_start_matches("dataset:").to_string(),
+            )),
+    };
+    if direction != Direction::Down {
+        // Walk towards sources; the graph has no cycles (derivations only point at
+        // datasets registered earlier), and `nodes` stops any revisit.
+        let mut stack: Vec<(String, String, &'static str)> = first_up
+            .into_iter()
+            .map(|(n, k)| (n, root.clone(), k))
+            .collect();
+        while let Some((n, below, kind)) = stack.pop() {
+            edges.insert(edge(&n, &below, kind));
+            if nodes.insert(n.clone()) {
+                stack.extend(w.up(&n).into_iter().map(|(m, k)| (m, n.clone(), k)));
+            }
+        }
+    }
+    if direction != Direction::Up {
+        let mut stack: Vec<(String, String, &'static str)> = first_down
+            .into_iter()
+            .map(|(n, k)| (root.clone(), n, k))
+            .collect();
+        while let Some((above, n, kind)) = stack.pop() {
+            edges.insert(edge(&above, &n, kind));
+            if nodes.insert(n.clone()) {
+                stack.extend(w.down(&n).into_iter().map(|(m, k)| (n.clone(), m, k)));
+            }
+        }
+    }
+    Ok(Lineage {
+        root,
+        nodes: nodes.iter().map(|n| w.node(n)).collect(),
+        edges: edges.into_iter().collect(),
+    })
+}
+
+fn label(n: &Node) -> String {
+    let mut s = format!("{} {}", n.kind, n.label);
+    if n.disclosed == Some(false) {
+        s.push_str(" (undisclosed)");
+    }
+    s
+}
+
+impl Lineage {
+    /// An indented tree: the root, then its upstream nodes (`↑`), then its downstream ones
+    /// (`↓`), depth first; a node reached twice is printed again but not expanded again.
+    pub fn tree(&self) -> String {
+        let by_id: HashMap<&str, &Node> = self.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+        let show = |id: &str| by_id.get(id).map_or_else(|| id.to_string(), |n| label(n));
+        let mut out = format!("{}\n", show(&self.root));
+        for up in [true, false] {
+            let mut seen = BTreeSet::from([self.root.as_str()]);
+            self.branch(&mut out, &self.root, 1, up, &mut seen, &show);
+        }
+        out
+    }
+
+    fn branch<'a>(
+        &'a self,
+        out: &mut String,
+        id: &str,
+        depth: usize,
+        up: bool,
+        seen: &mut BTreeSet<&'a str>,
+        show: &dyn Fn(&str) -> String,
+    ) {
+        let mut next: Vec<(&'a str, bool)> = self
+            .edges
+            .iter()
+            .filter_map(|e| match (up, e.to == id, e.from == id) {
+                (true, true, _) => Some((e.from.as_str(), e.blocked)),
+                (false, _, true) => Some((e.to.as_str(), e.blocked)),
+                _ => None,
+            })
+            .collect();
+        next.sort();
+        for (n, blocked) in next {
+            let _ = writeln!(
+                out,
+                "{}{} {}{}",
+                "  ".repeat(depth),
+                if up { "↑" } else { "↓" },
+                show(n),
+                if blocked { "  [blocked: findings]" } else { "" }
+            );
+            if seen.insert(n) {
+                self.branch(out, n, depth + 1, up, seen, show);
+            }
+        }
+    }
+
+    /// Graphviz DOT, left to right; blocked edges red, undisclosed applications dashed red.
+    pub fn dot(&self) -> String {
+        let mut out = String::from(
+            "digraph lineage {\n  rankdir=LR;\n  node [shape=box, fontname=\"sans-serif\"];\n",
+        );
+        for n in &self.nodes {
+            let shape = match n.kind {
+                "source" => "cylinder",
+                "model" => "component",
+                "application" => "box3d",
+                "shard" => "note",
+                _ => "folder",
+            };
+            let style = if n.disclosed == Some(false) {
+                ", style=dashed, color=red"
+            } else {
+                ""
+            };
+            let bold = if n.id == self.root {
+                ", penwidth=2"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  {:?} [label={:?}, shape={shape}{style}{bold}];",
+                n.id,
+                label(n)
+            );
+        }
+        for e in &self.edges {
+            let style = if e.blocked {
+                ", color=red, fontcolor=red, label=\"blocked\""
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  {:?} -> {:?} [tooltip={:?}{style}];",
+                e.from, e.to, e.kind
+            );
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// A Mermaid flowchart, left to right.
+    pub fn mermaid(&self) -> String {
+        let ids: HashMap<&str, String> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), format!("n{i}")))
+            .collect();
+        let mut out = String::from("graph LR\n");
+        for n in &self.nodes {
+            let text = label(n).replace('"', "'");
+            let (open, close) = match n.kind {
+                "source" => ("[(", ")]"),
+                "model" => ("[[", "]]"),
+                "application" => ("([", "])"),
+                _ => ("[", "]"),
+            };
+            let _ = writeln!(out, "  {}{open}\"{text}\"{close}", ids[n.id.as_str()]);
+        }
+        for e in &self.edges {
+            let arrow = if e.blocked { "-. blocked .->" } else { "-->" };
+            let _ = writeln!(
+                out,
+                "  {} {arrow} {}",
+                ids[e.from.as_str()],
+                ids[e.to.as_str()]
+            );
+        }
+        for n in self.nodes.iter().filter(|n| n.disclosed == Some(false)) {
+            let _ = writeln!(
+                out,
+                "  style {} stroke:#c00,stroke-dasharray: 5 5",
+                ids[n.id.as_str()]
+            );
+        }
+        out
+    }
+}
