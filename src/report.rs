@@ -43,6 +43,26 @@ pub struct Finding {
     pub disclosure: Option<String>,
 }
 
+/// What a permitting licence asks in return for a use: attribution, share-alike, ...
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Obligation {
+    /// The model trained.
+    pub model: String,
+    /// The dataset.
+    pub dataset: String,
+    /// The source.
+    pub source: String,
+    /// The permitted use.
+    #[serde(rename = "use")]
+    pub use_: String,
+    /// The permitting grant.
+    pub grant: String,
+    /// Its licence.
+    pub licence: String,
+    /// The conditions to honour.
+    pub conditions: Vec<String>,
+}
+
 /// Which findings to keep.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
@@ -87,13 +107,15 @@ pub struct Summary {
     pub models: u64,
 }
 
-/// The report: findings and their summary.
+/// The report: findings, their summary, and the obligations of permitted uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// Findings, in a deterministic order (training runs by date, then disclosures).
     pub findings: Vec<Finding>,
     /// Summary counts.
     pub summary: Summary,
+    /// Conditions attached to permitted uses, in the same order.
+    pub obligations: Vec<Obligation>,
 }
 
 /// Registry facts shared by every evaluation of one report.
@@ -214,6 +236,7 @@ fn thousands(n: u64) -> String {
 pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report> {
     let mut facts = Facts::load(reg, rules)?;
     let mut findings = Vec::new();
+    let mut obligations = Vec::new();
     let mut volume_cache: HashMap<(String, String), Vec<crate::registry::VolumeRow>> =
         HashMap::new();
 
@@ -248,6 +271,22 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
                 for use_ in &run.uses {
                     let o = facts.evaluate(source, &run.org, run.date, use_);
                     if o.verdict == Verdict::Permitted {
+                        let conditions = o
+                            .grant
+                            .and_then(|g| facts.cat.get(&g.licence))
+                            .map(|l| l.conditions.clone())
+                            .unwrap_or_default();
+                        if let (Some(g), false) = (o.grant, conditions.is_empty()) {
+                            obligations.push(Obligation {
+                                model: run.model.clone(),
+                                dataset: ds.to_string(),
+                                source: source.clone(),
+                                use_: use_.clone(),
+                                grant: g.id.clone(),
+                                licence: g.licence.clone(),
+                                conditions,
+                            });
+                        }
                         continue;
                     }
                     findings.push(Finding {
@@ -405,6 +444,16 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
     }
 
     findings.retain(|f| filter.keeps(f));
+    obligations.retain(|o: &Obligation| {
+        filter.verdict.is_none()
+            && filter.model.as_ref().is_none_or(|m| *m == o.model)
+            && filter
+                .dataset
+                .as_ref()
+                .is_none_or(|d| d.to_string() == o.dataset)
+            && filter.use_.as_ref().is_none_or(|u| *u == o.use_)
+            && filter.source.as_ref().is_none_or(|s| *s == o.source)
+    });
     let datasets: BTreeSet<&str> = findings
         .iter()
         .filter_map(|f| f.dataset.as_deref())
@@ -415,7 +464,11 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
         datasets: datasets.len() as u64,
         models: models.len() as u64,
     };
-    Ok(Report { findings, summary })
+    Ok(Report {
+        findings,
+        summary,
+        obligations,
+    })
 }
 
 #[cfg(test)]

@@ -196,14 +196,26 @@ fn report_names_one_verdict_per_case() {
             .contains("unknown verdict")
     );
 
+    // The open source's CC-BY-4.0 grant permits training, with attribution owed.
+    let obligations = r["obligations"].as_array().unwrap();
+    assert_eq!(obligations.len(), 1, "{obligations:?}");
+    assert_eq!(obligations[0]["source"], "open");
+    assert_eq!(obligations[0]["licence"], "CC-BY-4.0");
+    assert_eq!(
+        obligations[0]["conditions"],
+        serde_json::json!(["attribution"])
+    );
+
     let table = env.ok(&["report"]);
-    assert!(table.starts_with("VERDICT"), "{table}");
+    assert!(table.starts_with("FINDINGS\nVERDICT"), "{table}");
+    assert!(table.contains("\nOBLIGATIONS\nMODEL"), "{table}");
     assert!(table.contains("use-denied") && table.contains("not-yet-valid"));
     let csv = env.ok(&["report", "--format", "csv"]);
     assert!(csv.starts_with("verdict,use,source,dataset,model,licence,shards,records,detail\r\n"));
     assert_eq!(csv.lines().count(), 8);
     let md = env.ok(&["report", "--format", "md"]);
-    assert!(md.starts_with("| verdict | use |"));
+    assert!(md.starts_with("## findings\n\n| verdict | use |"), "{md}");
+    assert!(md.contains("## obligations"), "{md}");
 }
 
 #[test]

@@ -125,7 +125,7 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Exit> {
     }
     let findings = super::report::findings_table(&crate::report::Report {
         findings: a.findings.clone(),
-        summary: Default::default(),
+        ..Default::default()
     });
     ctx.ui.info(format_args!(
         "{}: {} records in {} shards of {} datasets; {} models, {} applications ({} undisclosed), {} disclosures, {} findings",

@@ -22,6 +22,6 @@ pub fn run(ctx: &Context) -> Result<Exit> {
         "{} findings across {} datasets and {} models",
         report.summary.findings, report.summary.datasets, report.summary.models
     ));
-    ctx.emit(&report, &super::report::findings_table(&report))?;
+    super::report::emit_report(ctx, &report)?;
     Ok(Exit::Success)
 }

@@ -3,7 +3,7 @@
 use super::{Context, Exit};
 use crate::cli::{ReportArgs, Unspecified};
 use crate::error::{Error, Result};
-use crate::output::Table;
+use crate::output::{OutputFormat, Table};
 use crate::report::{self, Filter, Report};
 use crate::verdict::{Rules, Verdict};
 
@@ -28,6 +28,39 @@ pub fn findings_table(r: &Report) -> Table {
         ]);
     }
     t
+}
+
+/// The obligations table shared by `report` and `demo`.
+pub fn obligations_table(r: &Report) -> Table {
+    let mut t = Table::new(&["model", "dataset", "source", "use", "licence", "conditions"]);
+    for o in &r.obligations {
+        t.push(vec![
+            o.model.clone(),
+            o.dataset.clone(),
+            o.source.clone(),
+            o.use_.clone(),
+            o.licence.clone(),
+            o.conditions.join(" "),
+        ]);
+    }
+    t
+}
+
+/// Prints a report: the findings, then (in table and Markdown output) the obligations.
+pub fn emit_report(ctx: &Context, r: &Report) -> Result<()> {
+    let with_obligations =
+        !r.obligations.is_empty() && matches!(ctx.format, OutputFormat::Table | OutputFormat::Md);
+    if with_obligations {
+        ctx.emit_sections(
+            r,
+            &[
+                ("findings", findings_table(r)),
+                ("obligations", obligations_table(r)),
+            ],
+        )
+    } else {
+        ctx.emit(r, &findings_table(r))
+    }
 }
 
 /// Prints the findings.
@@ -58,6 +91,6 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<Exit> {
         "{} findings across {} datasets and {} models",
         r.summary.findings, r.summary.datasets, r.summary.models
     ));
-    ctx.emit(&r, &findings_table(&r))?;
+    emit_report(ctx, &r)?;
     Ok(Exit::Success)
 }
