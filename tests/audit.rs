@@ -86,6 +86,36 @@ fn audit_of_the_sample_story_matches_the_golden_file() {
 }
 
 #[test]
+fn dataset_show_lists_the_findings_for_its_uses() {
+    let env = story();
+    let show = env.json(&["dataset", "show", "web-mix@2022"]);
+    let verdicts: std::collections::BTreeSet<&str> = show["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "no-licence",
+            "unknown-provenance",
+            "unspecified",
+            "use-denied"
+        ]
+        .into_iter()
+        .collect()
+    );
+    assert!(
+        show["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["dataset"] == "web-mix@2022")
+    );
+}
+
+#[test]
 fn audit_filters_and_errors() {
     let env = story();
     // Collected from June 2022 on: only the web mix, whose tweets were first collected in

@@ -7,8 +7,10 @@ use crate::error::{Error, Result};
 use crate::licence::{CATALOGUE_NOTE, Catalogue};
 use crate::output::Table;
 use crate::registry::{DatasetInfo, SourceUsage};
+use crate::report::{self, Filter, Finding};
 use crate::scan::show_path;
 use crate::types::DatasetRef;
+use crate::verdict::Rules;
 
 /// Lists sources.
 pub fn sources(ctx: &Context) -> Result<Exit> {
@@ -91,6 +93,7 @@ struct DatasetShow {
     info: DatasetInfo,
     sources: Vec<SourceUsage>,
     shards: Vec<ShardRow>,
+    findings: Vec<Finding>,
 }
 
 /// Shows one dataset version.
@@ -100,6 +103,11 @@ pub fn show_dataset(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
         .dataset(r)?
         .ok_or_else(|| Error::input(r.to_string(), "dataset is not registered"))?;
     let sources = reg.dataset_usage(r)?;
+    let filter = Filter {
+        dataset: Some(r.clone()),
+        ..Filter::default()
+    };
+    let findings = report::build(reg.as_ref(), &filter, Rules::default())?.findings;
     let shards: Vec<ShardRow> = reg
         .dataset_members(r)?
         .into_iter()
@@ -144,11 +152,21 @@ pub fn show_dataset(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
             u.shards
         ));
     }
+    for f in &findings {
+        ctx.ui.info(format_args!(
+            "  finding: {} {} {} ({})",
+            f.verdict,
+            f.use_,
+            f.source.as_deref().unwrap_or("-"),
+            f.model.as_deref().unwrap_or("disclosure")
+        ));
+    }
     ctx.emit(
         &DatasetShow {
             info,
             sources,
             shards,
+            findings,
         },
         &t,
     )?;
