@@ -330,7 +330,12 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
 
     // Findings come from the report, limited to this source and the audited datasets;
     // disclosure verdicts are read off the same findings.
-    let all_findings = report::build(reg, &Filter::default(), Rules::default())?.findings;
+    let filter = Filter {
+        source: Some(source.id.clone()),
+        datasets: Some(rows.iter().map(|r| r.dataset.clone()).collect()),
+        ..Filter::default()
+    };
+    let all_findings = report::build(reg, &filter, Rules::default())?.findings;
     let touches = |f: &Finding| {
         f.source.as_deref() == Some(source.id.as_str())
             && f.dataset.as_deref().is_none_or(|d| names.contains(d))

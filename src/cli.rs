@@ -116,6 +116,23 @@ pub enum Command {
     },
     /// Run the bundled sample scenario in a temporary registry and print its findings.
     Demo,
+    /// Build a synthetic registry for benchmarks (through the same registry calls as
+    /// apply and scan).
+    #[command(hide = true)]
+    BenchRegistry {
+        /// Sources.
+        #[arg(long, default_value_t = 200)]
+        sources: usize,
+        /// Dataset versions.
+        #[arg(long, default_value_t = 2000)]
+        datasets: usize,
+        /// Shards per dataset.
+        #[arg(long, default_value_t = 500)]
+        shards_per_dataset: usize,
+        /// Training runs.
+        #[arg(long, default_value_t = 500)]
+        runs: usize,
+    },
 }
 
 /// Subcommands of `source` and `licence`.

@@ -21,6 +21,7 @@ pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod scan;
+pub mod synth;
 pub mod types;
 pub mod verdict;
 

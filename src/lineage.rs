@@ -4,6 +4,7 @@
 //! indented tree, Graphviz DOT, Mermaid or JSON. Edges into a model that carry findings are
 //! marked blocked; undisclosed applications are marked.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
@@ -64,43 +65,31 @@ pub struct Lineage {
     pub edges: Vec<Edge>,
 }
 
-/// Everything lineage needs, loaded once.
-struct World {
+/// What lineage needs: small tables loaded once, dataset contents asked for only for the
+/// nodes the walk reaches.
+struct World<'r> {
+    reg: &'r dyn Registry,
     sources: BTreeSet<String>,
-    /// Dataset → sources of its content.
-    dataset_sources: BTreeMap<DatasetRef, BTreeSet<String>>,
-    /// Dataset → parents.
+    /// Dataset → parents (every dataset is a key).
     parents: BTreeMap<DatasetRef, Vec<DatasetRef>>,
     /// Model → datasets.
     model_datasets: BTreeMap<String, Vec<DatasetRef>>,
     /// Application → (models, disclosed).
     apps: BTreeMap<String, (Vec<String>, bool)>,
-    /// (model, dataset) pairs with findings.
-    blocked: BTreeSet<(String, String)>,
+    /// Dataset → sources of its content, as asked for.
+    dataset_sources: RefCell<HashMap<String, Vec<String>>>,
 }
 
-impl World {
-    fn load(reg: &dyn Registry) -> Result<World> {
-        let mut dataset_sources = BTreeMap::new();
-        let mut parents = BTreeMap::new();
-        for d in reg.datasets()? {
-            let srcs = reg
-                .dataset_usage(&d.dataset)?
-                .into_iter()
-                .filter_map(|u| u.source)
-                .collect();
-            dataset_sources.insert(d.dataset.clone(), srcs);
-            parents.insert(d.dataset, d.parents);
-        }
-        let blocked = report::build(reg, &Filter::default(), Rules::default())?
-            .findings
-            .into_iter()
-            .filter_map(|f| Some((f.model?, f.dataset?)))
-            .collect();
+impl<'r> World<'r> {
+    fn load(reg: &'r dyn Registry) -> Result<World<'r>> {
         Ok(World {
+            reg,
             sources: reg.sources()?.into_iter().map(|s| s.id).collect(),
-            dataset_sources,
-            parents,
+            parents: reg
+                .datasets()?
+                .into_iter()
+                .map(|d| (d.dataset, d.parents))
+                .collect(),
             model_datasets: reg
                 .training_runs()?
                 .into_iter()
@@ -111,8 +100,28 @@ impl World {
                 .into_iter()
                 .map(|a| (a.id, (a.models, a.disclosed)))
                 .collect(),
-            blocked,
+            dataset_sources: RefCell::new(HashMap::new()),
         })
+    }
+
+    fn dataset(&self, name: &str) -> Option<&DatasetRef> {
+        let r: DatasetRef = name.parse().ok()?;
+        self.parents.get_key_value(&r).map(|(k, _)| k)
+    }
+
+    fn sources_of(&self, d: &DatasetRef) -> Result<Vec<String>> {
+        let key = d.to_string();
+        if let Some(v) = self.dataset_sources.borrow().get(&key) {
+            return Ok(v.clone());
+        }
+        let v: Vec<String> = self
+            .reg
+            .dataset_usage(d)?
+            .into_iter()
+            .filter_map(|u| u.source)
+            .collect();
+        self.dataset_sources.borrow_mut().insert(key, v.clone());
+        Ok(v)
     }
 
     fn node(&self, id: &str) -> Node {
@@ -138,16 +147,21 @@ impl World {
     }
 
     /// Downstream neighbours of a node, with edge kind.
-    fn down(&self, id: &str) -> Vec<(String, &'static str)> {
+    fn down(&self, id: &str) -> Result<Neighbours> {
         let (kind, name) = id.split_once(':').unwrap_or(("", id));
         let mut out = Vec::new();
         match kind {
             "source" => {
-                for (d, srcs) in &self.dataset_sources {
-                    if srcs.contains(name) {
-                        out.push((format!("dataset:{d}"), "content"));
-                    }
-                }
+                let held: BTreeSet<DatasetRef> = self
+                    .reg
+                    .source_content(name)?
+                    .into_iter()
+                    .map(|r| r.dataset)
+                    .collect();
+                out.extend(
+                    held.into_iter()
+                        .map(|d| (format!("dataset:{d}"), "content")),
+                );
             }
             "dataset" => {
                 for (child, ps) in &self.parents {
@@ -170,17 +184,17 @@ impl World {
             }
             _ => {}
         }
-        out
+        Ok(out)
     }
 
     /// Upstream neighbours of a node, with edge kind (as seen from upstream).
-    fn up(&self, id: &str) -> Vec<(String, &'static str)> {
+    fn up(&self, id: &str) -> Result<Neighbours> {
         let (kind, name) = id.split_once(':').unwrap_or(("", id));
         let mut out = Vec::new();
         match kind {
             "dataset" => {
-                if let Some(d) = self.dataset_sources.keys().find(|d| d.to_string() == name) {
-                    for s in &self.dataset_sources[d] {
+                if let Some(d) = self.dataset(name) {
+                    for s in self.sources_of(d)? {
                         out.push((format!("source:{s}"), "content"));
                     }
                     for p in &self.parents[d] {
@@ -200,7 +214,7 @@ impl World {
             }
             _ => {}
         }
-        out
+        Ok(out)
     }
 }
 
@@ -232,7 +246,7 @@ fn resolve(reg: &dyn Registry, w: &World, id: &str) -> Result<(String, Neighbour
     }
     let node = if w.sources.contains(id) {
         format!("source:{id}")
-    } else if id.contains('@') && w.dataset_sources.keys().any(|d| d.to_string() == id) {
+    } else if id.contains('@') && w.dataset(id).is_some() {
         format!("dataset:{id}")
     } else if w.model_datasets.contains_key(id) {
         format!("model:{id}")
@@ -244,7 +258,7 @@ fn resolve(reg: &dyn Registry, w: &World, id: &str) -> Result<(String, Neighbour
             "not a source, dataset (NAME@VERSION), model, application or shard hash in the registry",
         ));
     };
-    Ok((node.clone(), w.up(&node), w.down(&node)))
+    Ok((node.clone(), w.up(&node)?, w.down(&node)?))
 }
 
 /// Builds the lineage graph around `id`.
@@ -257,11 +271,7 @@ pub fn build(reg: &dyn Registry, id: &str, direction: Direction) -> Result<Linea
         from: from.to_string(),
         to: to.to_string(),
         kind,
-        blocked: kind == "trained"
-            && w.blocked.contains(&(
-                to.trim_start_matches("model:").to_string(),
-                from.trim_start_matches("dataset:").to_string(),
-            )),
+        blocked: false,
     };
     if direction != Direction::Down {
         // Walk towards sources; the graph has no cycles (derivations only point at
@@ -273,7 +283,7 @@ pub fn build(reg: &dyn Registry, id: &str, direction: Direction) -> Result<Linea
         while let Some((n, below, kind)) = stack.pop() {
             edges.insert(edge(&n, &below, kind));
             if nodes.insert(n.clone()) {
-                stack.extend(w.up(&n).into_iter().map(|(m, k)| (m, n.clone(), k)));
+                stack.extend(w.up(&n)?.into_iter().map(|(m, k)| (m, n.clone(), k)));
             }
         }
     }
@@ -285,9 +295,39 @@ pub fn build(reg: &dyn Registry, id: &str, direction: Direction) -> Result<Linea
         while let Some((above, n, kind)) = stack.pop() {
             edges.insert(edge(&above, &n, kind));
             if nodes.insert(n.clone()) {
-                stack.extend(w.down(&n).into_iter().map(|(m, k)| (n.clone(), m, k)));
+                stack.extend(w.down(&n)?.into_iter().map(|(m, k)| (n.clone(), m, k)));
             }
         }
+    }
+    // Blocked training edges: findings of the runs on the datasets in the graph only.
+    let trained: BTreeSet<DatasetRef> = edges
+        .iter()
+        .filter(|e| e.kind == "trained")
+        .filter_map(|e| w.dataset(e.from.trim_start_matches("dataset:")).cloned())
+        .collect();
+    if !trained.is_empty() {
+        let filter = Filter {
+            datasets: Some(trained),
+            ..Filter::default()
+        };
+        let blocked: BTreeSet<(String, String)> = report::build(reg, &filter, Rules::default())?
+            .findings
+            .into_iter()
+            .filter_map(|f| {
+                Some((
+                    format!("dataset:{}", f.dataset?),
+                    format!("model:{}", f.model?),
+                ))
+            })
+            .collect();
+        edges = edges
+            .into_iter()
+            .map(|mut e| {
+                e.blocked =
+                    e.kind == "trained" && blocked.contains(&(e.from.clone(), e.to.clone()));
+                e
+            })
+            .collect();
     }
     Ok(Lineage {
         root,

@@ -76,6 +76,8 @@ pub struct Filter {
     pub source: Option<String>,
     /// Only this verdict.
     pub verdict: Option<Verdict>,
+    /// Only datasets in this set (audits: the datasets holding a source's content).
+    pub datasets: Option<BTreeSet<DatasetRef>>,
 }
 
 impl Filter {
@@ -93,6 +95,11 @@ impl Filter {
                 .as_ref()
                 .is_none_or(|s| f.source.as_ref() == Some(s))
             && self.verdict.is_none_or(|v| f.verdict == v)
+            && self.datasets.as_ref().is_none_or(|set| {
+                f.dataset
+                    .as_ref()
+                    .is_none_or(|d| set.iter().any(|r| r.to_string() == *d))
+            })
     }
 }
 
@@ -240,8 +247,23 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
     let mut volume_cache: HashMap<(String, String), Vec<crate::registry::VolumeRow>> =
         HashMap::new();
 
+    // Runs, datasets and sources a filter excludes are skipped before any evaluation, so a
+    // narrow report costs what it shows, not what the whole registry holds.
     for run in reg.training_runs()? {
+        if filter.model.as_ref().is_some_and(|m| *m != run.model)
+            || filter.use_.as_ref().is_some_and(|u| !run.uses.contains(u))
+        {
+            continue;
+        }
         for ds in &run.datasets {
+            if filter.dataset.as_ref().is_some_and(|d| d != ds)
+                || filter
+                    .datasets
+                    .as_ref()
+                    .is_some_and(|set| !set.contains(ds))
+            {
+                continue;
+            }
             let dataset = Some(ds.to_string());
             let Some((info, usage)) = facts.dataset(ds)?.cloned() else {
                 findings.push(Finding::unknown(
@@ -254,6 +276,9 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
                 continue;
             };
             for u in &usage {
+                if filter.source.is_some() && u.source != filter.source {
+                    continue;
+                }
                 let Some(source) = &u.source else {
                     findings.push(Finding::unknown(
                         licence::AI_TRAINING,
@@ -349,7 +374,19 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
         }
     }
 
-    for d in reg.disclosures()? {
+    // Disclosures involve no model: a report about one model has none of them.
+    let disclosures = if filter.model.is_some() {
+        Vec::new()
+    } else {
+        reg.disclosures()?
+    };
+    for d in disclosures {
+        if let Subject::Dataset(r) = &d.subject
+            && (filter.dataset.as_ref().is_some_and(|f| f != r)
+                || filter.datasets.as_ref().is_some_and(|set| !set.contains(r)))
+        {
+            continue;
+        }
         let needed = if d.kind == "government" {
             licence::GOVERNMENT_SHARING
         } else {

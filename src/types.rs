@@ -28,6 +28,11 @@ impl Date {
         Date((secs / 86_400) as i32)
     }
 
+    /// The date `days` later (earlier when negative).
+    pub fn add_days(self, days: i32) -> Date {
+        Date(self.0 + days)
+    }
+
     /// Year, month and day.
     pub fn ymd(self) -> (i32, u32, u32) {
         civil_from_days(self.0)

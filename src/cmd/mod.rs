@@ -142,6 +142,28 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Lineage { id, direction } => lineage::run(&ctx, &id, direction),
         Command::Log { limit } => log::run(&ctx, limit),
         Command::Demo => demo::run(&ctx),
+        Command::BenchRegistry {
+            sources,
+            datasets,
+            shards_per_dataset,
+            runs,
+        } => {
+            let sizes = crate::synth::Sizes {
+                sources,
+                datasets,
+                shards_per_dataset,
+                runs,
+            };
+            let mut reg = ctx.open()?;
+            let ui = ctx.ui;
+            let built = crate::synth::build(reg.as_mut(), sizes, &|n| {
+                if n % 200 == 0 {
+                    ui.info(format_args!("{n}/{datasets} datasets"));
+                }
+            })?;
+            ctx.emit(&built, &Table::new(&[]))?;
+            Ok(Exit::Success)
+        }
     }
 }
 

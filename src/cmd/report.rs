@@ -81,6 +81,7 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<Exit> {
         use_: args.use_,
         source: args.source,
         verdict,
+        datasets: None,
     };
     let rules = Rules {
         unspecified_allows: args.unspecified == Unspecified::Allow,
