@@ -779,3 +779,118 @@ fn help_and_version() {
     }
     assert!(env.ok(&["--version"]).starts_with("provtrack "));
 }
+
+#[test]
+fn caps_per_year_and_total_and_public_disclosures() {
+    let env = Env::new();
+    env.write(
+        "p.toml",
+        r#"
+[[source]]
+id = "yearly"
+domains = ["yearly.com"]
+
+[[source]]
+id = "lifetime"
+domains = ["lifetime.com"]
+
+[[grant]]
+source = "yearly"
+licence = "CC0-1.0"
+grantee = "acme"
+from = "2020-01-01"
+cap = { records = 5, per = "year" }
+
+[[grant]]
+source = "lifetime"
+licence = "CC-BY-4.0"
+grantee = "acme"
+from = "2020-01-01"
+until = "2030-01-01"
+cap = { records = 8, per = "total" }
+
+[[training]]
+model = "m"
+org = "acme"
+date = "2024-01-01"
+datasets = ["y@1", "y@2", "y@3"]
+
+[[disclosure]]
+source = "lifetime"
+org = "acme"
+recipient = "everyone"
+kind = "public"
+date = "2023-01-01"
+"#,
+    );
+    env.ok(&["apply", "p.toml"]);
+    // 3 + 3 records in 2022 (two datasets, distinct shards), 3 in 2023; the same for the
+    // lifetime source, whose total is then 9.
+    for (dir, ds, date, tag) in [
+        ("a", "y@1", "2022-01-10", "a"),
+        ("b", "y@2", "2022-12-20", "b"),
+        ("c", "y@3", "2023-02-01", "c"),
+    ] {
+        let body = format!(
+            "{}{}",
+            common::records(&format!("{tag}.yearly.com"), 3),
+            common::records(&format!("{tag}.lifetime.com"), 3)
+        );
+        env.write(&format!("{dir}/x.jsonl"), body);
+        env.ok(&[
+            "scan",
+            dir,
+            "--dataset",
+            ds,
+            "--org",
+            "acme",
+            "--collected",
+            date,
+        ]);
+    }
+    let r = env.json(&["report", "--verdict", "volume-exceeded"]);
+    let got: BTreeSet<(String, String)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["source"].as_str().unwrap().into(),
+                f["dataset"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String)> = [
+        ("yearly", "y@1"),
+        ("yearly", "y@2"),
+        ("lifetime", "y@1"),
+        ("lifetime", "y@2"),
+        ("lifetime", "y@3"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, want, "{r}");
+    let detail = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["source"] == "yearly")
+        .unwrap()["detail"]
+        .clone();
+    assert!(
+        detail
+            .as_str()
+            .unwrap()
+            .contains("6 yearly records in 2022 against a cap of 5 per year"),
+        "{detail}"
+    );
+    // CC-BY-4.0 allows third-party sharing: the public disclosure is no finding.
+    assert_eq!(
+        env.json(&["report", "--verdict", "unauthorised-sharing"])["summary"]["findings"],
+        0
+    );
+    let audit = env.json(&["audit", "lifetime"]);
+    assert_eq!(audit["disclosures"][0]["verdict"], "permitted");
+    assert_eq!(audit["disclosures"][0]["kind"], "public");
+}
