@@ -108,6 +108,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = crate::lineage::Direction::Both)]
         direction: crate::lineage::Direction,
     },
+    /// Check the event chain and the datasets' root hashes; with --path, re-hash a
+    /// directory against a registered dataset. Exit 1 on any mismatch.
+    Verify {
+        /// Only this dataset (needed with --path).
+        #[arg(long)]
+        dataset: Option<DatasetRef>,
+        /// Re-hash this directory and compare it with --dataset.
+        #[arg(long)]
+        path: Option<PathBuf>,
+    },
     /// The append-only event log, oldest first.
     Log {
         /// Only the newest N events.

@@ -24,5 +24,6 @@ pub mod scan;
 pub mod synth;
 pub mod types;
 pub mod verdict;
+pub mod verify;
 
 pub use error::{Error, Result};

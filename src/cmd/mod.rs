@@ -11,6 +11,7 @@ mod log;
 pub(crate) mod report;
 mod scan;
 mod train;
+mod verify;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -140,6 +141,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Report(args) => report::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),
         Command::Lineage { id, direction } => lineage::run(&ctx, &id, direction),
+        Command::Verify { dataset, path } => verify::run(&ctx, dataset.as_ref(), path.as_deref()),
         Command::Log { limit } => log::run(&ctx, limit),
         Command::Demo => demo::run(&ctx),
         Command::BenchRegistry {
