@@ -108,6 +108,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = crate::lineage::Direction::Both)]
         direction: crate::lineage::Direction,
     },
+    /// Pre-training check of a registered dataset for planned uses: exit 0 pass, 1 blocked,
+    /// 2 error.
+    Gate(GateArgs),
     /// Check the event chain and the datasets' root hashes; with --path, re-hash a
     /// directory against a registered dataset. Exit 1 on any mismatch.
     Verify {
@@ -221,6 +224,31 @@ pub struct TrainArgs {
     /// Uses beyond ai-training (repeatable): commercial, research, ...
     #[arg(long = "use")]
     pub uses: Vec<String>,
+}
+
+/// Arguments of `gate`.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// A dataset directory to check without registering it (not built yet: use --dataset).
+    pub dir: Option<PathBuf>,
+    /// The registered dataset the run would train on.
+    #[arg(long)]
+    pub dataset: Option<DatasetRef>,
+    /// Planned uses besides ai-training (repeatable).
+    #[arg(long = "use")]
+    pub uses: Vec<String>,
+    /// The training org.
+    #[arg(long)]
+    pub org: String,
+    /// The planned training date (default: today, UTC).
+    #[arg(long)]
+    pub date: Option<Date>,
+    /// Let content of unknown provenance through.
+    #[arg(long)]
+    pub allow_unknown: bool,
+    /// Also write JUnit XML (one test case per source) to this file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
 }
 
 /// Arguments of `audit`.

@@ -241,6 +241,18 @@ fn thousands(n: u64) -> String {
 
 /// Builds the report from the registry.
 pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report> {
+    build_for(reg, reg.training_runs()?, true, filter, rules)
+}
+
+/// Builds the report for the given training runs (registered or hypothetical, as a gate's
+/// planned run), with or without the registry's disclosures.
+pub fn build_for(
+    reg: &dyn Registry,
+    runs: Vec<crate::registry::TrainingRun>,
+    with_disclosures: bool,
+    filter: &Filter,
+    rules: Rules,
+) -> Result<Report> {
     let mut facts = Facts::load(reg, rules)?;
     let mut findings = Vec::new();
     let mut obligations = Vec::new();
@@ -249,7 +261,7 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
 
     // Runs, datasets and sources a filter excludes are skipped before any evaluation, so a
     // narrow report costs what it shows, not what the whole registry holds.
-    for run in reg.training_runs()? {
+    for run in runs {
         if filter.model.as_ref().is_some_and(|m| *m != run.model)
             || filter.use_.as_ref().is_some_and(|u| !run.uses.contains(u))
         {
@@ -375,7 +387,7 @@ pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report
     }
 
     // Disclosures involve no model: a report about one model has none of them.
-    let disclosures = if filter.model.is_some() {
+    let disclosures = if filter.model.is_some() || !with_disclosures {
         Vec::new()
     } else {
         reg.disclosures()?

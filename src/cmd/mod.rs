@@ -5,6 +5,7 @@
 mod apply;
 mod audit;
 mod demo;
+mod gate;
 mod lineage;
 mod list;
 mod log;
@@ -141,6 +142,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Report(args) => report::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),
         Command::Lineage { id, direction } => lineage::run(&ctx, &id, direction),
+        Command::Gate(args) => gate::run(&ctx, args),
         Command::Verify { dataset, path } => verify::run(&ctx, dataset.as_ref(), path.as_deref()),
         Command::Log { limit } => log::run(&ctx, limit),
         Command::Demo => demo::run(&ctx),

@@ -425,6 +425,9 @@ pub trait Registry {
         event: &EventDraft,
     ) -> Result<(), RegistryError>;
 
+    /// Appends one event on its own (a gate's verdict).
+    fn record_event(&mut self, event: &EventDraft) -> Result<(), RegistryError>;
+
     /// All sources, by id.
     fn sources(&self) -> Result<Vec<Source>, RegistryError>;
     /// Licences declared by policy files (not the built-ins), by id.

@@ -730,6 +730,13 @@ impl Registry for SqliteRegistry {
         tx.commit().ctx(&loc, "commit training run")
     }
 
+    fn record_event(&mut self, event: &EventDraft) -> Result<(), RegistryError> {
+        let loc = self.location.clone();
+        let tx = self.write_tx()?;
+        append_event(&tx, &loc, event)?;
+        tx.commit().ctx(&loc, "commit event")
+    }
+
     fn sources(&self) -> Result<Vec<Source>, RegistryError> {
         let loc = &self.location;
         let mut domains = self.grouped(
