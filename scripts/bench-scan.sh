@@ -31,6 +31,7 @@
 #   BENCH_DVC_RUNS       timed runs of `dvc add` (default BENCH_RUNS; dvc add on (b) is slow)
 #   BENCH_NO_INSTALL=1   install nothing (b3sum, hyperfine, time, dvc)
 #   BENCH_NO_DVC=1       skip the dvc rows
+#   BENCH_NO_HYPERFINE=1 time with the bash loop even when hyperfine is installed
 #   BENCH_KEEP=1         keep the temporary directory (data, hyperfine JSON, logs)
 #   PROVTRACK=path       the binary (default target/release/provtrack, built when missing);
 #                        it is copied into the temporary directory so that a rebuild during
@@ -76,7 +77,7 @@ for tool in b3sum sha256sum python3 find xargs; do
     command -v "$tool" >/dev/null || { note "$tool is needed and missing"; exit 2; }
 done
 have_hyperfine=""
-command -v hyperfine >/dev/null && have_hyperfine=1
+command -v hyperfine >/dev/null && [ -z "${BENCH_NO_HYPERFINE:-}" ] && have_hyperfine=1
 
 dvc=""
 if [ -z "${BENCH_NO_DVC:-}" ]; then
@@ -241,12 +242,12 @@ scan_args="--registry $db -q scan"
 meta="--dataset bench@1 --org bench --collected 2024-01-01"
 
 # dvc_repo SET: the prepare step of `dvc add`: a fresh git-less dvc repo holding a hard-link
-# copy of the set as data/, with its state (hash cache) inside it so that every run is a first
-# `dvc add`.
+# copy of the set as data/, with its site cache (where dvc keeps its hash state) inside it via
+# DVC_SITE_CACHE_DIR, so that every run is a first `dvc add` and nothing is left in /var/tmp.
 dvc_repo() {
     local repo="$work/dvc-$1"
-    echo "rm -rf $repo && mkdir -p $repo && cp -al $work/$1 $repo/data && cd $repo && $dvc init --no-scm -q" \
-        "&& $dvc config core.site_cache_dir $repo/.dvc/site-cache && $dvc config core.analytics false" \
+    echo "rm -rf $repo && mkdir -p $repo && cp -al $work/$1 $repo/data && cd $repo" \
+        "&& export DVC_SITE_CACHE_DIR=$repo/.dvc/site-cache && $dvc init --no-scm -q" \
         "&& $dvc config core.check_update false"
 }
 
@@ -300,7 +301,7 @@ for s in $sets; do
         if [ -n "$dvc" ]; then
             repo="$work/dvc-$s"
             keep=$failed # a dvc failure does not fail the run
-            t "dvc-add-$s" "$dvc_runs" 1 "$(dvc_repo "$s")" "cd $repo && $dvc add -q data"; t_add=$T
+            t "dvc-add-$s" "$dvc_runs" 1 "$(dvc_repo "$s")" "cd $repo && DVC_SITE_CACHE_DIR=$repo/.dvc/site-cache $dvc add -q data"; t_add=$T
             failed=$keep
             if [ "$t_add" = ERROR ]; then
                 row "($s) dvc add" "skipped" "" "dvc add failed (see log)"
@@ -308,7 +309,7 @@ for s in $sets; do
                 limit=15; [ "$s" = b ] && limit=30
                 ratio_row "($s) dvc add ($dvc_runs runs)" "$t_add" "$t_add" "$t_pt" "dvc add / provtrack first scan" ">=" "$limit"
                 if [ "$s" = b ]; then
-                    t "dvc-status-b" "$runs" 1 "" "cd $repo && $dvc status -q"; t_st=$T
+                    t "dvc-status-b" "$runs" 1 "" "cd $repo && DVC_SITE_CACHE_DIR=$repo/.dvc/site-cache $dvc status -q"; t_st=$T
                     failed=$keep
                     if [ "$t_st" = ERROR ]; then
                         row "(b) dvc status, unchanged" "skipped" "" "dvc status failed (see log)"
@@ -362,7 +363,7 @@ EOF
 done
 
 echo
-echo "provtrack scan benchmark: $cores cores, median of $runs runs (dvc add: $dvc_runs) after 1 warm-up, warm page cache," \
+echo "provtrack scan benchmark: $cores cores, median of $runs runs$([ -n "$dvc" ] && echo " (dvc add: $dvc_runs)") after 1 warm-up, warm page cache," \
     "$([ -n "$have_hyperfine" ] && echo hyperfine || echo 'bash loop')"
 printf '%-40s %9s %9s  %-30s %-9s %s\n' "measurement" "median s" "ratio" "ratio of / unit" "target" "result"
 for r in "${rows[@]}"; do echo "$r"; done | sed 's/ *$//'
