@@ -174,23 +174,12 @@ fn volume(rows: &[&ContentRow], grants: &[Grant]) -> Vec<VolumePeriod> {
     let mut by_org: BTreeMap<&str, Vec<VolumeRow>> = BTreeMap::new();
     for r in rows {
         if let Some(org) = &r.org {
-            by_org.entry(org.as_str()).or_default().push(VolumeRow {
-                collected: r.collected,
-                dataset: r.dataset.clone(),
-                shard: r.shard,
-                records: r.records,
-            });
+            by_org.entry(org.as_str()).or_default().push(r.volume());
         }
     }
     let mut out = Vec::new();
     for (org, vrows) in by_org {
-        let mut first: HashMap<blake3::Hash, (Date, u64)> = HashMap::new();
-        for v in &vrows {
-            let e = first.entry(v.shard).or_insert((v.collected, v.records));
-            if v.collected < e.0 {
-                *e = (v.collected, v.records);
-            }
-        }
+        let first = verdict::first_collections(&vrows);
         for per in [Period::Month, Period::Year] {
             let mut buckets: BTreeMap<String, (Date, u64)> = BTreeMap::new();
             for (d, n) in first.values() {
@@ -347,11 +336,7 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
             Subject::Source(s) if *s == source.id => None,
             _ => continue,
         };
-        let needed = if d.kind == "government" {
-            licence::GOVERNMENT_SHARING
-        } else {
-            licence::THIRD_PARTY_SHARING
-        };
+        let needed = licence::sharing_use(&d.kind);
         let finding = all_findings.iter().find(|f| {
             f.disclosure.as_deref() == Some(d.id.as_str())
                 && f.source.as_deref().is_none_or(|s| s == source.id)

@@ -12,6 +12,16 @@ pub const GOVERNMENT_SHARING: &str = "government-sharing";
 /// Needed to share content with a partner or the public.
 pub const THIRD_PARTY_SHARING: &str = "third-party-sharing";
 
+/// The use a disclosure to a recipient of `kind` needs: `government-sharing` for a
+/// government, `third-party-sharing` for a partner or the public.
+pub fn sharing_use(kind: &str) -> &'static str {
+    if kind == "government" {
+        GOVERNMENT_SHARING
+    } else {
+        THIRD_PARTY_SHARING
+    }
+}
+
 /// The uses vocabulary of the spec (custom kebab-case words are allowed too).
 pub const KNOWN_USES: &[&str] = &[
     "ai-training",

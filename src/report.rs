@@ -97,8 +97,8 @@ impl Filter {
             && self.verdict.is_none_or(|v| f.verdict == v)
             && self.datasets.as_ref().is_none_or(|set| {
                 f.dataset
-                    .as_ref()
-                    .is_none_or(|d| set.iter().any(|r| r.to_string() == *d))
+                    .as_deref()
+                    .is_none_or(|d| d.parse::<DatasetRef>().is_ok_and(|r| set.contains(&r)))
             })
     }
 }
@@ -131,6 +131,8 @@ struct Facts<'r> {
     cat: Catalogue,
     grants: HashMap<String, Vec<Grant>>,
     datasets: HashMap<DatasetRef, Option<(DatasetInfo, Vec<SourceUsage>)>>,
+    /// Each source's content, read once, filtered per org for caps.
+    content: HashMap<String, Vec<crate::registry::ContentRow>>,
     rules: Rules,
 }
 
@@ -145,6 +147,7 @@ impl<'r> Facts<'r> {
             cat: Catalogue::with_overrides(reg.licences()?),
             grants,
             datasets: HashMap::new(),
+            content: HashMap::new(),
             rules,
         })
     }
@@ -163,6 +166,19 @@ impl<'r> Facts<'r> {
     fn evaluate(&self, source: &str, org: &str, date: Date, use_: &str) -> Outcome<'_> {
         let grants = self.grants.get(source).map(Vec::as_slice).unwrap_or(&[]);
         verdict::evaluate(grants, &self.cat, org, date, use_, self.rules)
+    }
+
+    /// Records of `source` per shard in the datasets `org` owns, for caps.
+    fn volume(&mut self, source: &str, org: &str) -> Result<Vec<crate::registry::VolumeRow>> {
+        if !self.content.contains_key(source) {
+            let rows = self.reg.source_content(source)?;
+            self.content.insert(source.to_string(), rows);
+        }
+        Ok(self.content[source]
+            .iter()
+            .filter(|r| r.org.as_deref() == Some(org))
+            .map(|r| r.volume())
+            .collect())
     }
 
     fn licence_of(&self, o: &Outcome<'_>) -> Option<String> {
@@ -351,7 +367,8 @@ pub fn build_for(
                 }) {
                     let key = (source.clone(), org.clone());
                     if !volume_cache.contains_key(&key) {
-                        volume_cache.insert(key.clone(), reg.source_volume(source, org)?);
+                        let rows = facts.volume(source, org)?;
+                        volume_cache.insert(key.clone(), rows);
                     }
                     let rows = &volume_cache[&key];
                     let Some(c) = verdict::cap_use(g, rows, info.collected) else {
@@ -399,11 +416,7 @@ pub fn build_for(
         {
             continue;
         }
-        let needed = if d.kind == "government" {
-            licence::GOVERNMENT_SHARING
-        } else {
-            licence::THIRD_PARTY_SHARING
-        };
+        let needed = licence::sharing_use(&d.kind);
         let (dataset, usage, org) =
             match &d.subject {
                 Subject::Dataset(r) => match facts.dataset(r)?.cloned() {
@@ -424,7 +437,7 @@ pub fn build_for(
                 },
                 Subject::Source(s) => {
                     let rows = match &d.org {
-                        Some(org) => reg.source_volume(s, org)?,
+                        Some(org) => facts.volume(s, org)?,
                         None => Vec::new(),
                     };
                     let mut seen = HashSet::new();

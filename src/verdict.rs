@@ -201,24 +201,26 @@ pub struct CapUse {
     pub cap: u64,
 }
 
+/// Each distinct shard's (earliest collection date, records): a shard counts once, in the
+/// period of its earliest collection.
+pub fn first_collections(rows: &[VolumeRow]) -> HashMap<blake3::Hash, (Date, u64)> {
+    let mut first: HashMap<blake3::Hash, (Date, u64)> = HashMap::new();
+    for r in rows {
+        let e = first.entry(r.shard).or_insert((r.collected, r.records));
+        if r.collected < e.0 {
+            *e = (r.collected, r.records);
+        }
+    }
+    first
+}
+
 /// Counts the records of a source collected by the grantee in the cap period containing
 /// `date`, inside the grant's window. `rows` are the source's records per shard in the
 /// org's datasets; a shard counts once, in the period of its earliest collection.
 pub fn cap_use(g: &Grant, rows: &[VolumeRow], date: Date) -> Option<CapUse> {
     let cap = g.cap?;
     let (start, end) = period_bounds(cap.per, date, g);
-    let mut first_seen: HashMap<blake3::Hash, (Date, u64)> = HashMap::new();
-    for r in rows {
-        first_seen
-            .entry(r.shard)
-            .and_modify(|e| {
-                if r.collected < e.0 {
-                    *e = (r.collected, r.records);
-                }
-            })
-            .or_insert((r.collected, r.records));
-    }
-    let records = first_seen
+    let records = first_collections(rows)
         .values()
         .filter(|(d, _)| *d >= start && end.is_none_or(|e| *d < e) && in_window(g, *d))
         .map(|(_, n)| n)

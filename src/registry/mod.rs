@@ -315,6 +315,18 @@ pub struct ShardLinks {
     pub sources: Vec<String>,
 }
 
+impl ContentRow {
+    /// The row as volume counted against a cap.
+    pub fn volume(&self) -> VolumeRow {
+        VolumeRow {
+            collected: self.collected,
+            dataset: self.dataset.clone(),
+            shard: self.shard,
+            records: self.records,
+        }
+    }
+}
+
 /// An event to append, built by the caller.
 #[derive(Clone, Debug)]
 pub struct EventDraft {
@@ -448,8 +460,6 @@ pub trait Registry {
     fn dataset_members(&self, r: &DatasetRef) -> Result<Vec<StoredMember>, RegistryError>;
     /// Per-source content of a dataset's distinct shards; unattributed content as `None`.
     fn dataset_usage(&self, r: &DatasetRef) -> Result<Vec<SourceUsage>, RegistryError>;
-    /// Records of `source` per distinct shard in datasets owned by `org`.
-    fn source_volume(&self, source: &str, org: &str) -> Result<Vec<VolumeRow>, RegistryError>;
     /// The scanner's saved state for the directory `dir` (canonical path bytes).
     fn scan_state(&self, dir: &[u8]) -> Result<Option<Vec<u8>>, RegistryError>;
     /// Replaces the scanner's saved state for `dir`.

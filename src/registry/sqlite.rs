@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use super::{
     Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, EventDraft, Grant,
     NewDataset, Policy, Registered, Registry, RegistryError, Shard, ShardLinks, Source,
-    SourceUsage, StoredMember, Subject, TrainingRun, VolumeRow,
+    SourceUsage, StoredMember, Subject, TrainingRun,
 };
 use crate::events;
 use crate::licence::Licence;
@@ -1024,32 +1024,6 @@ impl Registry for SqliteRegistry {
             out.push(unattributed);
         }
         Ok(out)
-    }
-
-    fn source_volume(&self, source: &str, org: &str) -> Result<Vec<VolumeRow>, RegistryError> {
-        let loc = &self.location;
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT d.collected, d.name || '@' || d.version, s.hash, a.records \
-                 FROM datasets d JOIN dataset_shards m ON m.dataset_id = d.id \
-                 JOIN attributions a ON a.shard_id = m.shard_id AND a.source_id = ?1 \
-                 JOIN shards s ON s.id = m.shard_id \
-                 WHERE d.org = ?2 ORDER BY d.collected, d.name, d.version, m.path",
-            )
-            .ctx(loc, "read source volume")?;
-        let rows = stmt
-            .query_map(params![source, org], |r| {
-                Ok(VolumeRow {
-                    collected: get_date(r, 0)?,
-                    dataset: get_dataset_ref(r, 1)?,
-                    shard: get_hash(r, 2)?,
-                    records: get_u64(r, 3)?,
-                })
-            })
-            .ctx(loc, "read source volume")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .ctx(loc, "read source volume")
     }
 
     fn scan_state(&self, dir: &[u8]) -> Result<Option<Vec<u8>>, RegistryError> {
