@@ -23,7 +23,8 @@ pub struct Cli {
     )]
     pub registry: String,
 
-    /// Output format for results on stdout (tree, dot and mermaid are for `lineage`).
+    /// Output format for results on stdout (tree, dot and mermaid are for `lineage`;
+    /// spdx3 and cyclonedx for `export`).
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 
@@ -126,6 +127,27 @@ pub enum Command {
         /// Only the newest N events.
         #[arg(long)]
         limit: Option<u64>,
+    },
+    /// A machine-readable provenance bill of materials of one dataset version:
+    /// `--format spdx3` (SPDX 3.0 JSON-LD, Dataset profile) or `--format cyclonedx`
+    /// (CycloneDX 1.6 JSON).
+    Export {
+        /// NAME@VERSION.
+        dataset: DatasetRef,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Register what a Hugging Face dataset card (README.md YAML front matter) declares —
+    /// licences as grants, the card's dataset as the source of the content — for a
+    /// registered dataset version, in one transaction.
+    ImportCard(ImportCardArgs),
+    /// Write one self-contained HTML report for auditors: headline counts, findings,
+    /// volume against caps per source, and the lineage graph.
+    HtmlReport {
+        /// The HTML file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Run the bundled sample scenario in a temporary registry and print its findings.
     Demo,
@@ -249,6 +271,23 @@ pub struct GateArgs {
     /// Also write JUnit XML (one test case per source) to this file.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+}
+
+/// Arguments of `import-card`.
+#[derive(Debug, Args)]
+pub struct ImportCardArgs {
+    /// The dataset card: a README.md with YAML front matter (or the bare YAML).
+    pub file: PathBuf,
+    /// The registered dataset version the card describes.
+    #[arg(long)]
+    pub dataset: DatasetRef,
+    /// The source the card's content is registered under (default: the dataset's name).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// First day the card's licences are granted from (default: the dataset's collection
+    /// date).
+    #[arg(long)]
+    pub from: Option<Date>,
 }
 
 /// Arguments of `audit`.

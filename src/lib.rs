@@ -14,6 +14,7 @@ pub mod cmd;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod gate;
 pub mod licence;
 pub mod lineage;

@@ -24,6 +24,10 @@ pub enum OutputFormat {
     Dot,
     /// A Mermaid flowchart (`lineage` only).
     Mermaid,
+    /// SPDX 3.0 JSON-LD with the Dataset profile (`export` only).
+    Spdx3,
+    /// CycloneDX 1.6 JSON (`export` only).
+    Cyclonedx,
 }
 
 impl OutputFormat {
@@ -33,6 +37,11 @@ impl OutputFormat {
             self,
             OutputFormat::Tree | OutputFormat::Dot | OutputFormat::Mermaid
         )
+    }
+
+    /// Bill-of-materials formats that only `export` writes.
+    pub fn is_export(self) -> bool {
+        matches!(self, OutputFormat::Spdx3 | OutputFormat::Cyclonedx)
     }
 }
 
@@ -156,9 +165,12 @@ pub fn emit<T: Serialize + ?Sized>(
             serde_json::to_writer_pretty(&mut *w, json).map_err(io::Error::other)?;
             writeln!(w)
         }
-        OutputFormat::Table | OutputFormat::Tree | OutputFormat::Dot | OutputFormat::Mermaid => {
-            table.write_plain(w, color)
-        }
+        OutputFormat::Table
+        | OutputFormat::Tree
+        | OutputFormat::Dot
+        | OutputFormat::Mermaid
+        | OutputFormat::Spdx3
+        | OutputFormat::Cyclonedx => table.write_plain(w, color),
         OutputFormat::Csv => table.write_csv(w),
         OutputFormat::Md => table.write_md(w),
     }

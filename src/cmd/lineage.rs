@@ -16,7 +16,11 @@ pub fn run(ctx: &Context, id: &str, direction: Direction) -> Result<Exit> {
         g.root
     ));
     match ctx.format {
-        OutputFormat::Table | OutputFormat::Tree => ctx.emit_text(&g.tree())?,
+        // Export formats were refused before the command ran.
+        OutputFormat::Table
+        | OutputFormat::Tree
+        | OutputFormat::Spdx3
+        | OutputFormat::Cyclonedx => ctx.emit_text(&g.tree())?,
         OutputFormat::Dot => ctx.emit_text(&g.dot())?,
         OutputFormat::Mermaid => ctx.emit_text(&g.mermaid())?,
         OutputFormat::Json | OutputFormat::Csv | OutputFormat::Md => {

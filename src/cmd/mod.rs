@@ -4,8 +4,11 @@
 
 mod apply;
 mod audit;
+mod card;
 mod demo;
+mod export;
 mod gate;
+mod html;
 mod lineage;
 mod list;
 mod log;
@@ -107,6 +110,12 @@ pub fn run(cli: Cli) -> Result<Exit> {
             "tree, dot and mermaid are for `lineage`; use table, json, csv or md",
         ));
     }
+    if cli.format.is_export() && !matches!(cli.command, Command::Export { .. }) {
+        return Err(Error::input(
+            "--format",
+            "spdx3 and cyclonedx are for `export`; use table, json, csv or md",
+        ));
+    }
     let ctx = Context {
         registry: cli.registry.clone(),
         format: cli.format,
@@ -145,6 +154,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Gate(args) => gate::run(&ctx, args),
         Command::Verify { dataset, path } => verify::run(&ctx, dataset.as_ref(), path.as_deref()),
         Command::Log { limit } => log::run(&ctx, limit),
+        Command::Export { dataset, out } => export::run(&ctx, &dataset, out.as_deref()),
+        Command::ImportCard(args) => card::run(&ctx, args),
+        Command::HtmlReport { out } => html::run(&ctx, &out),
         Command::Demo => demo::run(&ctx),
         Command::BenchRegistry {
             sources,
