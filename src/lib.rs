@@ -9,6 +9,7 @@
 
 pub mod attribute;
 pub mod audit;
+pub mod card;
 pub mod cli;
 pub mod cmd;
 pub mod demo;

@@ -160,7 +160,7 @@ pub fn gather(reg: &dyn Registry, dataset: &DatasetRef) -> Result<Bom> {
 }
 
 /// Licence ids of the built-in catalogue that are SPDX licence list ids.
-const SPDX_IDS: &[&str] = &[
+pub const SPDX_IDS: &[&str] = &[
     "CC0-1.0",
     "CC-BY-4.0",
     "CC-BY-SA-4.0",

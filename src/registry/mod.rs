@@ -327,6 +327,35 @@ impl ContentRow {
     }
 }
 
+/// What a dataset card declares for a registered dataset version, ready to register in
+/// one transaction.
+#[derive(Clone, Debug)]
+pub struct CardImport {
+    /// The dataset version the card describes (must be registered).
+    pub dataset: DatasetRef,
+    /// The source of the card's content; stored when new, an existing one is kept as is.
+    pub source: Source,
+    /// Licences the card names that are not in the catalogue (`LicenseRef-…`, no terms);
+    /// stored when new, existing ones (and their terms) are kept.
+    pub licences: Vec<Licence>,
+    /// Grants of the source under the card's licences; upserted by id.
+    pub grants: Vec<Grant>,
+    /// Member paths whose content no source claims is declared the source's; `None` for
+    /// every member.
+    pub paths: Option<Vec<Vec<u8>>>,
+}
+
+/// Content a card import attributed to its source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CardAttributed {
+    /// Distinct shards that gained the attribution.
+    pub shards: u64,
+    /// Records declared the source's.
+    pub records: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
 /// An event to append, built by the caller.
 #[derive(Clone, Debug)]
 pub struct EventDraft {
@@ -436,6 +465,16 @@ pub trait Registry {
         run: &TrainingRun,
         event: &EventDraft,
     ) -> Result<(), RegistryError>;
+
+    /// Registers what a dataset card declares: the source (when new), its unknown licences
+    /// (when new), the grants, and the declared attribution of the named members' content
+    /// that no source claims yet (same bytes, same provenance: it holds wherever the shard
+    /// appears). An unregistered dataset is a [`RegistryError::Conflict`]; nothing changes.
+    fn import_card(
+        &mut self,
+        card: &CardImport,
+        event: &EventDraft,
+    ) -> Result<CardAttributed, RegistryError>;
 
     /// Appends one event on its own (a gate's verdict).
     fn record_event(&mut self, event: &EventDraft) -> Result<(), RegistryError>;

@@ -2,7 +2,7 @@
 //! by `PRAGMA user_version` and migrated forward in one transaction on open. The only file
 //! that speaks SQL to SQLite.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
@@ -10,9 +10,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, EventDraft, Grant,
-    NewDataset, Policy, Registered, Registry, RegistryError, Shard, ShardLinks, Source,
-    SourceUsage, StoredMember, Subject, TrainingRun,
+    Application, Cap, CardAttributed, CardImport, ContentRow, DatasetInfo, DatasetTotals,
+    Disclosure, Event, EventDraft, Grant, NewDataset, Policy, Registered, Registry, RegistryError,
+    Shard, ShardLinks, Source, SourceUsage, StoredMember, Subject, TrainingRun,
 };
 use crate::events;
 use crate::licence::Licence;
@@ -728,6 +728,91 @@ impl Registry for SqliteRegistry {
         upsert_training(&tx, &loc, run)?;
         append_event(&tx, &loc, event)?;
         tx.commit().ctx(&loc, "commit training run")
+    }
+
+    fn import_card(
+        &mut self,
+        card: &CardImport,
+        event: &EventDraft,
+    ) -> Result<CardAttributed, RegistryError> {
+        let loc = self.location.clone();
+        let dataset_id = self.dataset_id(&card.dataset)?.ok_or_else(|| {
+            RegistryError::Conflict(format!("dataset {} is not registered", card.dataset))
+        })?;
+        let tx = self.write_tx()?;
+        tx.execute(
+            "INSERT INTO sources (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+            params![card.source.id, card.source.name],
+        )
+        .ctx(&loc, "store source")?;
+        for l in &card.licences {
+            tx.execute(
+                "INSERT INTO licences (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+                params![l.id, l.name],
+            )
+            .ctx(&loc, "store licence")?;
+        }
+        upsert_policy(
+            &tx,
+            &loc,
+            &Policy {
+                grants: card.grants.clone(),
+                ..Policy::default()
+            },
+        )?;
+        let wanted: Option<HashSet<&[u8]>> = card
+            .paths
+            .as_ref()
+            .map(|ps| ps.iter().map(Vec::as_slice).collect());
+        let members: Vec<(Vec<u8>, i64, i64, i64)> = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT m.path, s.id, s.unattributed_records, s.unattributed_bytes \
+                     FROM dataset_shards m JOIN shards s ON s.id = m.shard_id \
+                     WHERE m.dataset_id = ?1 ORDER BY m.path",
+                )
+                .ctx(&loc, "read dataset shards")?;
+            stmt.query_map([dataset_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .ctx(&loc, "read dataset shards")?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx(&loc, "read dataset shards")?
+        };
+        let mut done = HashSet::new();
+        let mut attributed = CardAttributed::default();
+        for (path, shard, records, bytes) in members {
+            if records <= 0
+                || wanted
+                    .as_ref()
+                    .is_some_and(|w| !w.contains(path.as_slice()))
+                || !done.insert(shard)
+            {
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
+                 VALUES (?1, ?2, ?3, ?4, 'declared') ON CONFLICT (shard_id, source_id) \
+                 DO UPDATE SET records = records + excluded.records, \
+                 bytes = bytes + excluded.bytes",
+                params![shard, card.source.id, records, bytes],
+            )
+            .ctx(&loc, "store attribution")?;
+            tx.execute(
+                "UPDATE shards SET unattributed_records = 0, unattributed_bytes = 0 \
+                 WHERE id = ?1",
+                [shard],
+            )
+            .ctx(&loc, "store attribution")?;
+            attributed.shards += 1;
+            attributed.records += records as u64;
+            attributed.bytes += bytes as u64;
+        }
+        let mut event = event.clone();
+        event.payload["attributed"] = serde_json::to_value(attributed).unwrap_or_default();
+        append_event(&tx, &loc, &event)?;
+        tx.commit().ctx(&loc, "commit import-card")?;
+        Ok(attributed)
     }
 
     fn record_event(&mut self, event: &EventDraft) -> Result<(), RegistryError> {
