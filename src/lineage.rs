@@ -264,8 +264,36 @@ fn resolve(reg: &dyn Registry, w: &World, id: &str) -> Result<(String, Neighbour
 /// Builds the lineage graph around `id`.
 pub fn build(reg: &dyn Registry, id: &str, direction: Direction) -> Result<Lineage> {
     let w = World::load(reg)?;
-    let (root, first_up, first_down) = resolve(reg, &w, id)?;
-    let mut nodes: BTreeSet<String> = BTreeSet::from([root.clone()]);
+    let (root, up, down) = resolve(reg, &w, id)?;
+    walk(reg, &w, root.clone(), vec![(root, up, down)], direction)
+}
+
+/// The whole graph: every source, dataset, model and application in the registry and
+/// every edge between them (root `all`), as the HTML report draws it.
+pub fn overview(reg: &dyn Registry) -> Result<Lineage> {
+    let w = World::load(reg)?;
+    let mut roots: Vec<String> = w.sources.iter().map(|s| format!("source:{s}")).collect();
+    roots.extend(w.parents.keys().map(|d| format!("dataset:{d}")));
+    roots.extend(w.model_datasets.keys().map(|m| format!("model:{m}")));
+    roots.extend(w.apps.keys().map(|a| format!("app:{a}")));
+    let mut starts = Vec::new();
+    for r in roots {
+        let down = w.down(&r)?;
+        starts.push((r, Vec::new(), down));
+    }
+    walk(reg, &w, "all".into(), starts, Direction::Down)
+}
+
+/// Walks from each start node (with its upstream and downstream neighbours) and marks the
+/// blocked training edges.
+fn walk(
+    reg: &dyn Registry,
+    w: &World,
+    root: String,
+    starts: Vec<(String, Neighbours, Neighbours)>,
+    direction: Direction,
+) -> Result<Lineage> {
+    let mut nodes: BTreeSet<String> = starts.iter().map(|s| s.0.clone()).collect();
     let mut edges: BTreeSet<Edge> = BTreeSet::new();
     let edge = |from: &str, to: &str, kind: &'static str| Edge {
         from: from.to_string(),
@@ -273,29 +301,31 @@ pub fn build(reg: &dyn Registry, id: &str, direction: Direction) -> Result<Linea
         kind,
         blocked: false,
     };
-    if direction != Direction::Down {
-        // Walk towards sources; the graph has no cycles (derivations only point at
-        // datasets registered earlier), and `nodes` stops any revisit.
-        let mut stack: Vec<(String, String, &'static str)> = first_up
-            .into_iter()
-            .map(|(n, k)| (n, root.clone(), k))
-            .collect();
-        while let Some((n, below, kind)) = stack.pop() {
-            edges.insert(edge(&n, &below, kind));
-            if nodes.insert(n.clone()) {
-                stack.extend(w.up(&n)?.into_iter().map(|(m, k)| (m, n.clone(), k)));
+    for (start, first_up, first_down) in starts {
+        if direction != Direction::Down {
+            // Walk towards sources; the graph has no cycles (derivations only point at
+            // datasets registered earlier), and `nodes` stops any revisit.
+            let mut stack: Vec<(String, String, &'static str)> = first_up
+                .into_iter()
+                .map(|(n, k)| (n, start.clone(), k))
+                .collect();
+            while let Some((n, below, kind)) = stack.pop() {
+                edges.insert(edge(&n, &below, kind));
+                if nodes.insert(n.clone()) {
+                    stack.extend(w.up(&n)?.into_iter().map(|(m, k)| (m, n.clone(), k)));
+                }
             }
         }
-    }
-    if direction != Direction::Up {
-        let mut stack: Vec<(String, String, &'static str)> = first_down
-            .into_iter()
-            .map(|(n, k)| (root.clone(), n, k))
-            .collect();
-        while let Some((above, n, kind)) = stack.pop() {
-            edges.insert(edge(&above, &n, kind));
-            if nodes.insert(n.clone()) {
-                stack.extend(w.down(&n)?.into_iter().map(|(m, k)| (n.clone(), m, k)));
+        if direction != Direction::Up {
+            let mut stack: Vec<(String, String, &'static str)> = first_down
+                .into_iter()
+                .map(|(n, k)| (start.clone(), n, k))
+                .collect();
+            while let Some((above, n, kind)) = stack.pop() {
+                edges.insert(edge(&above, &n, kind));
+                if nodes.insert(n.clone()) {
+                    stack.extend(w.down(&n)?.into_iter().map(|(m, k)| (n.clone(), m, k)));
+                }
             }
         }
     }
