@@ -4,8 +4,10 @@
 //!
 //! Modules own one concern each: [`registry`] (storage), [`policy`] (policy files),
 //! [`licence`] (catalogue), [`scan`] (walk and hash), [`attribute`] (records and URLs),
-//! [`verdict`] (permission semantics), [`report`] (findings), [`events`] (hash chain),
-//! [`output`] (formats), [`cli`] and [`cmd`] (the command line), [`demo`] (bundled samples).
+//! [`verdict`] (permission semantics), [`report`] (findings), [`audit`], [`lineage`],
+//! [`export`] (SPDX, CycloneDX, the HTML report), [`card`] (dataset cards), [`events`]
+//! (hash chain), [`output`] (formats), [`cli`] and [`cmd`] (the command line), [`demo`]
+//! (bundled samples).
 
 pub mod attribute;
 pub mod audit;
