@@ -24,15 +24,22 @@ export PROVTRACK_REGISTRY="$tmp/reg.db"
 printf '<!DOCTYPE html><html><body></body></html>\n' > "$tmp/blank.html"
 
 shot() { # shot NAME: screenshot $tmp/NAME.html to $tmp/NAME.png, browser log in $tmp/NAME.log
-    # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-    timeout 120 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars \
-        --enable-logging=stderr --v=0 --window-size=1400,2000 \
-        --user-data-dir="$tmp/profile-$1" \
-        --screenshot="$tmp/$1.png" "file://$tmp/$1.html" >/dev/null 2>"$tmp/$1.log" || {
-        cat "$tmp/$1.log" >&2
-        echo "check-html-report: $browser failed on $1.html" >&2
-        exit 1
-    }
+    # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start;
+    # --disable-dev-shm-usage: containers have a small /dev/shm. Headless Chromium now and
+    # then crashes on start in a container, so a crash is retried (twice) before it fails.
+    local try
+    for try in 1 2 3; do
+        if timeout 120 "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+            --hide-scrollbars --enable-logging=stderr --v=0 --window-size=1400,2000 \
+            --user-data-dir="$tmp/profile-$1-$try" \
+            --screenshot="$tmp/$1.png" "file://$tmp/$1.html" >/dev/null 2>"$tmp/$1.log" \
+            && [ -s "$tmp/$1.png" ]; then
+            return 0
+        fi
+        echo "check-html-report: $browser failed on $1.html (try $try)" >&2
+    done
+    cat "$tmp/$1.log" >&2
+    exit 1
 }
 shot blank
 shot report
