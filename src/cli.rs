@@ -145,6 +145,9 @@ pub enum Command {
         /// Training runs.
         #[arg(long, default_value_t = 500)]
         runs: usize,
+        /// Extra gate events appended to the chain.
+        #[arg(long, default_value_t = 0)]
+        events: usize,
     },
 }
 
@@ -187,6 +190,14 @@ pub struct ScanArgs {
     /// A dataset version this one was derived from (repeatable).
     #[arg(long)]
     pub derived_from: Vec<DatasetRef>,
+    /// How to read DIR.
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How `scan` and `gate DIR` read a directory.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
     /// Dotted path of the record URL field (replaces url, meta.url, metadata.url, source_url).
     #[arg(long)]
     pub url_field: Vec<String>,
@@ -202,7 +213,7 @@ pub struct ScanArgs {
     /// Follow symbolic links (loops are detected and listed as skipped).
     #[arg(long)]
     pub follow_links: bool,
-    /// Record unreadable files and directories as skipped instead of failing the scan.
+    /// Record unreadable files and directories as skipped instead of failing.
     #[arg(long)]
     pub skip_unreadable: bool,
 }
@@ -229,7 +240,9 @@ pub struct TrainArgs {
 /// Arguments of `gate`.
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// A dataset directory to check without registering it (not built yet: use --dataset).
+    /// A dataset directory to check as it is on disk (registered or not; nothing but the
+    /// gate event is written).
+    #[arg(conflicts_with = "dataset")]
     pub dir: Option<PathBuf>,
     /// The registered dataset the run would train on.
     #[arg(long)]
@@ -249,6 +262,9 @@ pub struct GateArgs {
     /// Also write JUnit XML (one test case per source) to this file.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// How to read DIR.
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 /// Arguments of `audit`.

@@ -151,12 +151,14 @@ pub fn run(cli: Cli) -> Result<Exit> {
             datasets,
             shards_per_dataset,
             runs,
+            events,
         } => {
             let sizes = crate::synth::Sizes {
                 sources,
                 datasets,
                 shards_per_dataset,
                 runs,
+                events,
             };
             let mut reg = ctx.open()?;
             let ui = ctx.ui;

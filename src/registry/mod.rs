@@ -315,6 +315,17 @@ pub struct ShardLinks {
     pub sources: Vec<String>,
 }
 
+/// A registered shard's attributed and unattributed content.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KnownShard {
+    /// (source, records, bytes), by source.
+    pub sources: Vec<(String, u64, u64)>,
+    /// Records attributed to no source.
+    pub unattributed_records: u64,
+    /// Their bytes.
+    pub unattributed_bytes: u64,
+}
+
 impl ContentRow {
     /// The row as volume counted against a cap.
     pub fn volume(&self) -> VolumeRow {
@@ -401,6 +412,18 @@ pub enum RegistryError {
         /// Why.
         why: String,
     },
+    /// A write to a registry that can only be read (read-only file system or file).
+    #[error(
+        "registry {location} is read-only ({why}): cannot {what}; reading commands (report, audit, lineage, gate, verify, log) still work"
+    )]
+    ReadOnly {
+        /// Where.
+        location: String,
+        /// Why it cannot be written.
+        why: String,
+        /// The refused write.
+        what: String,
+    },
     /// A write that conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
@@ -469,6 +492,12 @@ pub trait Registry {
     /// Datasets holding the shard with this hash, and the sources it is attributed to;
     /// `None` when no such shard is registered.
     fn shard_links(&self, hash: &blake3::Hash) -> Result<Option<ShardLinks>, RegistryError>;
+    /// What is known of each of these shards (content per source, unattributed content);
+    /// hashes of no registered shard are absent from the answer.
+    fn known_shards(
+        &self,
+        hashes: &[blake3::Hash],
+    ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError>;
     /// Every dataset member holding content of `source`, by collection date.
     fn source_content(&self, source: &str) -> Result<Vec<ContentRow>, RegistryError>;
     /// The newest `limit` events (all when `None`), oldest first.

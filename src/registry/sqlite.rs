@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use super::{
     Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, EventDraft, Grant,
-    NewDataset, Policy, Registered, Registry, RegistryError, Shard, ShardLinks, Source,
+    KnownShard, NewDataset, Policy, Registered, Registry, RegistryError, Shard, ShardLinks, Source,
     SourceUsage, StoredMember, Subject, TrainingRun,
 };
 use crate::events;
@@ -33,6 +33,8 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 pub struct SqliteRegistry {
     conn: Connection,
     location: String,
+    /// Why the file cannot be written, when it cannot.
+    read_only: Option<String>,
 }
 
 /// Attaches the registry location and what we were doing to a rusqlite error.
@@ -87,11 +89,76 @@ impl SqliteRegistry {
     pub fn open(path: &Path) -> Result<SqliteRegistry, RegistryError> {
         let location = path.display().to_string();
         check_header(path, &location)?;
+        if let Some(why) = unwritable(path) {
+            return SqliteRegistry::open_read_only(path, location, why);
+        }
         let conn = Connection::open(path).ctx(&location, "open")?;
-        let mut reg = SqliteRegistry { conn, location };
+        let mut reg = SqliteRegistry {
+            conn,
+            location,
+            read_only: None,
+        };
         reg.configure()?;
         reg.migrate()?;
         Ok(reg)
+    }
+
+    /// Opens a registry that cannot be written, for reading. In WAL mode SQLite needs to
+    /// create the `-shm` file beside it; where it cannot (a read-only file system) the file
+    /// is opened as immutable, which is what it is for every process that can see it.
+    fn open_read_only(
+        path: &Path,
+        location: String,
+        why: String,
+    ) -> Result<SqliteRegistry, RegistryError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let plain = Connection::open_with_flags(path, flags).and_then(|c| {
+            c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+                .map(|_| c)
+        });
+        let conn = match plain {
+            Ok(c) => c,
+            Err(_) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(&uri, flags).ctx(&location, "open read-only")?
+            }
+        };
+        conn.busy_timeout(Duration::from_secs(30))
+            .ctx(&location, "set busy timeout")?;
+        let reg = SqliteRegistry {
+            conn,
+            location,
+            read_only: Some(why),
+        };
+        let version = reg.user_version()?;
+        if version > SCHEMA_VERSION {
+            return Err(RegistryError::TooNew {
+                location: reg.location,
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if version < SCHEMA_VERSION {
+            let what = if version == 0 {
+                "create the registry"
+            } else {
+                "migrate it to this provtrack's schema"
+            };
+            return Err(reg.refuse(what));
+        }
+        Ok(reg)
+    }
+
+    /// The error for a write to a read-only registry.
+    fn refuse(&self, what: &str) -> RegistryError {
+        RegistryError::ReadOnly {
+            location: self.location.clone(),
+            why: self.read_only.clone().unwrap_or_default(),
+            what: what.into(),
+        }
     }
 
     fn configure(&mut self) -> Result<(), RegistryError> {
@@ -166,10 +233,32 @@ impl SqliteRegistry {
             .map_err(|e| not_a_registry_or(&self.location, "read schema version", e))
     }
 
-    fn write_tx(&mut self) -> Result<Transaction<'_>, RegistryError> {
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx(&self.location, "begin write")
+    /// Begins a write transaction, taking the write lock at once. The busy timeout waits
+    /// for other writers; SQLite can still answer `SQLITE_BUSY` without waiting (another
+    /// connection recovering the WAL), so that is retried here for as long.
+    fn write_tx(&mut self, what: &str) -> Result<Transaction<'_>, RegistryError> {
+        if self.read_only.is_some() {
+            return Err(self.refuse(what));
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut pause = Duration::from_millis(2);
+        loop {
+            let e = match Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate) {
+                Ok(tx) => return Ok(tx),
+                Err(e) => e,
+            };
+            match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Some(rusqlite::ErrorCode::ReadOnly) => {
+                    self.read_only = Some("the file or its directory cannot be written".into());
+                    return Err(self.refuse(what));
+                }
+                _ => return Err(e).ctx(&self.location, "begin write"),
+            }
+        }
     }
 
     fn dataset_id(&self, r: &DatasetRef) -> Result<Option<i64>, RegistryError> {
@@ -253,6 +342,39 @@ impl SqliteRegistry {
     }
 }
 
+/// Why an existing registry file cannot be written, if it cannot: opened for writing (not
+/// truncated, nothing written) to ask the file system itself, since permissions alone do
+/// not tell (root ignores them; a read-only mount overrides them).
+fn unwritable(path: &Path) -> Option<String> {
+    if !path.exists() {
+        return None;
+    }
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(_) => None,
+        Err(e) if e.raw_os_error() == Some(30) => Some("read-only file system".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Some("no write permission".into())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+            Some("read-only file system".into())
+        }
+        Err(_) => None,
+    }
+}
+
+/// `path` for an SQLite `file:` URI: characters with a meaning there are percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in crate::scan::rel_bytes(path) {
+        match b {
+            b'%' | b'?' | b'#' | b' ' => out.push_str(&format!("%{b:02X}")),
+            0x80..=0xff | 0..=0x1f => out.push_str(&format!("%{b:02X}")),
+            _ => out.push(b as char),
+        }
+    }
+    out
+}
+
 /// Refuses a file that exists but is not an SQLite database before SQLite touches it.
 fn check_header(path: &Path, location: &str) -> Result<(), RegistryError> {
     let meta = match std::fs::metadata(path) {
@@ -275,19 +397,54 @@ fn check_header(path: &Path, location: &str) -> Result<(), RegistryError> {
     if meta.len() == 0 {
         return Ok(());
     }
-    let mut head = [0u8; 16];
+    let mut head = [0u8; 100];
     let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
+        .and_then(|f| f.take(100).read(&mut head))
         .map_err(|e| RegistryError::Backend {
             location: location.into(),
             context: "read header".into(),
             source: Box::new(e),
         })?;
-    if n < 16 || &head != SQLITE_MAGIC {
+    if n < 16 || &head[..16] != SQLITE_MAGIC {
         return Err(RegistryError::NotARegistry {
             location: location.into(),
             why: "not an SQLite database".into(),
         });
+    }
+    let truncated = |why: String| RegistryError::NotARegistry {
+        location: location.into(),
+        why: format!("truncated or damaged: {why}; restore it from a copy"),
+    };
+    if n < 100 {
+        return Err(truncated(format!(
+            "{} bytes, shorter than its header",
+            meta.len()
+        )));
+    }
+    // The header's page size and page count (valid when the change counter matches) give the
+    // size the file must have. A non-empty write-ahead log may still hold pages not yet
+    // copied back, so the size is only checked without one.
+    let page_size = match u16::from_be_bytes([head[16], head[17]]) {
+        1 => 65536u64,
+        p => u64::from(p),
+    };
+    if page_size < 512 || !page_size.is_power_of_two() {
+        return Err(truncated(format!("page size {page_size} in its header")));
+    }
+    let wal = {
+        let mut w = path.as_os_str().to_owned();
+        w.push("-wal");
+        std::fs::metadata(std::path::PathBuf::from(w)).map_or(0, |m| m.len())
+    };
+    let counter = &head[24..28];
+    let valid_for = &head[92..96];
+    let pages = u64::from(u32::from_be_bytes([head[28], head[29], head[30], head[31]]));
+    if wal == 0 && counter == valid_for && pages > 0 && meta.len() < pages * page_size {
+        return Err(truncated(format!(
+            "{} bytes, its header says {pages} pages of {page_size} bytes ({} bytes)",
+            meta.len(),
+            pages * page_size
+        )));
     }
     Ok(())
 }
@@ -525,7 +682,7 @@ fn read_members(
 impl Registry for SqliteRegistry {
     fn apply_policy(&mut self, policy: &Policy, event: &EventDraft) -> Result<(), RegistryError> {
         let loc = self.location.clone();
-        let tx = self.write_tx()?;
+        let tx = self.write_tx("apply a policy")?;
         upsert_policy(&tx, &loc, policy)?;
         append_event(&tx, &loc, event)?;
         tx.commit().ctx(&loc, "commit apply")
@@ -537,7 +694,7 @@ impl Registry for SqliteRegistry {
         event: &EventDraft,
     ) -> Result<Registered, RegistryError> {
         let loc = self.location.clone();
-        let tx = self.write_tx()?;
+        let tx = self.write_tx("register a dataset")?;
         let existing: Option<(i64, blake3::Hash)> = tx
             .query_row(
                 "SELECT id, root_hash FROM datasets WHERE name = ?1 AND version = ?2",
@@ -724,7 +881,7 @@ impl Registry for SqliteRegistry {
         event: &EventDraft,
     ) -> Result<(), RegistryError> {
         let loc = self.location.clone();
-        let tx = self.write_tx()?;
+        let tx = self.write_tx("record a training run")?;
         upsert_training(&tx, &loc, run)?;
         append_event(&tx, &loc, event)?;
         tx.commit().ctx(&loc, "commit training run")
@@ -732,7 +889,7 @@ impl Registry for SqliteRegistry {
 
     fn record_event(&mut self, event: &EventDraft) -> Result<(), RegistryError> {
         let loc = self.location.clone();
-        let tx = self.write_tx()?;
+        let tx = self.write_tx("record an event")?;
         append_event(&tx, &loc, event)?;
         tx.commit().ctx(&loc, "commit event")
     }
@@ -1037,7 +1194,7 @@ impl Registry for SqliteRegistry {
 
     fn store_scan_state(&mut self, dir: &[u8], state: &[u8]) -> Result<(), RegistryError> {
         let loc = self.location.clone();
-        let tx = self.write_tx()?;
+        let tx = self.write_tx("save scan state")?;
         tx.execute(
             "INSERT INTO scan_state (dir, state) VALUES (?1, ?2) \
              ON CONFLICT (dir) DO UPDATE SET state = excluded.state",
@@ -1116,6 +1273,48 @@ impl Registry for SqliteRegistry {
             .collect::<rusqlite::Result<Vec<String>>>()
             .ctx(loc, "read shard sources")?;
         Ok(Some(ShardLinks { datasets, sources }))
+    }
+
+    fn known_shards(
+        &self,
+        hashes: &[blake3::Hash],
+    ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError> {
+        let loc = &self.location;
+        let what = "look up shards";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT s.unattributed_records, s.unattributed_bytes, a.source_id, a.records, \
+                 a.bytes FROM shards s LEFT JOIN attributions a ON a.shard_id = s.id \
+                 WHERE s.hash = ?1 ORDER BY a.source_id",
+            )
+            .ctx(loc, what)?;
+        let mut out = HashMap::new();
+        for h in hashes {
+            if out.contains_key(h) {
+                continue;
+            }
+            let mut rows = stmt.query([h.as_bytes().as_slice()]).ctx(loc, what)?;
+            let mut known: Option<KnownShard> = None;
+            while let Some(r) = rows.next().ctx(loc, what)? {
+                let k = known.get_or_insert(KnownShard {
+                    sources: Vec::new(),
+                    unattributed_records: get_u64(r, 0).ctx(loc, what)?,
+                    unattributed_bytes: get_u64(r, 1).ctx(loc, what)?,
+                });
+                if let Some(source) = r.get::<_, Option<String>>(2).ctx(loc, what)? {
+                    k.sources.push((
+                        source,
+                        get_u64(r, 3).ctx(loc, what)?,
+                        get_u64(r, 4).ctx(loc, what)?,
+                    ));
+                }
+            }
+            if let Some(k) = known {
+                out.insert(*h, k);
+            }
+        }
+        Ok(out)
     }
 
     fn source_content(&self, source: &str) -> Result<Vec<ContentRow>, RegistryError> {

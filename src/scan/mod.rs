@@ -41,20 +41,10 @@ pub struct ScanOptions {
     pub declared: Vec<String>,
     /// Parent datasets.
     pub derived_from: Vec<DatasetRef>,
-    /// Where record URLs are.
-    pub url_field: UrlField,
-    /// Worker threads (`None`: one per core).
-    pub jobs: Option<usize>,
     /// Who is scanning, for the event log.
     pub actor: String,
-    /// Which files to leave out, and how to walk.
-    pub walk: WalkOptions,
-    /// Re-read every file even when the state cache says it is unchanged.
-    pub rehash: bool,
-    /// Record unreadable files as skipped instead of failing the scan.
-    pub skip_unreadable: bool,
-    /// Told of each file read.
-    pub progress: Option<Arc<dyn ProgressSink>>,
+    /// How to read the directory.
+    pub read: ReadOptions,
 }
 
 /// Receives scan progress; called from the walker's threads. Files are read as the walk
@@ -279,13 +269,6 @@ fn member_of(
     }
 }
 
-fn state_rows<'a>(
-    kept: &'a [(&'a FileEntry, FileFacts)],
-) -> impl Iterator<Item = (&'a [u8], (u64, i64, u64), &'a FileFacts)> {
-    kept.iter()
-        .map(|(e, f)| (e.rel.as_slice(), (e.size, e.mtime_ns, e.inode), f))
-}
-
 /// Fingerprint of everything attribution depends on besides the bytes: the source
 /// domains and the URL fields. Cached facts from another configuration are not reused.
 fn attribution_config(sources: &[Source], field: &UrlField) -> blake3::Hash {
@@ -317,32 +300,64 @@ enum Visited {
     Later,
 }
 
-/// Scans `opts.dir` and registers it as `opts.dataset`.
-pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
-    let started = Instant::now();
+/// How to read a directory: shared by `scan` and `gate DIR`.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    /// Where record URLs are.
+    pub url_field: UrlField,
+    /// Worker threads (`None`: one per core).
+    pub jobs: Option<usize>,
+    /// Which files to leave out, and how to walk.
+    pub walk: WalkOptions,
+    /// Re-read every file even when the state cache says it is unchanged.
+    pub rehash: bool,
+    /// Record unreadable files as skipped instead of failing.
+    pub skip_unreadable: bool,
+    /// Told of each file read.
+    pub progress: Option<Arc<dyn ProgressSink>>,
+}
+
+/// A directory as read: every regular file's facts, in path order, and its root hash.
+/// Nothing is written; `state` is what a scan would save for the next one.
+pub struct Survey {
+    /// Files, sorted by path bytes.
+    pub entries: Vec<FileEntry>,
+    /// Their facts, in the same order.
+    pub facts: Vec<FileFacts>,
+    /// Files not fingerprinted, and why.
+    pub skipped: Vec<Skipped>,
+    /// The root hash over (path, hash) of every file.
+    pub root: blake3::Hash,
+    /// Files whose cached facts were reused.
+    pub reused: u64,
+    /// Files read and hashed.
+    pub rehashed: u64,
+    /// Source ids that the facts' per-source counts index.
+    pub ids: Vec<String>,
+    /// Seconds per phase so far.
+    pub phases: BTreeMap<&'static str, f64>,
+    dir_key: Vec<u8>,
+    config: blake3::Hash,
+}
+
+impl Survey {
+    /// The state blob a scan saves, so the next read of the directory reuses these facts.
+    fn state(&self) -> Vec<u8> {
+        state::encode(
+            &self.config,
+            &self.ids,
+            self.entries
+                .iter()
+                .zip(&self.facts)
+                .map(|(e, f)| (e.rel.as_slice(), (e.size, e.mtime_ns, e.inode), f)),
+        )
+    }
+}
+
+/// Reads `dir` with the registry's sources and saved state (read only): walks, reuses the
+/// facts of unchanged files, fingerprints and attributes the others.
+pub fn survey(reg: &dyn Registry, dir: &Path, opts: &ReadOptions) -> Result<Survey> {
     let sources = reg.sources()?;
-    let known_ids: HashSet<&str> = sources.iter().map(|s| s.id.as_str()).collect();
-    for s in &opts.declared {
-        if !known_ids.contains(s.as_str()) {
-            return Err(Error::input(
-                "--source",
-                format!(
-                    "unknown source '{s}' (declare it in a policy file and `provtrack apply` it)"
-                ),
-            ));
-        }
-    }
-    let mut parent_sources = std::collections::BTreeSet::new();
-    for p in &opts.derived_from {
-        if reg.dataset(p)?.is_none() {
-            return Err(Error::input(
-                "--derived-from",
-                format!("dataset {p} is not registered"),
-            ));
-        }
-        parent_sources.extend(reg.dataset_usage(p)?.into_iter().filter_map(|u| u.source));
-    }
-    let parent_sources: Vec<String> = parent_sources.into_iter().collect();
     let matcher = SourceMatcher::new(&sources);
     let ids = matcher.ids().to_vec();
     let walk_opts = WalkOptions {
@@ -357,7 +372,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         lap = Instant::now();
     };
     // Saved facts of files whose size, mtime and inode are unchanged since last time.
-    let dir_key = canonical_dir(&opts.dir)?;
+    let dir_key = canonical_dir(dir)?;
     let config = attribution_config(&sources, &opts.url_field);
     let blob = if opts.rehash {
         None
@@ -398,7 +413,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             None => read(e, true),
         }
     };
-    let (mut walked, mut skipped) = walk::walk_with(&opts.dir, &walk_opts, known, &visit)?;
+    let (mut walked, mut skipped) = walk::walk_with(dir, &walk_opts, known, &visit)?;
     // Large opaque files one at a time, each hashed by every core (as b3sum does).
     for (e, v) in walked.iter_mut() {
         if matches!(v, Visited::Later) {
@@ -446,9 +461,71 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         return Err(e);
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    let root = root_hash(
+        entries
+            .iter()
+            .zip(&facts)
+            .map(|(e, f)| (e.rel.as_slice(), &f.hash)),
+    );
+    Ok(Survey {
+        entries,
+        facts,
+        skipped,
+        root,
+        reused,
+        rehashed,
+        ids,
+        phases,
+        dir_key,
+        config,
+    })
+}
 
+/// Scans `opts.dir` and registers it as `opts.dataset`.
+pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
+    let started = Instant::now();
+    let known_ids: HashSet<String> = reg.sources()?.into_iter().map(|s| s.id).collect();
+    for s in &opts.declared {
+        if !known_ids.contains(s.as_str()) {
+            return Err(Error::input(
+                "--source",
+                format!(
+                    "unknown source '{s}' (declare it in a policy file and `provtrack apply` it)"
+                ),
+            ));
+        }
+    }
+    let mut parent_sources = std::collections::BTreeSet::new();
+    for p in &opts.derived_from {
+        if reg.dataset(p)?.is_none() {
+            return Err(Error::input(
+                "--derived-from",
+                format!("dataset {p} is not registered"),
+            ));
+        }
+        parent_sources.extend(reg.dataset_usage(p)?.into_iter().filter_map(|u| u.source));
+    }
+    let parent_sources: Vec<String> = parent_sources.into_iter().collect();
+    let survey = survey(&*reg, &opts.dir, &opts.read)?;
+    let saved_state = survey.state();
+    let Survey {
+        entries,
+        facts,
+        skipped,
+        root,
+        reused,
+        rehashed,
+        ids,
+        mut phases,
+        dir_key,
+        ..
+    } = survey;
+    let mut lap = Instant::now();
+    let mut mark = |name: &'static str, phases: &mut BTreeMap<&'static str, f64>| {
+        phases.insert(name, lap.elapsed().as_secs_f64());
+        lap = Instant::now();
+    };
     let kept: Vec<(&FileEntry, FileFacts)> = entries.iter().zip(facts).collect();
-    let root = root_hash(kept.iter().map(|(e, f)| (e.rel.as_slice(), &f.hash)));
 
     let mut summary = ScanSummary {
         dataset: opts.dataset.clone(),
@@ -489,7 +566,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         summary.status = "unchanged";
         // Files re-read because only their metadata changed (a `touch`) are cached anew.
         if rehashed > 0 || reused < kept.len() as u64 {
-            reg.store_scan_state(&dir_key, &state::encode(&config, &ids, state_rows(&kept)))?;
+            reg.store_scan_state(&dir_key, &saved_state)?;
         }
         mark("register", &mut phases);
         summary.phases = phases;
@@ -497,7 +574,6 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         return Ok(summary);
     }
 
-    let saved_state = state::encode(&config, &ids, state_rows(&kept));
     let members: Vec<Member> = kept
         .into_iter()
         .map(|(entry, f)| member_of(entry, f, &ids, &opts.declared, &parent_sources))
