@@ -168,6 +168,12 @@ pub enum DatasetCommand {
         /// NAME@VERSION.
         dataset: DatasetRef,
     },
+    /// Publish a version scanned in parts (`scan --partition K/N`): checks that all N parts
+    /// are staged and consistent, then registers it with the root hash over every part.
+    Seal {
+        /// NAME@VERSION.
+        dataset: DatasetRef,
+    },
 }
 
 /// Arguments of `scan`.
@@ -190,6 +196,10 @@ pub struct ScanArgs {
     /// A dataset version this one was derived from (repeatable).
     #[arg(long)]
     pub derived_from: Vec<DatasetRef>,
+    /// Scan only slice K of N of the tree (files chosen by a hash of their relative path),
+    /// staged until `dataset seal NAME@VERSION` publishes all N parts as one version.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<crate::scan::Partition>,
     /// How to read DIR.
     #[command(flatten)]
     pub read: ReadArgs,

@@ -94,6 +94,7 @@ pub fn replay(reg: &mut dyn Registry, samples: &Path, ui: Ui, actor: &str) -> Re
             derived_from: Vec::new(),
             actor: actor.into(),
             read: Default::default(),
+            partition: None,
         };
         let summary = scan::scan(reg, &opts)?;
         let per_source: Vec<String> = summary

@@ -170,6 +170,7 @@ fn dataset(z: Sizes, i: usize) -> NewDataset {
         parents: Vec::new(),
         members,
         state: None,
+        part: None,
     }
 }
 

@@ -76,6 +76,31 @@ pub fn datasets(ctx: &Context) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// Publishes a version scanned in parts.
+pub fn seal_dataset(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
+    let mut reg = ctx.open()?;
+    let parts = reg.staged_parts(r)?.len();
+    let info = crate::scan::seal(reg.as_mut(), r, &ctx.actor)?;
+    ctx.ui.info(format_args!(
+        "sealed {}: {parts} parts, {} files, root {}",
+        info.dataset,
+        info.files,
+        info.root.to_hex()
+    ));
+    let mut t = Table::new(&[
+        "dataset",
+        "org",
+        "collected",
+        "files",
+        "bytes",
+        "records",
+        "root",
+    ]);
+    t.push(dataset_row(&info));
+    ctx.emit(&info, &t)?;
+    Ok(Exit::Success)
+}
+
 #[derive(Serialize)]
 struct ShardRow {
     path: String,

@@ -138,6 +138,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Dataset {
             command: DatasetCommand::Show { dataset },
         } => list::show_dataset(&ctx, &dataset),
+        Command::Dataset {
+            command: DatasetCommand::Seal { dataset },
+        } => list::seal_dataset(&ctx, &dataset),
         Command::Train(args) => train::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),

@@ -26,6 +26,7 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
         derived_from: args.derived_from,
         actor: ctx.actor.clone(),
         read: read_options(args.read)?,
+        partition: args.partition,
     };
     let mut reg = ctx.open()?;
     let bar = ctx.ui.progress_bar().map(Arc::new);
@@ -79,6 +80,7 @@ pub(super) fn read_options(a: ReadArgs) -> Result<ReadOptions> {
             follow_links: a.follow_links,
             skip_unreadable: a.skip_unreadable,
             threads: 0,
+            partition: None,
         },
         rehash: a.rehash,
         skip_unreadable: a.skip_unreadable,

@@ -230,6 +230,9 @@ pub struct NewDataset {
     pub members: Vec<Member>,
     /// The scanner's state to save with it: (directory key, state blob).
     pub state: Option<(Vec<u8>, Vec<u8>)>,
+    /// Part K of N (1-based) of a partitioned scan: staged, invisible to queries until the
+    /// version is sealed; `root_hash` is then over this part's members only.
+    pub part: Option<(u32, u32)>,
 }
 
 /// A registered dataset version.
@@ -379,6 +382,11 @@ pub enum Registered {
     },
     /// The same version with identical content was already there; nothing changed.
     Unchanged,
+    /// A part of a partitioned scan was staged.
+    Staged {
+        /// As for `Created`.
+        inherited_shards: u64,
+    },
 }
 
 /// A storage failure or refusal. Printed on one line.
@@ -448,6 +456,18 @@ pub trait Registry {
     /// root hash exists (a different root hash is a [`RegistryError::Conflict`]). A shard
     /// already stored keeps its attributions (the new ones are added) and the smaller of the
     /// two unattributed counts: same bytes, same provenance.
+    /// Publishes a version scanned in parts: checks that parts 1..N are all staged with the
+    /// same N, org, collection date and parents and that no path is in two parts, then
+    /// stores the version with the root hash over all members, removes the staged parts and
+    /// appends the event `event` makes of it, in one transaction. Any inconsistency is a
+    /// [`RegistryError::Conflict`] naming the part.
+    fn seal_dataset(
+        &mut self,
+        dataset: &DatasetRef,
+        event: &dyn Fn(&DatasetInfo) -> EventDraft,
+    ) -> Result<DatasetInfo, RegistryError>;
+    /// The staged parts of a version: (part, of N, files).
+    fn staged_parts(&self, dataset: &DatasetRef) -> Result<Vec<(u32, u32, u64)>, RegistryError>;
     fn register_dataset(
         &mut self,
         ds: &NewDataset,

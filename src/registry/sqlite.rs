@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use super::{
     Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, EventDraft, Grant,
-    KnownShard, NewDataset, Policy, Registered, Registry, RegistryError, Shard, ShardLinks, Source,
-    SourceUsage, StoredMember, Subject, TrainingRun,
+    KnownShard, Member, NewDataset, Policy, Registered, Registry, RegistryError, Shard, ShardLinks,
+    Source, SourceUsage, StoredMember, Subject, TrainingRun,
 };
 use crate::events;
 use crate::licence::Licence;
@@ -22,6 +22,7 @@ use crate::types::{DatasetRef, Date, utc_now_rfc3339};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_scan_state.sql"),
+    include_str!("migrations/0003_parts.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -468,6 +469,223 @@ fn not_a_registry_or(location: &str, context: &str, e: rusqlite::Error) -> Regis
     }
 }
 
+/// Stages part `k` of `n` of a version (see [`Registry::seal_dataset`]).
+fn stage_part(
+    tx: Transaction<'_>,
+    loc: &str,
+    ds: &NewDataset,
+    (k, n): (u32, u32),
+    event: &EventDraft,
+) -> Result<Registered, RegistryError> {
+    let d = &ds.dataset;
+    let sealed: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM datasets WHERE name = ?1 AND version = ?2",
+            params![d.name, d.version],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx(loc, "look up dataset")?;
+    if sealed.is_some() {
+        return Err(RegistryError::Conflict(format!(
+            "dataset {d} is already registered (sealed); scan the parts of a new version"
+        )));
+    }
+    let staged: Vec<(u32, u32, blake3::Hash)> = {
+        let mut stmt = tx
+            .prepare(
+                "SELECT part, parts, root_hash FROM dataset_parts \
+                 WHERE name = ?1 AND version = ?2 ORDER BY part",
+            )
+            .ctx(loc, "read staged parts")?;
+        stmt.query_map(params![d.name, d.version], |r| {
+            Ok((r.get(0)?, r.get(1)?, get_hash(r, 2)?))
+        })
+        .ctx(loc, "read staged parts")?
+        .collect::<rusqlite::Result<_>>()
+        .ctx(loc, "read staged parts")?
+    };
+    if let Some((j, m, _)) = staged.iter().find(|(_, m, _)| *m != n) {
+        return Err(RegistryError::Conflict(format!(
+            "dataset {d} is being scanned in {m} parts (part {j}/{m} is staged), not {n}: use --partition K/{m}"
+        )));
+    }
+    if let Some((_, _, root)) = staged.iter().find(|(j, _, _)| *j == k) {
+        if *root == ds.root_hash {
+            return Ok(Registered::Unchanged);
+        }
+        return Err(RegistryError::Conflict(format!(
+            "part {k}/{n} of dataset {d} is already staged with different content; scan the parts of a new version"
+        )));
+    }
+    let mut parent_ids = Vec::with_capacity(ds.parents.len());
+    for p in &ds.parents {
+        let id: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM datasets WHERE name = ?1 AND version = ?2",
+                params![p.name, p.version],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx(loc, "look up parent dataset")?;
+        parent_ids.push(id.ok_or_else(|| {
+            RegistryError::Conflict(format!("parent dataset {p} is not registered"))
+        })?);
+    }
+    tx.execute(
+        "INSERT INTO dataset_parts (name, version, part, parts, org, collected, root_hash, \
+         files, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            d.name,
+            d.version,
+            k,
+            n,
+            ds.org,
+            ds.collected.to_string(),
+            ds.root_hash.as_bytes().as_slice(),
+            i(ds.members.len() as u64),
+            utc_now_rfc3339(),
+        ],
+    )
+    .ctx(loc, "stage part")?;
+    let part_id = tx.last_insert_rowid();
+    for p in parent_ids {
+        tx.execute(
+            "INSERT OR IGNORE INTO dataset_part_parents (part_id, parent_id) VALUES (?1, ?2)",
+            params![part_id, p],
+        )
+        .ctx(loc, "stage part parents")?;
+    }
+    let (shard_ids, inherited_shards) = store_shards(&tx, loc, &ds.members)?;
+    {
+        let mut member_stmt = tx
+            .prepare_cached(
+                "INSERT INTO dataset_part_shards (part_id, path, shard_id) VALUES (?1, ?2, ?3)",
+            )
+            .ctx(loc, "stage part shards")?;
+        for (m, shard_id) in ds.members.iter().zip(&shard_ids) {
+            member_stmt
+                .execute(params![part_id, m.path, shard_id])
+                .ctx(loc, "stage part shards")?;
+        }
+    }
+    if let Some((dir, state)) = &ds.state {
+        tx.execute(
+            "INSERT INTO scan_state (dir, state) VALUES (?1, ?2) \
+             ON CONFLICT (dir) DO UPDATE SET state = excluded.state",
+            params![dir, state],
+        )
+        .ctx(loc, "write scan state")?;
+    }
+    append_event(&tx, loc, event)?;
+    tx.commit().ctx(loc, "commit part")?;
+    Ok(Registered::Staged { inherited_shards })
+}
+
+/// Stores the members' shards and attributions: the same bytes are one shard, whose stored
+/// attributions are kept and added to. Returns each member's shard id, and how many shards
+/// already known had attributions this scan did not find (same bytes, same provenance).
+fn store_shards(
+    tx: &Transaction<'_>,
+    loc: &str,
+    members: &[Member],
+) -> Result<(Vec<i64>, u64), RegistryError> {
+    let mut inherited_shards = 0;
+    let mut insert_shard = tx
+        .prepare_cached(
+            "INSERT INTO shards (hash, size, format, records, unattributed_records, \
+                 unattributed_bytes, malformed, problem) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (hash) DO NOTHING",
+        )
+        .ctx(loc, "store shard")?;
+    let mut known_shard = tx
+        .prepare_cached(
+            "UPDATE shards SET \
+                 unattributed_records = MIN(unattributed_records, ?2), \
+                 unattributed_bytes = MIN(unattributed_bytes, ?3) \
+                 WHERE hash = ?1 RETURNING id",
+        )
+        .ctx(loc, "store shard")?;
+    let mut attr_stmt = tx
+        .prepare_cached(
+            "INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (shard_id, source_id) DO NOTHING",
+        )
+        .ctx(loc, "store attribution")?;
+    let mut count_attr = tx
+        .prepare_cached("SELECT COUNT(*) FROM attributions WHERE shard_id = ?1")
+        .ctx(loc, "store attribution")?;
+    // Shards go in hash order and members in path order: each B-tree is then filled
+    // sequentially instead of at random places.
+    let mut by_hash: Vec<usize> = (0..members.len()).collect();
+    by_hash.sort_by(|&a, &b| {
+        members[a]
+            .shard
+            .hash
+            .as_bytes()
+            .cmp(members[b].shard.hash.as_bytes())
+    });
+    let mut shard_ids = vec![0i64; members.len()];
+    let mut previous: Option<(&blake3::Hash, i64)> = None;
+    for &k in &by_hash {
+        let m = &members[k];
+        let s = &m.shard;
+        // The same bytes at several paths of this dataset: one shard.
+        if let Some((h, id)) = previous
+            && *h == s.hash
+        {
+            shard_ids[k] = id;
+            continue;
+        }
+        let hash = s.hash.as_bytes().as_slice();
+        let inserted = insert_shard
+            .execute(params![
+                hash,
+                i(s.size),
+                s.format,
+                i(s.records),
+                i(s.unattributed_records),
+                i(s.unattributed_bytes),
+                i(s.malformed),
+                s.problem,
+            ])
+            .ctx(loc, "store shard")?;
+        let (shard_id, existed) = if inserted == 1 {
+            (tx.last_insert_rowid(), false)
+        } else {
+            let id: i64 = known_shard
+                .query_row(
+                    params![hash, i(s.unattributed_records), i(s.unattributed_bytes)],
+                    |r| r.get(0),
+                )
+                .ctx(loc, "store shard")?;
+            (id, true)
+        };
+        shard_ids[k] = shard_id;
+        previous = Some((&s.hash, shard_id));
+        for a in &m.attributions {
+            attr_stmt
+                .execute(params![
+                    shard_id,
+                    a.source,
+                    i(a.records),
+                    i(a.bytes),
+                    a.method.as_str()
+                ])
+                .ctx(loc, "store attribution")?;
+        }
+        if existed {
+            let stored: i64 = count_attr
+                .query_row([shard_id], |r| r.get(0))
+                .ctx(loc, "store attribution")?;
+            if stored as usize > m.attributions.len() {
+                inherited_shards += 1;
+            }
+        }
+    }
+    Ok((shard_ids, inherited_shards))
+}
+
 /// Appends one event to the chain inside `tx`.
 fn append_event(tx: &Transaction<'_>, loc: &str, draft: &EventDraft) -> Result<(), RegistryError> {
     let last: Option<(i64, String)> = tx
@@ -695,6 +913,9 @@ impl Registry for SqliteRegistry {
     ) -> Result<Registered, RegistryError> {
         let loc = self.location.clone();
         let tx = self.write_tx("register a dataset")?;
+        if let Some(part) = ds.part {
+            return stage_part(tx, &loc, ds, part, event);
+        }
         let existing: Option<(i64, blake3::Hash)> = tx
             .query_row(
                 "SELECT id, root_hash FROM datasets WHERE name = ?1 AND version = ?2",
@@ -750,7 +971,6 @@ impl Registry for SqliteRegistry {
         )
         .ctx(&loc, "store dataset")?;
         let dataset_id = tx.last_insert_rowid();
-        let mut inherited_shards = 0;
         for p in parent_ids {
             tx.execute(
                 "INSERT OR IGNORE INTO dataset_parents (dataset_id, parent_id) VALUES (?1, ?2)",
@@ -758,104 +978,13 @@ impl Registry for SqliteRegistry {
             )
             .ctx(&loc, "store dataset parents")?;
         }
+        let (shard_ids, inherited_shards) = store_shards(&tx, &loc, &ds.members)?;
         {
-            let mut insert_shard = tx
-                .prepare_cached(
-                    "INSERT INTO shards (hash, size, format, records, unattributed_records, \
-                     unattributed_bytes, malformed, problem) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (hash) DO NOTHING",
-                )
-                .ctx(&loc, "store shard")?;
-            let mut known_shard = tx
-                .prepare_cached(
-                    "UPDATE shards SET \
-                     unattributed_records = MIN(unattributed_records, ?2), \
-                     unattributed_bytes = MIN(unattributed_bytes, ?3) \
-                     WHERE hash = ?1 RETURNING id",
-                )
-                .ctx(&loc, "store shard")?;
             let mut member_stmt = tx
                 .prepare_cached(
                     "INSERT INTO dataset_shards (dataset_id, path, shard_id) VALUES (?1, ?2, ?3)",
                 )
                 .ctx(&loc, "store dataset shard")?;
-            let mut attr_stmt = tx
-                .prepare_cached(
-                    "INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (shard_id, source_id) DO NOTHING",
-                )
-                .ctx(&loc, "store attribution")?;
-            let mut count_attr = tx
-                .prepare_cached("SELECT COUNT(*) FROM attributions WHERE shard_id = ?1")
-                .ctx(&loc, "store attribution")?;
-            // Shards go in hash order and members in path order: each B-tree is then filled
-            // sequentially instead of at random places.
-            let mut by_hash: Vec<usize> = (0..ds.members.len()).collect();
-            by_hash.sort_by(|&a, &b| {
-                ds.members[a]
-                    .shard
-                    .hash
-                    .as_bytes()
-                    .cmp(ds.members[b].shard.hash.as_bytes())
-            });
-            let mut shard_ids = vec![0i64; ds.members.len()];
-            let mut previous: Option<(&blake3::Hash, i64)> = None;
-            for &k in &by_hash {
-                let m = &ds.members[k];
-                let s = &m.shard;
-                // The same bytes at several paths of this dataset: one shard.
-                if let Some((h, id)) = previous
-                    && *h == s.hash
-                {
-                    shard_ids[k] = id;
-                    continue;
-                }
-                let hash = s.hash.as_bytes().as_slice();
-                let inserted = insert_shard
-                    .execute(params![
-                        hash,
-                        i(s.size),
-                        s.format,
-                        i(s.records),
-                        i(s.unattributed_records),
-                        i(s.unattributed_bytes),
-                        i(s.malformed),
-                        s.problem,
-                    ])
-                    .ctx(&loc, "store shard")?;
-                let (shard_id, existed) = if inserted == 1 {
-                    (tx.last_insert_rowid(), false)
-                } else {
-                    let id: i64 = known_shard
-                        .query_row(
-                            params![hash, i(s.unattributed_records), i(s.unattributed_bytes)],
-                            |r| r.get(0),
-                        )
-                        .ctx(&loc, "store shard")?;
-                    (id, true)
-                };
-                shard_ids[k] = shard_id;
-                previous = Some((&s.hash, shard_id));
-                for a in &m.attributions {
-                    attr_stmt
-                        .execute(params![
-                            shard_id,
-                            a.source,
-                            i(a.records),
-                            i(a.bytes),
-                            a.method.as_str()
-                        ])
-                        .ctx(&loc, "store attribution")?;
-                }
-                if existed {
-                    let stored: i64 = count_attr
-                        .query_row([shard_id], |r| r.get(0))
-                        .ctx(&loc, "store attribution")?;
-                    if stored as usize > m.attributions.len() {
-                        inherited_shards += 1;
-                    }
-                }
-            }
             for (m, shard_id) in ds.members.iter().zip(&shard_ids) {
                 member_stmt
                     .execute(params![dataset_id, m.path, shard_id])
@@ -873,6 +1002,216 @@ impl Registry for SqliteRegistry {
         append_event(&tx, &loc, event)?;
         tx.commit().ctx(&loc, "commit scan")?;
         Ok(Registered::Created { inherited_shards })
+    }
+
+    fn staged_parts(&self, d: &DatasetRef) -> Result<Vec<(u32, u32, u64)>, RegistryError> {
+        let loc = &self.location;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT part, parts, files FROM dataset_parts \
+                 WHERE name = ?1 AND version = ?2 ORDER BY part",
+            )
+            .ctx(loc, "read staged parts")?;
+        stmt.query_map(params![d.name, d.version], |r| {
+            Ok((r.get(0)?, r.get(1)?, get_u64(r, 2)?))
+        })
+        .ctx(loc, "read staged parts")?
+        .collect::<rusqlite::Result<_>>()
+        .ctx(loc, "read staged parts")
+    }
+
+    fn seal_dataset(
+        &mut self,
+        d: &DatasetRef,
+        event: &dyn Fn(&DatasetInfo) -> EventDraft,
+    ) -> Result<DatasetInfo, RegistryError> {
+        let loc = self.location.clone();
+        let loc = loc.as_str();
+        let tx = self.write_tx("seal a dataset")?;
+        let sealed: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM datasets WHERE name = ?1 AND version = ?2",
+                params![d.name, d.version],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx(loc, "look up dataset")?;
+        type PartRow = (i64, u32, u32, Option<String>, String);
+        let parts: Vec<PartRow> = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT id, part, parts, org, collected FROM dataset_parts \
+                     WHERE name = ?1 AND version = ?2 ORDER BY part",
+                )
+                .ctx(loc, "read staged parts")?;
+            stmt.query_map(params![d.name, d.version], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .ctx(loc, "read staged parts")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx(loc, "read staged parts")?
+        };
+        if sealed.is_some() {
+            return Err(RegistryError::Conflict(format!(
+                "dataset {d} is already registered (sealed)"
+            )));
+        }
+        let Some(first) = parts.first() else {
+            return Err(RegistryError::Conflict(format!(
+                "dataset {d} has no staged parts; scan each slice with --partition K/N first"
+            )));
+        };
+        let n = first.2;
+        if let Some(p) = parts.iter().find(|p| p.2 != n) {
+            return Err(RegistryError::Conflict(format!(
+                "dataset {d}: part {}/{} and part {}/{} disagree on the number of parts",
+                first.1, first.2, p.1, p.2
+            )));
+        }
+        let missing: Vec<String> = (1..=n)
+            .filter(|k| !parts.iter().any(|p| p.1 == *k))
+            .map(|k| format!("{k}/{n}"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(RegistryError::Conflict(format!(
+                "dataset {d}: part {} missing (staged: {}); scan it with --partition",
+                missing.join(", "),
+                parts
+                    .iter()
+                    .map(|p| format!("{}/{n}", p.1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        for p in &parts[1..] {
+            if p.3 != first.3 || p.4 != first.4 {
+                return Err(RegistryError::Conflict(format!(
+                    "dataset {d}: part {}/{n} (org {}, collected {}) and part {}/{n} (org {}, collected {}) disagree; re-scan with the same --org and --collected",
+                    first.1,
+                    first.3.as_deref().unwrap_or("-"),
+                    first.4,
+                    p.1,
+                    p.3.as_deref().unwrap_or("-"),
+                    p.4
+                )));
+            }
+        }
+        let mut parents: Option<Vec<i64>> = None;
+        for p in &parts {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT parent_id FROM dataset_part_parents WHERE part_id = ?1 \
+                     ORDER BY parent_id",
+                )
+                .ctx(loc, "read part parents")?;
+            let ids: Vec<i64> = stmt
+                .query_map([p.0], |r| r.get(0))
+                .ctx(loc, "read part parents")?
+                .collect::<rusqlite::Result<_>>()
+                .ctx(loc, "read part parents")?;
+            match &parents {
+                Some(q) if *q != ids => {
+                    return Err(RegistryError::Conflict(format!(
+                        "dataset {d}: part {}/{n} was scanned with other --derived-from parents than part {}/{n}",
+                        p.1, first.1
+                    )));
+                }
+                _ => parents = Some(ids),
+            }
+        }
+        // Every member of every part, by path.
+        let mut members: Vec<(Vec<u8>, i64, blake3::Hash, u64, u64, u32)> = Vec::new();
+        for p in &parts {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT m.path, s.id, s.hash, s.size, s.records FROM dataset_part_shards m \
+                     JOIN shards s ON s.id = m.shard_id WHERE m.part_id = ?1",
+                )
+                .ctx(loc, "read part shards")?;
+            let rows = stmt
+                .query_map([p.0], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        get_hash(r, 2)?,
+                        get_u64(r, 3)?,
+                        get_u64(r, 4)?,
+                        p.1,
+                    ))
+                })
+                .ctx(loc, "read part shards")?;
+            for row in rows {
+                members.push(row.ctx(loc, "read part shards")?);
+            }
+        }
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(w) = members.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(RegistryError::Conflict(format!(
+                "dataset {d}: path {} is in part {}/{n} and part {}/{n}; were the parts scanned from different trees?",
+                String::from_utf8_lossy(&w[0].0),
+                w[0].5,
+                w[1].5
+            )));
+        }
+        let root = crate::scan::root_hash(members.iter().map(|m| (m.0.as_slice(), &m.2)));
+        let info = DatasetInfo {
+            dataset: d.clone(),
+            org: first.3.clone(),
+            collected: first
+                .4
+                .parse()
+                .map_err(|e: String| RegistryError::Conflict(format!("dataset {d}: {e}")))?,
+            root,
+            files: members.len() as u64,
+            bytes: members.iter().map(|m| m.3).sum(),
+            records: members.iter().map(|m| m.4).sum(),
+            parents: Vec::new(),
+        };
+        tx.execute(
+            "INSERT INTO datasets (name, version, org, collected, root_hash, files, bytes, \
+             records, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                d.name,
+                d.version,
+                info.org,
+                info.collected.to_string(),
+                root.as_bytes().as_slice(),
+                i(info.files),
+                i(info.bytes),
+                i(info.records),
+                utc_now_rfc3339(),
+            ],
+        )
+        .ctx(loc, "store dataset")?;
+        let dataset_id = tx.last_insert_rowid();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO dataset_shards (dataset_id, path, shard_id) VALUES (?1, ?2, ?3)",
+                )
+                .ctx(loc, "store dataset shard")?;
+            for m in &members {
+                stmt.execute(params![dataset_id, m.0, m.1])
+                    .ctx(loc, "store dataset shard")?;
+            }
+            for p in parents.unwrap_or_default() {
+                tx.execute(
+                    "INSERT OR IGNORE INTO dataset_parents (dataset_id, parent_id) VALUES (?1, ?2)",
+                    params![dataset_id, p],
+                )
+                .ctx(loc, "store dataset parents")?;
+            }
+        }
+        tx.execute(
+            "DELETE FROM dataset_parts WHERE name = ?1 AND version = ?2",
+            params![d.name, d.version],
+        )
+        .ctx(loc, "remove staged parts")?;
+        append_event(&tx, loc, &event(&info))?;
+        tx.commit().ctx(loc, "commit seal")?;
+        drop(members);
+        Ok(self.read_datasets(Some(dataset_id))?.pop().unwrap_or(info))
     }
 
     fn record_training(
