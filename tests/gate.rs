@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Env, dump, records, story};
+use common::{Env, records, story};
 
 fn gate(env: &Env, args: &[&str]) -> (i32, serde_json::Value) {
     let mut a = vec!["gate", "--format", "json"];
@@ -47,7 +47,8 @@ fn well_formed(xml: &str) {
 #[test]
 fn gate_blocks_passes_and_explains() {
     let env = story();
-    let before: Vec<String> = dump(&env.db)
+    let before: Vec<String> = env
+        .dump()
         .into_iter()
         .filter(|r| !r.starts_with("events:"))
         .collect();
@@ -105,7 +106,8 @@ fn gate_blocks_passes_and_explains() {
     assert!(xml.contains("name=\"wikipedia\"/>"), "{xml}");
 
     // The gate wrote its event and nothing else.
-    let after: Vec<String> = dump(&env.db)
+    let after: Vec<String> = env
+        .dump()
         .into_iter()
         .filter(|r| !r.starts_with("events:"))
         .collect();
@@ -204,7 +206,7 @@ fn verdicts(r: &serde_json::Value) -> Vec<(String, String, u64)> {
 }
 
 fn without_events(env: &Env) -> Vec<String> {
-    dump(&env.db)
+    env.dump()
         .into_iter()
         .filter(|r| !r.starts_with("events:"))
         .collect()

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Env, dump, gzip, records};
+use common::{Env, gzip, records};
 
 fn tree(env: &Env) {
     env.write(
@@ -67,7 +67,7 @@ fn four_parts_at_once_seal_to_the_single_scan_root() {
                 s.spawn(move || {
                     Command::new(env!("CARGO_BIN_EXE_provtrack"))
                         .arg("--registry")
-                        .arg(&env.db)
+                        .arg(&env.registry)
                         .args(["-q", "--format", "json", "scan", "data"])
                         .args(["--dataset", "big@1", "--org", "acme"])
                         .args(["--collected", "2024-01-01"])
@@ -113,7 +113,7 @@ fn four_parts_at_once_seal_to_the_single_scan_root() {
     assert_eq!(a["sources"], b["sources"]);
     assert_eq!(a["shards"], b["shards"]);
     // The staging rows are gone, the chain is whole, the root re-derives.
-    assert!(!dump(&env.db).iter().any(|r| r.starts_with("dataset_part")));
+    assert!(!env.dump().iter().any(|r| r.starts_with("dataset_part")));
     let v = env.json(&["verify"]);
     assert_eq!(v["ok"], true, "{v}");
     let log = env.json(&["log", "--limit", "1"]);
@@ -130,10 +130,10 @@ fn missing_duplicate_and_mismatched_parts_are_clear_errors() {
     tree(&env);
     part(&env, 1, 3);
     part(&env, 3, 3);
-    let before = dump(&env.db);
+    let before = env.dump();
     let line = env.fails(&["dataset", "seal", "big@1"]);
     assert!(line.contains("part 2/3 missing"), "{line}");
-    assert_eq!(before, dump(&env.db), "a failed seal changed the registry");
+    assert_eq!(before, env.dump(), "a failed seal changed the registry");
 
     // Another N for the same version.
     let line = env.fails(&[

@@ -3,6 +3,7 @@
 //! commands only see the trait. Each writing method is one transaction that also appends
 //! its event to the hash chain, so a failure leaves nothing behind.
 
+mod postgres;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use serde::Serialize;
 use crate::licence::Licence;
 use crate::types::{DatasetRef, Date, Period};
 
+pub use postgres::PgRegistry;
 pub use sqlite::SqliteRegistry;
 
 /// A platform or publisher that content comes from.
@@ -524,14 +526,16 @@ pub trait Registry {
     fn events(&self, limit: Option<u64>) -> Result<Vec<Event>, RegistryError>;
 }
 
-/// Opens (creating and migrating if needed) the registry at `location`: a file path for
-/// SQLite; `postgres://` URLs are reserved for the PostgreSQL backend.
+/// Whether `location` names a PostgreSQL registry rather than a SQLite file.
+pub fn is_postgres(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// Opens (creating and migrating if needed) the registry at `location`: a
+/// `postgres://`/`postgresql://` URL for PostgreSQL, else a SQLite file path.
 pub fn open(location: &str) -> Result<Box<dyn Registry>, RegistryError> {
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        return Err(RegistryError::Unsupported {
-            location: "postgres://…".into(),
-            why: "the PostgreSQL backend is not built yet; use a SQLite file path".into(),
-        });
+    if is_postgres(location) {
+        return Ok(Box::new(PgRegistry::open(location)?));
     }
     Ok(Box::new(SqliteRegistry::open(std::path::Path::new(
         location,
