@@ -86,6 +86,12 @@ pub enum Command {
         /// What to do.
         command: ListOnly,
     },
+    /// The registry as a whole.
+    Registry {
+        #[command(subcommand)]
+        /// What to do.
+        command: RegistryCommand,
+    },
     /// Dataset versions in the registry.
     Dataset {
         #[command(subcommand)]
@@ -173,6 +179,20 @@ pub enum DatasetCommand {
     Seal {
         /// NAME@VERSION.
         dataset: DatasetRef,
+    },
+}
+
+/// Subcommands of `registry`.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Copy a whole registry into a new, empty one (SQLite file or postgres:// URL, either
+    /// way), events and hashes byte-exact: `verify` passes on the copy with the same chain
+    /// head. The source is only read.
+    Copy {
+        /// The registry to copy (path or URL).
+        from: String,
+        /// The new registry (path or URL); must hold nothing yet.
+        to: String,
     },
 }
 

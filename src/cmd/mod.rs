@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::cli::{Cli, Color, Command, DatasetCommand, ListOnly};
+use crate::cli::{Cli, Color, Command, DatasetCommand, ListOnly, RegistryCommand};
 use crate::error::{Error, Result};
 use crate::output::{self, OutputFormat, Table, Ui};
 use crate::registry::{self, Registry};
@@ -120,8 +120,10 @@ pub fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Init => {
             ctx.open()?;
-            ctx.ui
-                .info(format_args!("registry ready at {}", ctx.registry));
+            ctx.ui.info(format_args!(
+                "registry ready at {}",
+                registry::display(&ctx.registry)
+            ));
             Ok(Exit::Success)
         }
         Command::Apply { file } => apply::run(&ctx, &file),
@@ -132,6 +134,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Licence {
             command: ListOnly::List,
         } => list::licences(&ctx),
+        Command::Registry {
+            command: RegistryCommand::Copy { from, to },
+        } => list::copy_registry(&ctx, &from, &to),
         Command::Dataset {
             command: DatasetCommand::List,
         } => list::datasets(&ctx),

@@ -15,9 +15,10 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, Row, Transaction};
 
 use super::{
-    Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, EventDraft, Grant,
-    KnownShard, Member, NewDataset, Policy, Registered, Registry, RegistryError, Shard, ShardLinks,
-    Source, SourceUsage, StoredMember, Subject, TrainingRun,
+    Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, EventDraft,
+    ExportedTable, Grant, KnownShard, Member, NewDataset, Policy, Registered, Registry,
+    RegistryError, Shard, ShardLinks, Source, SourceUsage, StoredMember, Subject, TrainingRun,
+    Value, check_table,
 };
 use crate::events;
 use crate::licence::Licence;
@@ -58,7 +59,19 @@ fn backend(location: &str, context: &str, e: postgres::Error) -> RegistryError {
     // else the client's: either way one line, and never the password.
     let msg = match e.as_db_error() {
         Some(db) => db.message().to_string(),
-        None => e.to_string(),
+        None => {
+            let mut msg = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                let text = c.to_string();
+                if !msg.contains(&text) {
+                    msg.push_str(": ");
+                    msg.push_str(&text);
+                }
+                cause = c.source();
+            }
+            msg
+        }
     };
     RegistryError::Backend {
         location: location.to_string(),
@@ -173,7 +186,13 @@ impl PgRegistry {
     ) -> Result<Option<i64>, RegistryError> {
         let loc = &self.location;
         let exists: bool = c
-            .query_one("SELECT to_regclass('provtrack_schema') IS NOT NULL", &[])
+            // pg_tables, not to_regclass: a name looked up before another process created
+            // the table may still be cached as missing in this session.
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() \
+                 AND tablename = 'provtrack_schema')",
+                &[],
+            )
             .ctx(loc, "read schema version")?
             .get(0);
         if !exists {
@@ -866,6 +885,20 @@ fn stage_part(
     Ok(Registered::Staged { inherited_shards })
 }
 
+/// A copied value as the column's type wants it (NULL typed too: binary COPY checks).
+fn pg_value(v: &Value, ty: &Type) -> Box<dyn ToSql + Sync> {
+    match (v, ty) {
+        (Value::Int(n), t) if *t == Type::BOOL => Box::new(*n != 0),
+        (Value::Int(n), _) => Box::new(*n),
+        (Value::Text(s), _) => Box::new(s.clone()),
+        (Value::Blob(b), _) => Box::new(b.clone()),
+        (Value::Null, t) if *t == Type::BOOL => Box::new(None::<bool>),
+        (Value::Null, t) if *t == Type::INT8 => Box::new(None::<i64>),
+        (Value::Null, t) if *t == Type::BYTEA => Box::new(None::<Vec<u8>>),
+        (Value::Null, _) => Box::new(None::<String>),
+    }
+}
+
 impl Registry for PgRegistry {
     fn apply_policy(&mut self, policy: &Policy, event: &EventDraft) -> Result<(), RegistryError> {
         self.write("apply a policy", |tx, loc| {
@@ -1554,6 +1587,102 @@ impl Registry for PgRegistry {
             })
         })
         .collect()
+    }
+
+    fn export_table(
+        &self,
+        table: &str,
+        columns: &[&str],
+    ) -> Result<Vec<Vec<Value>>, RegistryError> {
+        check_table(table, columns)?;
+        let loc = &self.location;
+        let what = format!("export {table}");
+        let rows = self.query(
+            &format!("SELECT {} FROM {table} ORDER BY 1, 2", columns.join(", ")),
+            &[],
+            &what,
+        )?;
+        rows.iter()
+            .map(|r| {
+                (0..columns.len())
+                    .map(|k| {
+                        let ty = r.columns()[k].type_();
+                        let v = if *ty == Type::BOOL {
+                            r.try_get::<_, Option<bool>>(k)
+                                .map(|v| v.map_or(Value::Null, |b| Value::Int(i64::from(b))))
+                        } else if *ty == Type::INT8 {
+                            r.try_get::<_, Option<i64>>(k)
+                                .map(|v| v.map_or(Value::Null, Value::Int))
+                        } else if *ty == Type::BYTEA {
+                            r.try_get::<_, Option<Vec<u8>>>(k)
+                                .map(|v| v.map_or(Value::Null, Value::Blob))
+                        } else {
+                            r.try_get::<_, Option<String>>(k)
+                                .map(|v| v.map_or(Value::Null, Value::Text))
+                        };
+                        v.ctx(loc, &what)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn import_tables(&mut self, tables: &[ExportedTable<'_>]) -> Result<(), RegistryError> {
+        self.write("copy a registry into it", |tx, loc| {
+            let held: i64 = tx
+                .query_one(
+                    "SELECT (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM sources) + \
+                     (SELECT COUNT(*) FROM datasets) + (SELECT COUNT(*) FROM dataset_parts)",
+                    &[],
+                )
+                .ctx(loc, "inspect the target")?
+                .get(0);
+            if held > 0 {
+                return Err(RegistryError::Conflict(format!(
+                    "registry {loc} already holds data; copy into a new, empty registry"
+                )));
+            }
+            for (table, columns, rows) in tables {
+                check_table(table, columns)?;
+                if rows.is_empty() {
+                    continue;
+                }
+                let what = format!("import {table}");
+                let cols = columns.join(", ");
+                let types: Vec<Type> = tx
+                    .prepare(&format!("SELECT {cols} FROM {table} LIMIT 0"))
+                    .ctx(loc, &what)?
+                    .columns()
+                    .iter()
+                    .map(|c| c.type_().clone())
+                    .collect();
+                let w = tx
+                    .copy_in(&format!("COPY {table} ({cols}) FROM STDIN (FORMAT binary)"))
+                    .ctx(loc, &what)?;
+                let mut w = BinaryCopyInWriter::new(w, &types);
+                for row in rows {
+                    let values: Vec<Box<dyn ToSql + Sync>> = row
+                        .iter()
+                        .zip(&types)
+                        .map(|(v, ty)| pg_value(v, ty))
+                        .collect();
+                    let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| &**b).collect();
+                    w.write(&refs).ctx(loc, &what)?;
+                }
+                w.finish().ctx(loc, &what)?;
+            }
+            for table in super::GENERATED_IDS {
+                tx.execute(
+                    &format!(
+                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                         COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                    ),
+                    &[],
+                )
+                .ctx(loc, "continue generated ids")?;
+            }
+            Ok(())
+        })
     }
 
     fn events(&self, limit: Option<u64>) -> Result<Vec<Event>, RegistryError> {

@@ -14,6 +14,7 @@ use super::{
     KnownShard, Member, NewDataset, Policy, Registered, Registry, RegistryError, Shard, ShardLinks,
     Source, SourceUsage, StoredMember, Subject, TrainingRun,
 };
+use super::{ExportedTable, Value, check_table};
 use crate::events;
 use crate::licence::Licence;
 use crate::types::{DatasetRef, Date, utc_now_rfc3339};
@@ -1682,6 +1683,83 @@ impl Registry for SqliteRegistry {
             .ctx(loc, "read source content")?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .ctx(loc, "read source content")
+    }
+
+    fn export_table(
+        &self,
+        table: &str,
+        columns: &[&str],
+    ) -> Result<Vec<Vec<Value>>, RegistryError> {
+        check_table(table, columns)?;
+        let loc = &self.location;
+        let what = format!("export {table}");
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {} FROM {table} ORDER BY 1, 2",
+                columns.join(", ")
+            ))
+            .ctx(loc, &what)?;
+        let n = columns.len();
+        let rows = stmt
+            .query_map([], |r| {
+                (0..n)
+                    .map(|k| {
+                        Ok(match r.get_ref(k)? {
+                            rusqlite::types::ValueRef::Null => Value::Null,
+                            rusqlite::types::ValueRef::Integer(v) => Value::Int(v),
+                            rusqlite::types::ValueRef::Real(v) => Value::Int(v as i64),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                Value::Text(String::from_utf8_lossy(t).into_owned())
+                            }
+                            rusqlite::types::ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                        })
+                    })
+                    .collect::<rusqlite::Result<Vec<Value>>>()
+            })
+            .ctx(loc, &what)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().ctx(loc, &what)
+    }
+
+    fn import_tables(&mut self, tables: &[ExportedTable<'_>]) -> Result<(), RegistryError> {
+        let loc = self.location.clone();
+        let tx = self.write_tx("copy a registry into it")?;
+        let held: i64 = tx
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM sources) + \
+                 (SELECT COUNT(*) FROM datasets) + (SELECT COUNT(*) FROM dataset_parts)",
+                [],
+                |r| r.get(0),
+            )
+            .ctx(&loc, "inspect the target")?;
+        if held > 0 {
+            return Err(RegistryError::Conflict(format!(
+                "registry {loc} already holds data; copy into a new, empty registry"
+            )));
+        }
+        for (table, columns, rows) in tables {
+            check_table(table, columns)?;
+            let what = format!("import {table}");
+            let marks: Vec<String> = (1..=columns.len()).map(|k| format!("?{k}")).collect();
+            let mut stmt = tx
+                .prepare(&format!(
+                    "INSERT INTO {table} ({}) VALUES ({})",
+                    columns.join(", "),
+                    marks.join(", ")
+                ))
+                .ctx(&loc, &what)?;
+            for row in rows {
+                let values = row.iter().map(|v| match v {
+                    Value::Null => rusqlite::types::Value::Null,
+                    Value::Int(n) => rusqlite::types::Value::Integer(*n),
+                    Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
+                    Value::Blob(b) => rusqlite::types::Value::Blob(b.clone()),
+                });
+                stmt.execute(rusqlite::params_from_iter(values))
+                    .ctx(&loc, &what)?;
+            }
+        }
+        tx.commit().ctx(&loc, "commit copy")
     }
 
     fn events(&self, limit: Option<u64>) -> Result<Vec<Event>, RegistryError> {
