@@ -42,6 +42,8 @@ const CHAIN_LOCK: i64 = 0x7072_6f76_0002;
 pub struct PgRegistry {
     client: RefCell<Client>,
     location: String,
+    /// Prepared read statements, by SQL text: a query is then one round trip, not two.
+    statements: RefCell<HashMap<String, postgres::Statement>>,
 }
 
 trait Ctx<T> {
@@ -175,6 +177,7 @@ impl PgRegistry {
         let reg = PgRegistry {
             client: RefCell::new(client),
             location,
+            statements: RefCell::new(HashMap::new()),
         };
         reg.migrate()?;
         Ok(reg)
@@ -272,10 +275,17 @@ impl PgRegistry {
         params: &[&(dyn ToSql + Sync)],
         what: &str,
     ) -> Result<Vec<Row>, RegistryError> {
-        self.client
-            .borrow_mut()
-            .query(sql, params)
-            .ctx(&self.location, what)
+        let mut client = self.client.borrow_mut();
+        let mut statements = self.statements.borrow_mut();
+        let stmt = match statements.get(sql) {
+            Some(s) => s.clone(),
+            None => {
+                let s = client.prepare(sql).ctx(&self.location, what)?;
+                statements.insert(sql.to_string(), s.clone());
+                s
+            }
+        };
+        client.query(&stmt, params).ctx(&self.location, what)
     }
 
     fn dataset_id(&self, r: &DatasetRef) -> Result<Option<i64>, RegistryError> {
