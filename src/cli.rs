@@ -87,6 +87,12 @@ pub enum Command {
         /// What to do.
         command: ListOnly,
     },
+    /// The registry as a whole.
+    Registry {
+        #[command(subcommand)]
+        /// What to do.
+        command: RegistryCommand,
+    },
     /// Dataset versions in the registry.
     Dataset {
         #[command(subcommand)]
@@ -167,6 +173,9 @@ pub enum Command {
         /// Training runs.
         #[arg(long, default_value_t = 500)]
         runs: usize,
+        /// Extra gate events appended to the chain.
+        #[arg(long, default_value_t = 0)]
+        events: usize,
     },
 }
 
@@ -186,6 +195,26 @@ pub enum DatasetCommand {
     Show {
         /// NAME@VERSION.
         dataset: DatasetRef,
+    },
+    /// Publish a version scanned in parts (`scan --partition K/N`): checks that all N parts
+    /// are staged and consistent, then registers it with the root hash over every part.
+    Seal {
+        /// NAME@VERSION.
+        dataset: DatasetRef,
+    },
+}
+
+/// Subcommands of `registry`.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Copy a whole registry into a new, empty one (SQLite file or postgres:// URL, either
+    /// way), events and hashes byte-exact: `verify` passes on the copy with the same chain
+    /// head. The source is only read.
+    Copy {
+        /// The registry to copy (path or URL).
+        from: String,
+        /// The new registry (path or URL); must hold nothing yet.
+        to: String,
     },
 }
 
@@ -209,6 +238,18 @@ pub struct ScanArgs {
     /// A dataset version this one was derived from (repeatable).
     #[arg(long)]
     pub derived_from: Vec<DatasetRef>,
+    /// Scan only slice K of N of the tree (files chosen by a hash of their relative path),
+    /// staged until `dataset seal NAME@VERSION` publishes all N parts as one version.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<crate::scan::Partition>,
+    /// How to read DIR.
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How `scan` and `gate DIR` read a directory.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
     /// Dotted path of the record URL field (replaces url, meta.url, metadata.url, source_url).
     #[arg(long)]
     pub url_field: Vec<String>,
@@ -224,7 +265,7 @@ pub struct ScanArgs {
     /// Follow symbolic links (loops are detected and listed as skipped).
     #[arg(long)]
     pub follow_links: bool,
-    /// Record unreadable files and directories as skipped instead of failing the scan.
+    /// Record unreadable files and directories as skipped instead of failing.
     #[arg(long)]
     pub skip_unreadable: bool,
 }
@@ -251,7 +292,9 @@ pub struct TrainArgs {
 /// Arguments of `gate`.
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// A dataset directory to check without registering it (not built yet: use --dataset).
+    /// A dataset directory to check as it is on disk (registered or not; nothing but the
+    /// gate event is written).
+    #[arg(conflicts_with = "dataset")]
     pub dir: Option<PathBuf>,
     /// The registered dataset the run would train on.
     #[arg(long)]
@@ -271,6 +314,9 @@ pub struct GateArgs {
     /// Also write JUnit XML (one test case per source) to this file.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// How to read DIR.
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 /// Arguments of `import-card`.

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use crate::attribute::UrlField;
 use crate::error::{Error, Result};
 use crate::output::Ui;
 use crate::policy;
@@ -93,13 +92,9 @@ pub fn replay(reg: &mut dyn Registry, samples: &Path, ui: Ui, actor: &str) -> Re
                 .map_err(|m: String| Error::input("demo", m))?,
             declared: s.sources.iter().map(|x| x.to_string()).collect(),
             derived_from: Vec::new(),
-            url_field: UrlField::default(),
-            jobs: None,
             actor: actor.into(),
-            walk: Default::default(),
-            rehash: false,
-            skip_unreadable: false,
-            progress: None,
+            read: Default::default(),
+            partition: None,
         };
         let summary = scan::scan(reg, &opts)?;
         let per_source: Vec<String> = summary

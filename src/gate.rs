@@ -1,21 +1,25 @@
-//! The pre-training gate: would a planned training run on a registered dataset be allowed?
+//! The pre-training gate: would a planned training run on a registered dataset, or on a
+//! directory as it is on disk, be allowed?
 //! Evaluated exactly as `report` evaluates a recorded run; the verdict is recorded as one
 //! `gate` event, and nothing else is written.
 
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
 use crate::error::{Error, Result};
 use crate::licence::AI_TRAINING;
-use crate::registry::{EventDraft, Registry, TrainingRun};
+use crate::registry::{DatasetInfo, EventDraft, Registry, RegistryError, SourceUsage, TrainingRun};
 use crate::report::{self, Filter, Finding};
+use crate::scan::{self, ReadOptions};
 use crate::types::{DatasetRef, Date};
 use crate::verdict::{Rules, Verdict};
 
-/// What to check.
+/// How to check.
 #[derive(Clone, Debug)]
 pub struct GateOptions {
-    /// The registered dataset the run would train on.
-    pub dataset: DatasetRef,
     /// The uses planned (`ai-training` is always one).
     pub uses: Vec<String>,
     /// The training org.
@@ -35,7 +39,7 @@ pub struct GateResult {
     pub pass: bool,
     /// Every finding, blocking or not (unknown provenance with `--allow-unknown`).
     pub findings: Vec<Finding>,
-    /// The dataset checked.
+    /// The dataset checked: `NAME@VERSION`, or the directory as given.
     pub dataset: String,
     /// Its root hash.
     pub root: String,
@@ -44,6 +48,39 @@ pub struct GateResult {
     /// Per source of the dataset (and `unknown` for unattributed content): the blocking
     /// verdicts, empty when it passes. One JUnit test case each.
     pub sources: Vec<(String, Vec<Verdict>)>,
+    /// For a directory: what was read and what the registry knew of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<DirFacts>,
+    /// Whether the verdict was recorded as a `gate` event (not on a read-only registry).
+    pub recorded: bool,
+}
+
+/// What `gate DIR` found on disk.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DirFacts {
+    /// The directory as given.
+    pub path: String,
+    /// The registered dataset version with the same root hash, if any: the directory is
+    /// exactly that version, and is judged as it (caps included).
+    pub matches: Option<String>,
+    /// Files.
+    pub files: u64,
+    /// Bytes on disk.
+    pub bytes: u64,
+    /// Distinct shards already registered (their stored attributions are used).
+    pub registered_shards: u64,
+    /// Distinct shards never registered (attributed by record URL, like `scan`).
+    pub new_shards: u64,
+    /// Files whose cached facts were reused.
+    pub reused: u64,
+    /// Files read and hashed.
+    pub rehashed: u64,
+    /// Files not fingerprinted, and why.
+    pub skipped: Vec<crate::scan::Skipped>,
+    /// Shards with unreadable records.
+    pub problems: Vec<crate::scan::Problem>,
+    /// Wall-clock seconds reading the directory.
+    pub seconds: f64,
 }
 
 /// Whether a finding blocks under these options.
@@ -51,30 +88,190 @@ pub fn blocks(f: &Finding, allow_unknown: bool) -> bool {
     !(allow_unknown && f.verdict == Verdict::UnknownProvenance)
 }
 
-/// Runs the gate against the registry and records its verdict as a `gate` event.
-pub fn gate_dataset(reg: &mut dyn Registry, opts: &GateOptions) -> Result<GateResult> {
-    let info = reg.dataset(&opts.dataset)?.ok_or_else(|| {
-        Error::input(
-            opts.dataset.to_string(),
-            "dataset is not registered (scan it first)",
-        )
-    })?;
+fn planned_uses(opts: &GateOptions) -> Vec<String> {
     let mut uses = vec![AI_TRAINING.to_string()];
     for u in &opts.uses {
         if !uses.contains(u) {
             uses.push(u.clone());
         }
     }
+    uses
+}
+
+/// Runs the gate against a registered dataset and records its verdict as a `gate` event.
+pub fn gate_dataset(
+    reg: &mut dyn Registry,
+    dataset: &DatasetRef,
+    opts: &GateOptions,
+) -> Result<GateResult> {
+    let info = reg.dataset(dataset)?.ok_or_else(|| {
+        Error::input(
+            dataset.to_string(),
+            "dataset is not registered (scan it first)",
+        )
+    })?;
+    let usage = reg.dataset_usage(dataset)?;
+    let payload = serde_json::json!({ "dataset": dataset.to_string() });
+    decide(reg, info, usage, false, None, payload, opts)
+}
+
+/// Runs the gate on a directory as it is on disk: fingerprints it (reusing the scanner's
+/// saved state read-only), takes what the registry knows of every registered shard, and
+/// attributes the content of new shards by record URL. A directory that is exactly a
+/// registered version is judged as that version. Writes only the `gate` event.
+pub fn gate_dir(
+    reg: &mut dyn Registry,
+    dir: &Path,
+    read: &ReadOptions,
+    opts: &GateOptions,
+) -> Result<GateResult> {
+    let started = Instant::now();
+    let survey = scan::survey(&*reg, dir, read)?;
+    let shown = dir.display().to_string();
+    let mut facts = DirFacts {
+        path: shown.clone(),
+        files: survey.entries.len() as u64,
+        bytes: survey.facts.iter().map(|f| f.size).sum(),
+        reused: survey.reused,
+        rehashed: survey.rehashed,
+        skipped: survey.skipped.clone(),
+        ..DirFacts::default()
+    };
+    for (e, f) in survey.entries.iter().zip(&survey.facts) {
+        if f.stats.malformed > 0 || f.stats.problem.is_some() {
+            facts.problems.push(crate::scan::Problem {
+                path: scan::show_path(&e.rel),
+                malformed: f.stats.malformed,
+                error: f.stats.problem.clone(),
+            });
+        }
+    }
+    let canonical = std::fs::canonicalize(dir)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| shown.clone());
+    let payload = |matches: Option<&str>| serde_json::json!({ "dir": canonical, "matches": matches, "files": facts.files });
+
+    // Distinct shards, each counted once however many paths hold it.
+    let mut hashes: Vec<blake3::Hash> = survey.facts.iter().map(|f| f.hash).collect();
+    hashes.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    hashes.dedup();
+    if let Some(info) = reg.datasets()?.into_iter().find(|d| d.root == survey.root) {
+        let usage = reg.dataset_usage(&info.dataset)?;
+        facts.matches = Some(info.dataset.to_string());
+        facts.registered_shards = hashes.len() as u64;
+        facts.seconds = started.elapsed().as_secs_f64();
+        let payload = payload(facts.matches.as_deref());
+        return decide(reg, info, usage, false, Some(facts), payload, opts);
+    }
+    let known = reg.known_shards(&hashes)?;
+    let mut per_source: BTreeMap<String, SourceUsage> = BTreeMap::new();
+    let mut unknown = SourceUsage {
+        source: None,
+        shards: 0,
+        records: 0,
+        bytes: 0,
+    };
+    let mut add = |source: &str, records: u64, bytes: u64| {
+        let u = per_source
+            .entry(source.to_string())
+            .or_insert_with(|| SourceUsage {
+                source: Some(source.to_string()),
+                shards: 0,
+                records: 0,
+                bytes: 0,
+            });
+        u.shards += 1;
+        u.records += records;
+        u.bytes += bytes;
+    };
+    let mut seen = std::collections::HashSet::with_capacity(hashes.len());
+    for f in &survey.facts {
+        if !seen.insert(f.hash) {
+            continue;
+        }
+        let (un_records, un_bytes) = match known.get(&f.hash) {
+            Some(k) => {
+                facts.registered_shards += 1;
+                for (source, records, bytes) in &k.sources {
+                    add(source, *records, *bytes);
+                }
+                (k.unattributed_records, k.unattributed_bytes)
+            }
+            None => {
+                facts.new_shards += 1;
+                for (i, records, bytes) in &f.stats.per_source {
+                    add(&survey.ids[*i], *records, *bytes);
+                }
+                (f.stats.unattributed_records, f.stats.unattributed_bytes)
+            }
+        };
+        if un_records > 0 {
+            unknown.shards += 1;
+            unknown.records += un_records;
+            unknown.bytes += un_bytes;
+        }
+    }
+    let mut usage: Vec<SourceUsage> = per_source.into_values().collect();
+    if unknown.shards > 0 {
+        usage.push(unknown);
+    }
+    let info = DatasetInfo {
+        dataset: DatasetRef {
+            name: shown,
+            version: survey.root.to_hex()[..12].to_string(),
+        },
+        // Caps bind collections, and a directory no one registered was collected by no
+        // known org on no known date: only registered versions are held to caps.
+        org: None,
+        collected: opts.date,
+        root: survey.root,
+        files: facts.files,
+        bytes: facts.bytes,
+        records: survey.facts.iter().map(|f| f.stats.records).sum(),
+        parents: Vec::new(),
+    };
+    facts.seconds = started.elapsed().as_secs_f64();
+    let payload = payload(None);
+    decide(reg, info, usage, true, Some(facts), payload, opts)
+}
+
+/// Evaluates the planned run on one dataset, registered or read from disk, and records the
+/// verdict.
+fn decide(
+    reg: &mut dyn Registry,
+    info: DatasetInfo,
+    usage: Vec<SourceUsage>,
+    unregistered: bool,
+    dir: Option<DirFacts>,
+    mut payload: serde_json::Value,
+    opts: &GateOptions,
+) -> Result<GateResult> {
+    let uses = planned_uses(opts);
+    let label = match &dir {
+        Some(d) => d.path.clone(),
+        None => info.dataset.to_string(),
+    };
     let run = TrainingRun {
         model: "(planned run)".into(),
         org: opts.org.clone(),
         date: opts.date,
-        datasets: vec![opts.dataset.clone()],
+        datasets: vec![info.dataset.clone()],
         uses: uses.clone(),
+    };
+    let sources_of: Vec<String> = usage
+        .iter()
+        .map(|u| u.source.clone().unwrap_or_else(|| "unknown".into()))
+        .collect();
+    let root = info.root.to_hex().to_string();
+    let extra = if unregistered {
+        vec![(info, usage)]
+    } else {
+        Vec::new()
     };
     let mut findings = report::build_for(
         &*reg,
         vec![run],
+        extra,
         false,
         &Filter::default(),
         Rules::default(),
@@ -82,12 +279,12 @@ pub fn gate_dataset(reg: &mut dyn Registry, opts: &GateOptions) -> Result<GateRe
     .findings;
     for f in &mut findings {
         f.model = None;
+        if unregistered {
+            f.dataset = Some(label.clone());
+        }
     }
-    let mut sources: Vec<(String, Vec<Verdict>)> = reg
-        .dataset_usage(&opts.dataset)?
-        .into_iter()
-        .map(|u| (u.source.unwrap_or_else(|| "unknown".into()), Vec::new()))
-        .collect();
+    let mut sources: Vec<(String, Vec<Verdict>)> =
+        sources_of.into_iter().map(|s| (s, Vec::new())).collect();
     for f in findings.iter().filter(|f| blocks(f, opts.allow_unknown)) {
         let name = f.source.clone().unwrap_or_else(|| "unknown".into());
         if let Some((_, v)) = sources.iter_mut().find(|(s, _)| *s == name)
@@ -96,28 +293,40 @@ pub fn gate_dataset(reg: &mut dyn Registry, opts: &GateOptions) -> Result<GateRe
             v.push(f.verdict);
         }
     }
-    let pass = !findings.iter().any(|f| blocks(f, opts.allow_unknown));
+    let blocking = findings
+        .iter()
+        .filter(|f| blocks(f, opts.allow_unknown))
+        .count();
+    let pass = blocking == 0;
+    if let Some(obj) = payload.as_object_mut() {
+        obj.insert("root".into(), root.clone().into());
+        obj.insert("org".into(), opts.org.clone().into());
+        obj.insert("date".into(), opts.date.to_string().into());
+        obj.insert("uses".into(), uses.clone().into());
+        obj.insert("allow_unknown".into(), opts.allow_unknown.into());
+        obj.insert("pass".into(), pass.into());
+        obj.insert("blocking".into(), blocking.into());
+    }
     let event = EventDraft {
         actor: opts.actor.clone(),
         kind: "gate".into(),
-        payload: serde_json::json!({
-            "dataset": opts.dataset.to_string(),
-            "root": info.root.to_hex().as_str(),
-            "org": opts.org,
-            "date": opts.date.to_string(),
-            "uses": uses,
-            "pass": pass,
-            "blocking": findings.iter().filter(|f| blocks(f, opts.allow_unknown)).count(),
-        }),
+        payload,
     };
-    reg.record_event(&event)?;
+    let recorded = match reg.record_event(&event) {
+        Ok(()) => true,
+        // A read-only registry still answers; the caller says the verdict went unrecorded.
+        Err(RegistryError::ReadOnly { .. }) => false,
+        Err(e) => return Err(e.into()),
+    };
     Ok(GateResult {
         pass,
         findings,
-        dataset: opts.dataset.to_string(),
-        root: info.root.to_hex().to_string(),
+        dataset: label,
+        root,
         uses,
         sources,
+        dir,
+        recorded,
     })
 }
 

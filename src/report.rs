@@ -257,19 +257,27 @@ fn thousands(n: u64) -> String {
 
 /// Builds the report from the registry.
 pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report> {
-    build_for(reg, reg.training_runs()?, true, filter, rules)
+    build_for(reg, reg.training_runs()?, Vec::new(), true, filter, rules)
 }
 
 /// Builds the report for the given training runs (registered or hypothetical, as a gate's
-/// planned run), with or without the registry's disclosures.
+/// planned run), with or without the registry's disclosures. `unregistered` are datasets
+/// the runs may name that are not in the registry, with their content per source (a
+/// directory a gate read): they are evaluated like registered ones.
 pub fn build_for(
     reg: &dyn Registry,
     runs: Vec<crate::registry::TrainingRun>,
+    unregistered: Vec<(DatasetInfo, Vec<SourceUsage>)>,
     with_disclosures: bool,
     filter: &Filter,
     rules: Rules,
 ) -> Result<Report> {
     let mut facts = Facts::load(reg, rules)?;
+    for (info, usage) in unregistered {
+        facts
+            .datasets
+            .insert(info.dataset.clone(), Some((info, usage)));
+    }
     let mut findings = Vec::new();
     let mut obligations = Vec::new();
     let mut volume_cache: HashMap<(String, String), Vec<crate::registry::VolumeRow>> =

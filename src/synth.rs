@@ -23,6 +23,9 @@ pub struct Sizes {
     pub shards_per_dataset: usize,
     /// Training runs (each on four datasets).
     pub runs: usize,
+    /// Extra `gate` events appended after the datasets, one transaction each (for the
+    /// event-chain benchmark).
+    pub events: usize,
 }
 
 /// What building took.
@@ -34,6 +37,8 @@ pub struct Built {
     pub datasets_seconds: f64,
     /// Shards registered (members, counting shared ones once per dataset).
     pub members: u64,
+    /// Seconds to append the extra events.
+    pub events_seconds: f64,
 }
 
 fn date(days: i32) -> Date {
@@ -165,6 +170,7 @@ fn dataset(z: Sizes, i: usize) -> NewDataset {
         parents: Vec::new(),
         members,
         state: None,
+        part: None,
     }
 }
 
@@ -192,9 +198,24 @@ pub fn build(reg: &mut dyn Registry, z: Sizes, tick: &dyn Fn(usize)) -> Result<B
         reg.register_dataset(&ds, &event("scan", payload))?;
         tick(i + 1);
     }
+    let datasets_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for i in 0..z.events {
+        let payload = serde_json::json!({
+            "dataset": format!("d{:04}@1", i % z.datasets.max(1)),
+            "root": blake3::hash(&i.to_le_bytes()).to_hex().as_str(),
+            "org": format!("org{}", i % 10),
+            "date": date((i % 1100) as i32).to_string(),
+            "uses": ["ai-training", "commercial"],
+            "pass": i % 3 != 0,
+            "blocking": i % 3,
+        });
+        reg.record_event(&event("gate", payload))?;
+    }
     Ok(Built {
         policy_seconds,
-        datasets_seconds: started.elapsed().as_secs_f64(),
+        datasets_seconds,
         members,
+        events_seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, dump};
+use common::Env;
 
 /// A registered dataset of two JSON Lines files without URLs (all unattributed).
 fn dataset() -> Env {
@@ -172,7 +172,7 @@ fn configs_choose_the_files_whose_content_is_declared() {
 #[test]
 fn bad_input_is_one_line_exit_2_and_changes_nothing() {
     let env = dataset();
-    let before = dump(&env.db);
+    let before = env.dump();
     let f = env.write("README.md", card("mit"));
     let err = env.fails(&["import-card", f.to_str().unwrap(), "--dataset", "nope@1"]);
     assert!(err.contains("nope@1"), "{err}");
@@ -202,5 +202,5 @@ fn bad_input_is_one_line_exit_2_and_changes_nothing() {
     assert!(err.contains("bad3.md:1:"), "{err}");
     let err = env.fails(&["import-card", "absent.md", "--dataset", "hf-set@1"]);
     assert!(err.contains("absent.md"), "{err}");
-    assert_eq!(before, dump(&env.db));
+    assert_eq!(before, env.dump());
 }

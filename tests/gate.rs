@@ -1,9 +1,9 @@
-//! `provtrack gate --dataset` through the built binary: exit codes, --allow-unknown, JUnit
-//! XML, and the one event it writes.
+//! `provtrack gate` (DIR and --dataset) through the built binary: exit codes,
+//! --allow-unknown, JUnit XML, and the one event it writes.
 
 mod common;
 
-use common::{Env, dump, records, story};
+use common::{Env, records, story};
 
 fn gate(env: &Env, args: &[&str]) -> (i32, serde_json::Value) {
     let mut a = vec!["gate", "--format", "json"];
@@ -47,7 +47,8 @@ fn well_formed(xml: &str) {
 #[test]
 fn gate_blocks_passes_and_explains() {
     let env = story();
-    let before: Vec<String> = dump(&env.db)
+    let before: Vec<String> = env
+        .dump()
         .into_iter()
         .filter(|r| !r.starts_with("events:"))
         .collect();
@@ -105,7 +106,8 @@ fn gate_blocks_passes_and_explains() {
     assert!(xml.contains("name=\"wikipedia\"/>"), "{xml}");
 
     // The gate wrote its event and nothing else.
-    let after: Vec<String> = dump(&env.db)
+    let after: Vec<String> = env
+        .dump()
         .into_iter()
         .filter(|r| !r.starts_with("events:"))
         .collect();
@@ -161,12 +163,149 @@ fn gate_errors_exit_2() {
             .contains("not registered")
     );
     assert!(env.fails(&["gate", "--org", "acme"]).contains("--dataset"));
+    let missing = env.fails(&["gate", "somedir", "--org", "acme"]);
+    assert!(missing.contains("somedir"), "{missing}");
+    env.write("plain.txt", "x");
+    let file = env.path("plain.txt");
     assert!(
-        env.fails(&["gate", "somedir", "--org", "acme"])
-            .contains("not built yet")
+        env.fails(&["gate", file.to_str().unwrap(), "--org", "acme"])
+            .contains("plain.txt")
+    );
+    assert!(
+        env.fails(&[
+            "gate",
+            "somedir",
+            "--dataset",
+            "web-mix@2022",
+            "--org",
+            "acme"
+        ])
+        .contains("--dataset")
     );
     assert!(
         env.fails(&["gate", "--dataset", "web-mix@2022"])
             .contains("--org")
     );
+}
+
+fn verdicts(r: &serde_json::Value) -> Vec<(String, String, u64)> {
+    let mut v: Vec<(String, String, u64)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["verdict"].as_str().unwrap().into(),
+                f["source"].as_str().unwrap_or("-").into(),
+                f["records"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn without_events(env: &Env) -> Vec<String> {
+    env.dump()
+        .into_iter()
+        .filter(|r| !r.starts_with("events:"))
+        .collect()
+}
+
+#[test]
+fn gate_dir_of_a_registered_version_is_judged_as_that_version() {
+    let env = story();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/datasets/web-mix");
+    let before = without_events(&env);
+    let plan = [
+        "--org",
+        "acme",
+        "--date",
+        "2023-03-01",
+        "--use",
+        "commercial",
+    ];
+    let mut args = vec![dir.to_str().unwrap()];
+    args.extend(plan);
+    let (code, by_dir) = gate(&env, &args);
+    let mut args = vec!["--dataset", "web-mix@2022"];
+    args.extend(plan);
+    let (code2, by_name) = gate(&env, &args);
+    assert_eq!((code, code2), (1, 1));
+    assert_eq!(verdicts(&by_dir), verdicts(&by_name));
+    assert_eq!(by_dir["dir"]["matches"], "web-mix@2022");
+    assert_eq!(by_dir["root"], by_name["root"]);
+    // Warm state cache: every file's facts were reused, none re-read.
+    assert_eq!(by_dir["dir"]["rehashed"], 0, "{}", by_dir["dir"]);
+    assert_eq!(by_dir["dir"]["reused"], by_dir["dir"]["files"]);
+    assert_eq!(before, without_events(&env));
+    let log = env.json(&["log", "--limit", "2"]);
+    assert_eq!(log[0]["kind"], "gate");
+    assert!(
+        log[0]["payload"]
+            .as_str()
+            .unwrap()
+            .contains("\"matches\":\"web-mix@2022\"")
+    );
+}
+
+#[test]
+fn gate_dir_uses_registered_attributions_and_attributes_new_shards() {
+    let env = story();
+    let blob: Vec<u8> = (0..4000u32).map(|i| (i * 7 % 251) as u8).collect();
+    env.write("pics/a.bin", &blob);
+    // The registry knows these bytes as wikipedia's (declared), which no URL could tell.
+    env.ok(&[
+        "scan",
+        "pics",
+        "--dataset",
+        "pics@1",
+        "--org",
+        "acme",
+        "--source",
+        "wikipedia",
+    ]);
+    env.write("plan/copy.bin", &blob);
+    env.write("plan/wiki.jsonl", records("en.wikipedia.org", 3));
+    let before = without_events(&env);
+    let plan = ["--org", "acme", "--date", "2023-03-01"];
+    let mut args = vec!["plan"];
+    args.extend(plan);
+    let (code, r) = gate(&env, &args);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["dir"]["registered_shards"], 1, "{}", r["dir"]);
+    assert_eq!(r["dir"]["new_shards"], 1);
+    assert_eq!(r["dir"]["matches"], serde_json::Value::Null);
+
+    // New content with twitter URLs is attributed like scan would, and blocks.
+    env.write("plan/tw.jsonl", records("twitter.com", 4));
+    let (code, r) = gate(&env, &args);
+    assert_eq!(code, 1);
+    let v = verdicts(&r);
+    assert!(v.iter().any(|(_, s, n)| s == "twitter" && *n == 4), "{v:?}");
+    assert!(v.iter().all(|(_, s, _)| s != "-"), "{v:?}");
+
+    // A new file no URL attributes is unknown provenance: blocks unless --allow-unknown.
+    std::fs::remove_file(env.path("plan/tw.jsonl")).unwrap();
+    env.write("plan/new.dat", b"opaque bytes nobody registered");
+    let junit = env.path("plan.xml");
+    let mut with_junit = args.clone();
+    with_junit.extend(["--junit", junit.to_str().unwrap()]);
+    let (code, r) = gate(&env, &with_junit);
+    assert_eq!(code, 1);
+    assert_eq!(
+        verdicts(&r),
+        vec![("unknown-provenance".into(), "-".into(), 1)]
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    well_formed(&xml);
+    assert!(xml.contains("name=\"unknown\">\n      <failure"), "{xml}");
+    assert!(xml.contains("name=\"wikipedia\"/>"), "{xml}");
+    args.push("--allow-unknown");
+    let (code, r) = gate(&env, &args);
+    assert_eq!(code, 0, "{r}");
+
+    // Only gate events were written: no shard, no dataset, no scan state.
+    assert_eq!(before, without_events(&env));
+    assert_eq!(env.json(&["verify"])["ok"], true);
 }

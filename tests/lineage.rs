@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{dump, story};
+use common::story;
 use serde_json::Value;
 
 fn ids(g: &Value) -> BTreeSet<String> {
@@ -155,11 +155,11 @@ fn lineage_formats_and_errors() {
             .contains("no shard")
     );
     // Graph formats are refused by other commands before they do anything.
-    let before = dump(&env.db);
+    let before = env.dump();
     env.write("more/x.jsonl", "{}\n");
     assert!(
         env.fails(&["scan", "more", "--dataset", "more@1", "--format", "dot"])
             .contains("--format")
     );
-    assert_eq!(dump(&env.db), before);
+    assert_eq!(env.dump(), before);
 }

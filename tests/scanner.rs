@@ -196,14 +196,7 @@ fn walk_options_and_odd_files() {
     assert_eq!(empty["hash"], blake3::hash(b"").to_hex().as_str());
 
     // The raw name is stored byte-exact and is part of the root hash as bytes.
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    let stored: Vec<Vec<u8>> = conn
-        .prepare("SELECT path FROM dataset_shards ORDER BY path")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let stored = env.query_bytes("SELECT path FROM dataset_shards ORDER BY path");
     assert!(stored.iter().any(|p| p == raw_name), "{stored:?}");
     let mut lines: Vec<(Vec<u8>, String)> = Vec::new();
     for p in &stored {
@@ -269,10 +262,10 @@ fn unreadable_files_fail_the_scan_unless_skipped() {
     env.write("ds2/ok.jsonl", records("twitter.com", 1));
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let before = common::dump(&env.db);
+    let before = env.dump();
     let err = env.fails(&["scan", "ds2", "--dataset", "u@2"]);
     assert!(err.contains("locked.jsonl"), "{err}");
-    assert_eq!(common::dump(&env.db), before);
+    assert_eq!(env.dump(), before);
     let s = env.json(&["scan", "ds2", "--dataset", "u@2", "--skip-unreadable"]);
     assert_eq!(s["files"], 1);
     assert!(
@@ -329,7 +322,7 @@ fn a_killed_scan_leaves_no_partial_version() {
     for delay_ms in [20u64, 80, 200] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_provtrack"))
             .args(["--registry"])
-            .arg(&env.db)
+            .arg(&env.registry)
             .args([
                 "-q",
                 "scan",
@@ -348,19 +341,17 @@ fn a_killed_scan_leaves_no_partial_version() {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
-        let conn = rusqlite::Connection::open(&env.db).unwrap();
-        let ok: String = conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(ok, "ok");
+        if !env.is_postgres() {
+            let conn = rusqlite::Connection::open(&env.db).unwrap();
+            let ok: String = conn
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(ok, "ok");
+        }
         // Either the whole version is there (the scan won the race) or none of it.
-        let n: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM dataset_shards m JOIN datasets d ON d.id = m.dataset_id WHERE d.name = 'big'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let n = env.query_i64(
+            "SELECT COUNT(*) FROM dataset_shards m JOIN datasets d ON d.id = m.dataset_id WHERE d.name = 'big'",
+        );
         assert!(n == 0 || n == 400, "partial dataset: {n} members");
     }
     let s = env.json(&["scan", "big", "--dataset", "big@1"]);
@@ -378,7 +369,7 @@ fn two_processes_scan_into_one_registry_at_once() {
     let spawn = |dir: &str, ds: &str| {
         Command::new(env!("CARGO_BIN_EXE_provtrack"))
             .args(["--registry"])
-            .arg(&env.db)
+            .arg(&env.registry)
             .args(["-q", "scan", dir, "--dataset", ds])
             .current_dir(env.dir.path())
             .output()

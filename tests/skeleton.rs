@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Env, dump, gzip, records};
+use common::{Env, gzip, records};
 use serde_json::Value;
 
 const POLICY: &str = r#"
@@ -427,12 +427,14 @@ fn apply_is_idempotent_and_logged() {
     let env = Env::new();
     env.write("policy.toml", POLICY);
     env.ok(&["apply", "policy.toml"]);
-    let first: Vec<String> = dump(&env.db)
+    let first: Vec<String> = env
+        .dump()
         .into_iter()
         .filter(|r| !r.starts_with("events:"))
         .collect();
     env.ok(&["apply", "policy.toml"]);
-    let second: Vec<String> = dump(&env.db)
+    let second: Vec<String> = env
+        .dump()
         .into_iter()
         .filter(|r| !r.starts_with("events:"))
         .collect();
@@ -481,7 +483,7 @@ fn bad_policy_files_change_nothing_and_name_the_line() {
     let env = Env::new();
     env.write("policy.toml", POLICY);
     env.ok(&["apply", "policy.toml"]);
-    let before = dump(&env.db);
+    let before = env.dump();
     let cases = [
         (
             "syntax.toml",
@@ -531,36 +533,45 @@ fn bad_policy_files_change_nothing_and_name_the_line() {
             err.starts_with(&format!("provtrack: {prefix}")),
             "{name}: {err}"
         );
-        assert_eq!(dump(&env.db), before, "{name} changed the registry");
+        assert_eq!(env.dump(), before, "{name} changed the registry");
     }
     let err = env.fails(&["apply", "missing.toml"]);
     assert!(err.contains("missing.toml"), "{err}");
-    assert_eq!(dump(&env.db), before);
+    assert_eq!(env.dump(), before);
 }
 
 #[test]
 fn registry_newer_than_the_binary_is_refused() {
     let env = Env::new();
     env.ok(&["init"]);
-    {
-        let conn = rusqlite::Connection::open(&env.db).unwrap();
-        conn.pragma_update(None, "user_version", 99).unwrap();
-    }
-    let before = dump(&env.db);
+    let (set, get) = if env.is_postgres() {
+        (
+            "UPDATE provtrack_schema SET version = 99",
+            "SELECT version FROM provtrack_schema",
+        )
+    } else {
+        ("PRAGMA user_version = 99", "PRAGMA user_version")
+    };
+    assert!(env.sql_ok(set));
+    let before = env.dump();
     let err = env.fails(&["source", "list"]);
     assert!(err.contains("schema version 99 is newer"), "{err}");
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    let v: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(v, 99, "the registry was downgraded");
-    drop(conn);
-    assert_eq!(dump(&env.db), before);
+    assert_eq!(env.query_i64(get), 99, "the registry was downgraded");
+    assert_eq!(env.dump(), before);
 }
 
 #[test]
 fn files_that_are_not_registries_are_refused_untouched() {
     let env = Env::new();
+    if env.is_postgres() {
+        // A database of another program.
+        assert!(env.sql_ok("CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine');"));
+        let before = env.dump();
+        let err = env.fails(&["init"]);
+        assert!(err.contains("another program"), "{err}");
+        assert_eq!(env.dump(), before);
+        return;
+    }
     let junk = b"this is not a database, just some text that happens to be here\n".repeat(100);
     std::fs::write(&env.db, &junk).unwrap();
     let err = env.fails(&["source", "list"]);
@@ -576,7 +587,7 @@ fn files_that_are_not_registries_are_refused_untouched() {
     let err = env.fails(&["init"]);
     assert!(err.contains("another program"), "{err}");
     assert_eq!(
-        dump(&env.db),
+        env.dump(),
         vec!["notes: Text([109, 105, 110, 101])".to_string()]
     );
 }
@@ -678,7 +689,7 @@ fn scan_fingerprints_and_attributes_real_files() {
     assert_eq!(env.json(&["log"]).as_array().unwrap().len(), events_before);
 
     // Different content under the same version is an error naming the file; nothing changes.
-    let before = dump(&env.db);
+    let before = env.dump();
     env.write(
         "ds/b/wiki.jsonl.gz",
         gzip(records("en.wikipedia.org", 6).as_bytes()),
@@ -689,7 +700,7 @@ fn scan_fingerprints_and_attributes_real_files() {
         err.contains("changed: b/wiki.jsonl.gz") && err.contains("added: new.jsonl"),
         "{err}"
     );
-    assert_eq!(dump(&env.db), before);
+    assert_eq!(env.dump(), before);
 }
 
 #[test]
@@ -716,7 +727,7 @@ fn same_bytes_inherit_provenance() {
 fn bad_scan_input_is_a_clear_error() {
     let env = Env::new();
     env.ok(&["init"]);
-    let before = dump(&env.db);
+    let before = env.dump();
     assert!(
         env.fails(&["scan", "nope", "--dataset", "a@1"])
             .contains("nope")
@@ -738,7 +749,7 @@ fn bad_scan_input_is_a_clear_error() {
     let out = env.run(&["scan", "d", "--dataset", "no-version"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("NAME@VERSION"));
-    assert_eq!(dump(&env.db), before);
+    assert_eq!(env.dump(), before);
     let out = env.run(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }

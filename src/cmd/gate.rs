@@ -1,37 +1,72 @@
-//! `provtrack gate --dataset D@V --use U... --org O`.
+//! `provtrack gate (DIR | --dataset D@V) --use U... --org O`.
 
 use super::{Context, Exit};
 use crate::cli::GateArgs;
 use crate::error::{Error, Result};
 use crate::gate::{self, GateOptions};
 use crate::output::Table;
+use crate::scan::{ProgressSink, ReadOptions};
 use crate::types::{Date, check_ident, check_use};
+use std::sync::Arc;
 
 /// Runs the gate: exit 0 pass, 1 blocked.
 pub fn run(ctx: &Context, args: GateArgs) -> Result<Exit> {
-    if args.dir.is_some() {
-        return Err(Error::input(
-            "gate DIR",
-            "checking an unregistered directory is not built yet; scan it and use --dataset",
-        ));
-    }
-    let dataset = args
-        .dataset
-        .ok_or_else(|| Error::input("gate", "--dataset NAME@VERSION is required"))?;
     check_ident("org", &args.org).map_err(|m| Error::input("--org", m))?;
     for u in &args.uses {
         check_use(u).map_err(|m| Error::input("--use", m))?;
     }
     let opts = GateOptions {
-        dataset,
         uses: args.uses,
         org: args.org,
         date: args.date.unwrap_or_else(Date::today),
         allow_unknown: args.allow_unknown,
         actor: ctx.actor.clone(),
     };
+    let read = super::scan::read_options(args.read)?;
     let mut reg = ctx.open()?;
-    let r = gate::gate_dataset(reg.as_mut(), &opts)?;
+    let r = match (&args.dir, &args.dataset) {
+        (Some(dir), _) => {
+            let bar = ctx.ui.progress_bar().map(Arc::new);
+            let read = ReadOptions {
+                progress: bar.clone().map(|b| b as Arc<dyn ProgressSink>),
+                ..read
+            };
+            let r = gate::gate_dir(reg.as_mut(), dir, &read, &opts);
+            if let Some(b) = bar {
+                b.finish();
+            }
+            r?
+        }
+        (None, Some(d)) => gate::gate_dataset(reg.as_mut(), d, &opts)?,
+        (None, None) => {
+            return Err(Error::input(
+                "gate",
+                "a directory or --dataset NAME@VERSION is required",
+            ));
+        }
+    };
+    if let Some(d) = &r.dir {
+        super::scan::report_problems(ctx, &d.skipped, &d.problems);
+        ctx.ui.debug(format_args!(
+            "{}: {} files ({} read, {} unchanged) in {:.2}s; {} shards registered, {} new{}",
+            d.path,
+            d.files,
+            d.rehashed,
+            d.reused,
+            d.seconds,
+            d.registered_shards,
+            d.new_shards,
+            d.matches
+                .as_ref()
+                .map(|m| format!("; exactly {m}"))
+                .unwrap_or_default()
+        ));
+    }
+    if !r.recorded {
+        ctx.ui.warn(format_args!(
+            "verdict not recorded in the event log: the registry is read-only"
+        ));
+    }
     if let Some(path) = &args.junit {
         std::fs::write(path, gate::junit(&r, opts.allow_unknown))
             .map_err(|e| Error::io(path, e))?;
@@ -42,9 +77,19 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<Exit> {
         .filter(|f| gate::blocks(f, opts.allow_unknown))
         .collect();
     ctx.ui.info(format_args!(
-        "{}: {} for {} by {} on {}{}",
+        "{}: {}{} for {} by {} on {}{}",
         if r.pass { "PASS" } else { "BLOCKED" },
         r.dataset,
+        match &r.dir {
+            Some(d) => match &d.matches {
+                Some(m) => format!(" (exactly {m})"),
+                None => format!(
+                    " ({} files, {} shards new to the registry)",
+                    d.files, d.new_shards
+                ),
+            },
+            None => String::new(),
+        },
         r.uses.join(", "),
         opts.org,
         opts.date,

@@ -76,6 +76,56 @@ pub fn datasets(ctx: &Context) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// Copies a whole registry into a new one.
+pub fn copy_registry(ctx: &Context, from: &str, to: &str) -> Result<Exit> {
+    if from == to {
+        return Err(crate::error::Error::input(
+            "registry copy",
+            "FROM and TO are the same registry",
+        ));
+    }
+    let source = crate::registry::open(from)?;
+    let mut target = crate::registry::open(to)?;
+    let copied = crate::registry::copy(&*source, target.as_mut())?;
+    ctx.ui.info(format_args!(
+        "copied {} events and {} rows; chain head {}",
+        copied.events,
+        copied.rows.iter().map(|(_, n)| n).sum::<u64>(),
+        copied.chain_head.as_deref().unwrap_or("(empty chain)")
+    ));
+    let mut t = Table::new(&["table", "rows"]);
+    for (table, n) in &copied.rows {
+        t.push(vec![table.clone(), n.to_string()]);
+    }
+    ctx.emit(&copied, &t)?;
+    Ok(Exit::Success)
+}
+
+/// Publishes a version scanned in parts.
+pub fn seal_dataset(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
+    let mut reg = ctx.open()?;
+    let parts = reg.staged_parts(r)?.len();
+    let info = crate::scan::seal(reg.as_mut(), r, &ctx.actor)?;
+    ctx.ui.info(format_args!(
+        "sealed {}: {parts} parts, {} files, root {}",
+        info.dataset,
+        info.files,
+        info.root.to_hex()
+    ));
+    let mut t = Table::new(&[
+        "dataset",
+        "org",
+        "collected",
+        "files",
+        "bytes",
+        "records",
+        "root",
+    ]);
+    t.push(dataset_row(&info));
+    ctx.emit(&info, &t)?;
+    Ok(Exit::Success)
+}
+
 #[derive(Serialize)]
 struct ShardRow {
     path: String,

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::cli::{Cli, Color, Command, DatasetCommand, ListOnly};
+use crate::cli::{Cli, Color, Command, DatasetCommand, ListOnly, RegistryCommand};
 use crate::error::{Error, Result};
 use crate::output::{self, OutputFormat, Table, Ui};
 use crate::registry::{self, Registry};
@@ -129,8 +129,10 @@ pub fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Init => {
             ctx.open()?;
-            ctx.ui
-                .info(format_args!("registry ready at {}", ctx.registry));
+            ctx.ui.info(format_args!(
+                "registry ready at {}",
+                registry::display(&ctx.registry)
+            ));
             Ok(Exit::Success)
         }
         Command::Apply { file } => apply::run(&ctx, &file),
@@ -141,12 +143,18 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Licence {
             command: ListOnly::List,
         } => list::licences(&ctx),
+        Command::Registry {
+            command: RegistryCommand::Copy { from, to },
+        } => list::copy_registry(&ctx, &from, &to),
         Command::Dataset {
             command: DatasetCommand::List,
         } => list::datasets(&ctx),
         Command::Dataset {
             command: DatasetCommand::Show { dataset },
         } => list::show_dataset(&ctx, &dataset),
+        Command::Dataset {
+            command: DatasetCommand::Seal { dataset },
+        } => list::seal_dataset(&ctx, &dataset),
         Command::Train(args) => train::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),
@@ -163,12 +171,14 @@ pub fn run(cli: Cli) -> Result<Exit> {
             datasets,
             shards_per_dataset,
             runs,
+            events,
         } => {
             let sizes = crate::synth::Sizes {
                 sources,
                 datasets,
                 shards_per_dataset,
                 runs,
+                events,
             };
             let mut reg = ctx.open()?;
             let ui = ctx.ui;

@@ -2,12 +2,14 @@
 
 use super::{Context, Exit};
 use crate::attribute::UrlField;
-use crate::cli::ScanArgs;
+use crate::cli::{ReadArgs, ScanArgs};
 use crate::error::{Error, Result};
 use crate::output::Table;
 use std::sync::Arc;
 
-use crate::scan::{self, ProgressSink, ScanOptions, ScanSummary, WalkOptions};
+use crate::scan::{
+    self, Problem, ProgressSink, ReadOptions, ScanOptions, ScanSummary, Skipped, WalkOptions,
+};
 use crate::types::{Date, check_ident};
 
 /// Scans and registers a dataset version and prints its summary.
@@ -15,11 +17,6 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
     if let Some(org) = &args.org {
         check_ident("org", org).map_err(|m| Error::input("--org", m))?;
     }
-    let url_field = if args.url_field.is_empty() {
-        UrlField::default()
-    } else {
-        UrlField::new(&args.url_field).map_err(|m| Error::input("--url-field", m))?
-    };
     let opts = ScanOptions {
         dir: args.dir,
         dataset: args.dataset,
@@ -27,31 +24,20 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
         collected: args.collected.unwrap_or_else(Date::today),
         declared: args.sources,
         derived_from: args.derived_from,
-        url_field,
-        jobs: args.jobs.map(usize::from),
         actor: ctx.actor.clone(),
-        walk: WalkOptions {
-            excludes: args.exclude,
-            follow_links: args.follow_links,
-            skip_unreadable: args.skip_unreadable,
-            threads: 0,
-        },
-        rehash: args.rehash,
-        skip_unreadable: args.skip_unreadable,
-        progress: None,
+        read: read_options(args.read)?,
+        partition: args.partition,
     };
     let mut reg = ctx.open()?;
     let bar = ctx.ui.progress_bar().map(Arc::new);
-    let opts = ScanOptions {
-        progress: bar.clone().map(|b| b as Arc<dyn ProgressSink>),
-        ..opts
-    };
+    let mut opts = opts;
+    opts.read.progress = bar.clone().map(|b| b as Arc<dyn ProgressSink>);
     let result = scan::scan(reg.as_mut(), &opts);
     if let Some(b) = bar {
         b.finish();
     }
     let summary = result?;
-    report_problems(ctx, &summary);
+    report_problems(ctx, &summary.skipped, &summary.problems);
     let per_source: Vec<String> = summary
         .sources
         .iter()
@@ -79,12 +65,36 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-fn report_problems(ctx: &Context, s: &ScanSummary) {
-    for k in &s.skipped {
+/// The reading flags of `scan` and `gate DIR`, checked.
+pub(super) fn read_options(a: ReadArgs) -> Result<ReadOptions> {
+    let url_field = if a.url_field.is_empty() {
+        UrlField::default()
+    } else {
+        UrlField::new(&a.url_field).map_err(|m| Error::input("--url-field", m))?
+    };
+    Ok(ReadOptions {
+        url_field,
+        jobs: a.jobs.map(usize::from),
+        walk: WalkOptions {
+            excludes: a.exclude,
+            follow_links: a.follow_links,
+            skip_unreadable: a.skip_unreadable,
+            threads: 0,
+            partition: None,
+        },
+        rehash: a.rehash,
+        skip_unreadable: a.skip_unreadable,
+        progress: None,
+    })
+}
+
+/// Warns of skipped files and unreadable records.
+pub(super) fn report_problems(ctx: &Context, skipped: &[Skipped], problems: &[Problem]) {
+    for k in skipped {
         ctx.ui
             .warn(format_args!("{}: skipped: {}", k.path, k.reason));
     }
-    for p in &s.problems {
+    for p in problems {
         match &p.error {
             Some(e) => ctx.ui.warn(format_args!(
                 "{}: {} malformed records; stream ended early: {e}",

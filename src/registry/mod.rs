@@ -3,6 +3,7 @@
 //! commands only see the trait. Each writing method is one transaction that also appends
 //! its event to the hash chain, so a failure leaves nothing behind.
 
+mod postgres;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use serde::Serialize;
 use crate::licence::Licence;
 use crate::types::{DatasetRef, Date, Period};
 
+pub use postgres::PgRegistry;
 pub use sqlite::SqliteRegistry;
 
 /// A platform or publisher that content comes from.
@@ -230,6 +232,9 @@ pub struct NewDataset {
     pub members: Vec<Member>,
     /// The scanner's state to save with it: (directory key, state blob).
     pub state: Option<(Vec<u8>, Vec<u8>)>,
+    /// Part K of N (1-based) of a partitioned scan: staged, invisible to queries until the
+    /// version is sealed; `root_hash` is then over this part's members only.
+    pub part: Option<(u32, u32)>,
 }
 
 /// A registered dataset version.
@@ -315,6 +320,17 @@ pub struct ShardLinks {
     pub sources: Vec<String>,
 }
 
+/// A registered shard's attributed and unattributed content.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KnownShard {
+    /// (source, records, bytes), by source.
+    pub sources: Vec<(String, u64, u64)>,
+    /// Records attributed to no source.
+    pub unattributed_records: u64,
+    /// Their bytes.
+    pub unattributed_bytes: u64,
+}
+
 impl ContentRow {
     /// The row as volume counted against a cap.
     pub fn volume(&self) -> VolumeRow {
@@ -354,6 +370,39 @@ pub struct CardAttributed {
     pub records: u64,
     /// Their bytes.
     pub bytes: u64,
+}
+
+impl CardImport {
+    /// From a dataset's members as (path, shard id, unattributed records, unattributed
+    /// bytes), the distinct shards whose unclaimed content this import declares the
+    /// source's, and what that adds up to. Both backends decide alike through this.
+    pub fn targets(
+        &self,
+        members: &[(Vec<u8>, i64, i64, i64)],
+    ) -> (Vec<(i64, i64, i64)>, CardAttributed) {
+        let wanted: Option<std::collections::HashSet<&[u8]>> = self
+            .paths
+            .as_ref()
+            .map(|ps| ps.iter().map(Vec::as_slice).collect());
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        let mut sum = CardAttributed::default();
+        for (path, shard, records, bytes) in members {
+            if *records <= 0
+                || wanted
+                    .as_ref()
+                    .is_some_and(|w| !w.contains(path.as_slice()))
+                || !seen.insert(*shard)
+            {
+                continue;
+            }
+            out.push((*shard, *records, *bytes));
+            sum.shards += 1;
+            sum.records += *records as u64;
+            sum.bytes += (*bytes).max(0) as u64;
+        }
+        (out, sum)
+    }
 }
 
 /// An event to append, built by the caller.
@@ -397,6 +446,11 @@ pub enum Registered {
     },
     /// The same version with identical content was already there; nothing changed.
     Unchanged,
+    /// A part of a partitioned scan was staged.
+    Staged {
+        /// As for `Created`.
+        inherited_shards: u64,
+    },
 }
 
 /// A storage failure or refusal. Printed on one line.
@@ -430,6 +484,18 @@ pub enum RegistryError {
         /// Why.
         why: String,
     },
+    /// A write to a registry that can only be read (read-only file system or file).
+    #[error(
+        "registry {location} is read-only ({why}): cannot {what}; reading commands (report, audit, lineage, gate, verify, log) still work"
+    )]
+    ReadOnly {
+        /// Where.
+        location: String,
+        /// Why it cannot be written.
+        why: String,
+        /// The refused write.
+        what: String,
+    },
     /// A write that conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
@@ -454,6 +520,18 @@ pub trait Registry {
     /// root hash exists (a different root hash is a [`RegistryError::Conflict`]). A shard
     /// already stored keeps its attributions (the new ones are added) and the smaller of the
     /// two unattributed counts: same bytes, same provenance.
+    /// Publishes a version scanned in parts: checks that parts 1..N are all staged with the
+    /// same N, org, collection date and parents and that no path is in two parts, then
+    /// stores the version with the root hash over all members, removes the staged parts and
+    /// appends the event `event` makes of it, in one transaction. Any inconsistency is a
+    /// [`RegistryError::Conflict`] naming the part.
+    fn seal_dataset(
+        &mut self,
+        dataset: &DatasetRef,
+        event: &dyn Fn(&DatasetInfo) -> EventDraft,
+    ) -> Result<DatasetInfo, RegistryError>;
+    /// The staged parts of a version: (part, of N, files).
+    fn staged_parts(&self, dataset: &DatasetRef) -> Result<Vec<(u32, u32, u64)>, RegistryError>;
     fn register_dataset(
         &mut self,
         ds: &NewDataset,
@@ -508,20 +586,216 @@ pub trait Registry {
     /// Datasets holding the shard with this hash, and the sources it is attributed to;
     /// `None` when no such shard is registered.
     fn shard_links(&self, hash: &blake3::Hash) -> Result<Option<ShardLinks>, RegistryError>;
+    /// What is known of each of these shards (content per source, unattributed content);
+    /// hashes of no registered shard are absent from the answer.
+    fn known_shards(
+        &self,
+        hashes: &[blake3::Hash],
+    ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError>;
     /// Every dataset member holding content of `source`, by collection date.
     fn source_content(&self, source: &str) -> Result<Vec<ContentRow>, RegistryError>;
     /// The newest `limit` events (all when `None`), oldest first.
     fn events(&self, limit: Option<u64>) -> Result<Vec<Event>, RegistryError>;
+    /// Every row of one of [`TABLES`], in primary-key order, with the given columns.
+    fn export_table(&self, table: &str, columns: &[&str])
+    -> Result<Vec<Vec<Value>>, RegistryError>;
+    /// Stores exported tables verbatim (ids, times, event hashes) in one transaction, into a
+    /// registry that holds nothing yet (else a [`RegistryError::Conflict`]).
+    fn import_tables(&mut self, tables: &[ExportedTable<'_>]) -> Result<(), RegistryError>;
 }
 
-/// Opens (creating and migrating if needed) the registry at `location`: a file path for
-/// SQLite; `postgres://` URLs are reserved for the PostgreSQL backend.
+/// One exported table: name, columns and rows.
+pub type ExportedTable<'a> = (&'a str, &'a [&'a str], Vec<Vec<Value>>);
+
+/// A stored value, as `registry copy` carries it between backends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// NULL.
+    Null,
+    /// An integer (booleans are 0/1).
+    Int(i64),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Blob(Vec<u8>),
+}
+
+/// Every table of the registry with its columns, parents before children: what `registry
+/// copy` carries, in the order it is written.
+pub const TABLES: &[(&str, &[&str])] = &[
+    ("sources", &["id", "name"]),
+    ("source_domains", &["domain", "source_id"]),
+    ("licences", &["id", "name"]),
+    ("licence_terms", &["licence_id", "kind", "term"]),
+    (
+        "grants",
+        &[
+            "id",
+            "source_id",
+            "licence_id",
+            "grantee",
+            "valid_from",
+            "valid_until",
+            "cap_records",
+            "cap_per",
+        ],
+    ),
+    (
+        "datasets",
+        &[
+            "id",
+            "name",
+            "version",
+            "org",
+            "collected",
+            "root_hash",
+            "files",
+            "bytes",
+            "records",
+            "created",
+        ],
+    ),
+    ("dataset_parents", &["dataset_id", "parent_id"]),
+    (
+        "shards",
+        &[
+            "id",
+            "hash",
+            "size",
+            "format",
+            "records",
+            "unattributed_records",
+            "unattributed_bytes",
+            "malformed",
+            "problem",
+        ],
+    ),
+    ("dataset_shards", &["dataset_id", "path", "shard_id"]),
+    (
+        "attributions",
+        &["shard_id", "source_id", "records", "bytes", "method"],
+    ),
+    ("training_runs", &["model", "org", "date"]),
+    ("training_datasets", &["model", "dataset"]),
+    ("training_uses", &["model", "use_name"]),
+    ("applications", &["id", "org", "disclosed"]),
+    ("application_models", &["application_id", "model"]),
+    (
+        "disclosures",
+        &[
+            "id",
+            "dataset",
+            "source_id",
+            "recipient",
+            "kind",
+            "date",
+            "org",
+        ],
+    ),
+    (
+        "events",
+        &["seq", "time", "actor", "kind", "payload", "prev", "hash"],
+    ),
+    ("scan_state", &["id", "dir", "state"]),
+    (
+        "dataset_parts",
+        &[
+            "id",
+            "name",
+            "version",
+            "part",
+            "parts",
+            "org",
+            "collected",
+            "root_hash",
+            "files",
+            "created",
+        ],
+    ),
+    ("dataset_part_parents", &["part_id", "parent_id"]),
+    ("dataset_part_shards", &["part_id", "path", "shard_id"]),
+];
+
+/// Tables whose integer `id` is generated: after a copy the generator continues past the
+/// copied ids.
+pub const GENERATED_IDS: &[&str] = &["datasets", "shards", "scan_state", "dataset_parts"];
+
+/// What `registry copy` copied.
+#[derive(Clone, Debug, Serialize)]
+pub struct Copied {
+    /// Rows per table.
+    pub rows: Vec<(String, u64)>,
+    /// Events copied.
+    pub events: u64,
+    /// The chain head hash, the same on both sides.
+    pub chain_head: Option<String>,
+}
+
+/// Copies every row of `from` into the empty registry `to`, byte-exact (ids, times, event
+/// hashes), in one transaction on `to`; checks that both chain heads then agree.
+pub fn copy(from: &dyn Registry, to: &mut dyn Registry) -> Result<Copied, RegistryError> {
+    let mut tables = Vec::with_capacity(TABLES.len());
+    for (table, columns) in TABLES {
+        tables.push((*table, *columns, from.export_table(table, columns)?));
+    }
+    let rows = tables
+        .iter()
+        .map(|(t, _, r)| (t.to_string(), r.len() as u64))
+        .collect();
+    let events = tables
+        .iter()
+        .find(|(t, _, _)| *t == "events")
+        .map_or(0, |(_, _, r)| r.len() as u64);
+    to.import_tables(&tables)?;
+    let head = |r: &dyn Registry| -> Result<Option<String>, RegistryError> {
+        Ok(r.events(Some(1))?.pop().map(|e| e.hash))
+    };
+    let (a, b) = (head(from)?, head(&*to)?);
+    if a != b {
+        return Err(RegistryError::Conflict(format!(
+            "the copy's chain head {} differs from the original's {}",
+            b.unwrap_or_default(),
+            a.unwrap_or_default()
+        )));
+    }
+    Ok(Copied {
+        rows,
+        events,
+        chain_head: a,
+    })
+}
+
+/// Checks that `table` is one of [`TABLES`] with exactly these columns (names are pasted
+/// into SQL, so nothing else is accepted).
+pub fn check_table(table: &str, columns: &[&str]) -> Result<(), RegistryError> {
+    if TABLES.iter().any(|(t, c)| *t == table && *c == columns) {
+        Ok(())
+    } else {
+        Err(RegistryError::Conflict(format!(
+            "unknown table or columns: {table}"
+        )))
+    }
+}
+
+/// `location` as it may be shown: a PostgreSQL URL without its password.
+pub fn display(location: &str) -> String {
+    if is_postgres(location) {
+        postgres::redact(location)
+    } else {
+        location.to_string()
+    }
+}
+
+/// Whether `location` names a PostgreSQL registry rather than a SQLite file.
+pub fn is_postgres(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// Opens (creating and migrating if needed) the registry at `location`: a
+/// `postgres://`/`postgresql://` URL for PostgreSQL, else a SQLite file path.
 pub fn open(location: &str) -> Result<Box<dyn Registry>, RegistryError> {
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        return Err(RegistryError::Unsupported {
-            location: "postgres://…".into(),
-            why: "the PostgreSQL backend is not built yet; use a SQLite file path".into(),
-        });
+    if is_postgres(location) {
+        return Ok(Box::new(PgRegistry::open(location)?));
     }
     Ok(Box::new(SqliteRegistry::open(std::path::Path::new(
         location,

@@ -2,7 +2,7 @@
 //! by `PRAGMA user_version` and migrated forward in one transaction on open. The only file
 //! that speaks SQL to SQLite.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
@@ -11,9 +11,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use super::{
     Application, Cap, CardAttributed, CardImport, ContentRow, DatasetInfo, DatasetTotals,
-    Disclosure, Event, EventDraft, Grant, NewDataset, Policy, Registered, Registry, RegistryError,
-    Shard, ShardLinks, Source, SourceUsage, StoredMember, Subject, TrainingRun,
+    Disclosure, Event, EventDraft, Grant, KnownShard, Member, NewDataset, Policy, Registered,
+    Registry, RegistryError, Shard, ShardLinks, Source, SourceUsage, StoredMember, Subject,
+    TrainingRun,
 };
+use super::{ExportedTable, Value, check_table};
 use crate::events;
 use crate::licence::Licence;
 use crate::types::{DatasetRef, Date, utc_now_rfc3339};
@@ -22,6 +24,7 @@ use crate::types::{DatasetRef, Date, utc_now_rfc3339};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_scan_state.sql"),
+    include_str!("migrations/0003_parts.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -33,6 +36,8 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 pub struct SqliteRegistry {
     conn: Connection,
     location: String,
+    /// Why the file cannot be written, when it cannot.
+    read_only: Option<String>,
 }
 
 /// Attaches the registry location and what we were doing to a rusqlite error.
@@ -87,11 +92,76 @@ impl SqliteRegistry {
     pub fn open(path: &Path) -> Result<SqliteRegistry, RegistryError> {
         let location = path.display().to_string();
         check_header(path, &location)?;
+        if let Some(why) = unwritable(path) {
+            return SqliteRegistry::open_read_only(path, location, why);
+        }
         let conn = Connection::open(path).ctx(&location, "open")?;
-        let mut reg = SqliteRegistry { conn, location };
+        let mut reg = SqliteRegistry {
+            conn,
+            location,
+            read_only: None,
+        };
         reg.configure()?;
         reg.migrate()?;
         Ok(reg)
+    }
+
+    /// Opens a registry that cannot be written, for reading. In WAL mode SQLite needs to
+    /// create the `-shm` file beside it; where it cannot (a read-only file system) the file
+    /// is opened as immutable, which is what it is for every process that can see it.
+    fn open_read_only(
+        path: &Path,
+        location: String,
+        why: String,
+    ) -> Result<SqliteRegistry, RegistryError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let plain = Connection::open_with_flags(path, flags).and_then(|c| {
+            c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+                .map(|_| c)
+        });
+        let conn = match plain {
+            Ok(c) => c,
+            Err(_) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(&uri, flags).ctx(&location, "open read-only")?
+            }
+        };
+        conn.busy_timeout(Duration::from_secs(30))
+            .ctx(&location, "set busy timeout")?;
+        let reg = SqliteRegistry {
+            conn,
+            location,
+            read_only: Some(why),
+        };
+        let version = reg.user_version()?;
+        if version > SCHEMA_VERSION {
+            return Err(RegistryError::TooNew {
+                location: reg.location,
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if version < SCHEMA_VERSION {
+            let what = if version == 0 {
+                "create the registry"
+            } else {
+                "migrate it to this provtrack's schema"
+            };
+            return Err(reg.refuse(what));
+        }
+        Ok(reg)
+    }
+
+    /// The error for a write to a read-only registry.
+    fn refuse(&self, what: &str) -> RegistryError {
+        RegistryError::ReadOnly {
+            location: self.location.clone(),
+            why: self.read_only.clone().unwrap_or_default(),
+            what: what.into(),
+        }
     }
 
     fn configure(&mut self) -> Result<(), RegistryError> {
@@ -166,10 +236,32 @@ impl SqliteRegistry {
             .map_err(|e| not_a_registry_or(&self.location, "read schema version", e))
     }
 
-    fn write_tx(&mut self) -> Result<Transaction<'_>, RegistryError> {
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx(&self.location, "begin write")
+    /// Begins a write transaction, taking the write lock at once. The busy timeout waits
+    /// for other writers; SQLite can still answer `SQLITE_BUSY` without waiting (another
+    /// connection recovering the WAL), so that is retried here for as long.
+    fn write_tx(&mut self, what: &str) -> Result<Transaction<'_>, RegistryError> {
+        if self.read_only.is_some() {
+            return Err(self.refuse(what));
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut pause = Duration::from_millis(2);
+        loop {
+            let e = match Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate) {
+                Ok(tx) => return Ok(tx),
+                Err(e) => e,
+            };
+            match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Some(rusqlite::ErrorCode::ReadOnly) => {
+                    self.read_only = Some("the file or its directory cannot be written".into());
+                    return Err(self.refuse(what));
+                }
+                _ => return Err(e).ctx(&self.location, "begin write"),
+            }
+        }
     }
 
     fn dataset_id(&self, r: &DatasetRef) -> Result<Option<i64>, RegistryError> {
@@ -253,6 +345,39 @@ impl SqliteRegistry {
     }
 }
 
+/// Why an existing registry file cannot be written, if it cannot: opened for writing (not
+/// truncated, nothing written) to ask the file system itself, since permissions alone do
+/// not tell (root ignores them; a read-only mount overrides them).
+fn unwritable(path: &Path) -> Option<String> {
+    if !path.exists() {
+        return None;
+    }
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(_) => None,
+        Err(e) if e.raw_os_error() == Some(30) => Some("read-only file system".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Some("no write permission".into())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+            Some("read-only file system".into())
+        }
+        Err(_) => None,
+    }
+}
+
+/// `path` for an SQLite `file:` URI: characters with a meaning there are percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in crate::scan::rel_bytes(path) {
+        match b {
+            b'%' | b'?' | b'#' | b' ' => out.push_str(&format!("%{b:02X}")),
+            0x80..=0xff | 0..=0x1f => out.push_str(&format!("%{b:02X}")),
+            _ => out.push(b as char),
+        }
+    }
+    out
+}
+
 /// Refuses a file that exists but is not an SQLite database before SQLite touches it.
 fn check_header(path: &Path, location: &str) -> Result<(), RegistryError> {
     let meta = match std::fs::metadata(path) {
@@ -275,19 +400,54 @@ fn check_header(path: &Path, location: &str) -> Result<(), RegistryError> {
     if meta.len() == 0 {
         return Ok(());
     }
-    let mut head = [0u8; 16];
+    let mut head = [0u8; 100];
     let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
+        .and_then(|f| f.take(100).read(&mut head))
         .map_err(|e| RegistryError::Backend {
             location: location.into(),
             context: "read header".into(),
             source: Box::new(e),
         })?;
-    if n < 16 || &head != SQLITE_MAGIC {
+    if n < 16 || &head[..16] != SQLITE_MAGIC {
         return Err(RegistryError::NotARegistry {
             location: location.into(),
             why: "not an SQLite database".into(),
         });
+    }
+    let truncated = |why: String| RegistryError::NotARegistry {
+        location: location.into(),
+        why: format!("truncated or damaged: {why}; restore it from a copy"),
+    };
+    if n < 100 {
+        return Err(truncated(format!(
+            "{} bytes, shorter than its header",
+            meta.len()
+        )));
+    }
+    // The header's page size and page count (valid when the change counter matches) give the
+    // size the file must have. A non-empty write-ahead log may still hold pages not yet
+    // copied back, so the size is only checked without one.
+    let page_size = match u16::from_be_bytes([head[16], head[17]]) {
+        1 => 65536u64,
+        p => u64::from(p),
+    };
+    if page_size < 512 || !page_size.is_power_of_two() {
+        return Err(truncated(format!("page size {page_size} in its header")));
+    }
+    let wal = {
+        let mut w = path.as_os_str().to_owned();
+        w.push("-wal");
+        std::fs::metadata(std::path::PathBuf::from(w)).map_or(0, |m| m.len())
+    };
+    let counter = &head[24..28];
+    let valid_for = &head[92..96];
+    let pages = u64::from(u32::from_be_bytes([head[28], head[29], head[30], head[31]]));
+    if wal == 0 && counter == valid_for && pages > 0 && meta.len() < pages * page_size {
+        return Err(truncated(format!(
+            "{} bytes, its header says {pages} pages of {page_size} bytes ({} bytes)",
+            meta.len(),
+            pages * page_size
+        )));
     }
     Ok(())
 }
@@ -309,6 +469,223 @@ fn not_a_registry_or(location: &str, context: &str, e: rusqlite::Error) -> Regis
             source: Box::new(e),
         }
     }
+}
+
+/// Stages part `k` of `n` of a version (see [`Registry::seal_dataset`]).
+fn stage_part(
+    tx: Transaction<'_>,
+    loc: &str,
+    ds: &NewDataset,
+    (k, n): (u32, u32),
+    event: &EventDraft,
+) -> Result<Registered, RegistryError> {
+    let d = &ds.dataset;
+    let sealed: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM datasets WHERE name = ?1 AND version = ?2",
+            params![d.name, d.version],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx(loc, "look up dataset")?;
+    if sealed.is_some() {
+        return Err(RegistryError::Conflict(format!(
+            "dataset {d} is already registered (sealed); scan the parts of a new version"
+        )));
+    }
+    let staged: Vec<(u32, u32, blake3::Hash)> = {
+        let mut stmt = tx
+            .prepare(
+                "SELECT part, parts, root_hash FROM dataset_parts \
+                 WHERE name = ?1 AND version = ?2 ORDER BY part",
+            )
+            .ctx(loc, "read staged parts")?;
+        stmt.query_map(params![d.name, d.version], |r| {
+            Ok((r.get(0)?, r.get(1)?, get_hash(r, 2)?))
+        })
+        .ctx(loc, "read staged parts")?
+        .collect::<rusqlite::Result<_>>()
+        .ctx(loc, "read staged parts")?
+    };
+    if let Some((j, m, _)) = staged.iter().find(|(_, m, _)| *m != n) {
+        return Err(RegistryError::Conflict(format!(
+            "dataset {d} is being scanned in {m} parts (part {j}/{m} is staged), not {n}: use --partition K/{m}"
+        )));
+    }
+    if let Some((_, _, root)) = staged.iter().find(|(j, _, _)| *j == k) {
+        if *root == ds.root_hash {
+            return Ok(Registered::Unchanged);
+        }
+        return Err(RegistryError::Conflict(format!(
+            "part {k}/{n} of dataset {d} is already staged with different content; scan the parts of a new version"
+        )));
+    }
+    let mut parent_ids = Vec::with_capacity(ds.parents.len());
+    for p in &ds.parents {
+        let id: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM datasets WHERE name = ?1 AND version = ?2",
+                params![p.name, p.version],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx(loc, "look up parent dataset")?;
+        parent_ids.push(id.ok_or_else(|| {
+            RegistryError::Conflict(format!("parent dataset {p} is not registered"))
+        })?);
+    }
+    tx.execute(
+        "INSERT INTO dataset_parts (name, version, part, parts, org, collected, root_hash, \
+         files, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            d.name,
+            d.version,
+            k,
+            n,
+            ds.org,
+            ds.collected.to_string(),
+            ds.root_hash.as_bytes().as_slice(),
+            i(ds.members.len() as u64),
+            utc_now_rfc3339(),
+        ],
+    )
+    .ctx(loc, "stage part")?;
+    let part_id = tx.last_insert_rowid();
+    for p in parent_ids {
+        tx.execute(
+            "INSERT OR IGNORE INTO dataset_part_parents (part_id, parent_id) VALUES (?1, ?2)",
+            params![part_id, p],
+        )
+        .ctx(loc, "stage part parents")?;
+    }
+    let (shard_ids, inherited_shards) = store_shards(&tx, loc, &ds.members)?;
+    {
+        let mut member_stmt = tx
+            .prepare_cached(
+                "INSERT INTO dataset_part_shards (part_id, path, shard_id) VALUES (?1, ?2, ?3)",
+            )
+            .ctx(loc, "stage part shards")?;
+        for (m, shard_id) in ds.members.iter().zip(&shard_ids) {
+            member_stmt
+                .execute(params![part_id, m.path, shard_id])
+                .ctx(loc, "stage part shards")?;
+        }
+    }
+    if let Some((dir, state)) = &ds.state {
+        tx.execute(
+            "INSERT INTO scan_state (dir, state) VALUES (?1, ?2) \
+             ON CONFLICT (dir) DO UPDATE SET state = excluded.state",
+            params![dir, state],
+        )
+        .ctx(loc, "write scan state")?;
+    }
+    append_event(&tx, loc, event)?;
+    tx.commit().ctx(loc, "commit part")?;
+    Ok(Registered::Staged { inherited_shards })
+}
+
+/// Stores the members' shards and attributions: the same bytes are one shard, whose stored
+/// attributions are kept and added to. Returns each member's shard id, and how many shards
+/// already known had attributions this scan did not find (same bytes, same provenance).
+fn store_shards(
+    tx: &Transaction<'_>,
+    loc: &str,
+    members: &[Member],
+) -> Result<(Vec<i64>, u64), RegistryError> {
+    let mut inherited_shards = 0;
+    let mut insert_shard = tx
+        .prepare_cached(
+            "INSERT INTO shards (hash, size, format, records, unattributed_records, \
+                 unattributed_bytes, malformed, problem) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (hash) DO NOTHING",
+        )
+        .ctx(loc, "store shard")?;
+    let mut known_shard = tx
+        .prepare_cached(
+            "UPDATE shards SET \
+                 unattributed_records = MIN(unattributed_records, ?2), \
+                 unattributed_bytes = MIN(unattributed_bytes, ?3) \
+                 WHERE hash = ?1 RETURNING id",
+        )
+        .ctx(loc, "store shard")?;
+    let mut attr_stmt = tx
+        .prepare_cached(
+            "INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (shard_id, source_id) DO NOTHING",
+        )
+        .ctx(loc, "store attribution")?;
+    let mut count_attr = tx
+        .prepare_cached("SELECT COUNT(*) FROM attributions WHERE shard_id = ?1")
+        .ctx(loc, "store attribution")?;
+    // Shards go in hash order and members in path order: each B-tree is then filled
+    // sequentially instead of at random places.
+    let mut by_hash: Vec<usize> = (0..members.len()).collect();
+    by_hash.sort_by(|&a, &b| {
+        members[a]
+            .shard
+            .hash
+            .as_bytes()
+            .cmp(members[b].shard.hash.as_bytes())
+    });
+    let mut shard_ids = vec![0i64; members.len()];
+    let mut previous: Option<(&blake3::Hash, i64)> = None;
+    for &k in &by_hash {
+        let m = &members[k];
+        let s = &m.shard;
+        // The same bytes at several paths of this dataset: one shard.
+        if let Some((h, id)) = previous
+            && *h == s.hash
+        {
+            shard_ids[k] = id;
+            continue;
+        }
+        let hash = s.hash.as_bytes().as_slice();
+        let inserted = insert_shard
+            .execute(params![
+                hash,
+                i(s.size),
+                s.format,
+                i(s.records),
+                i(s.unattributed_records),
+                i(s.unattributed_bytes),
+                i(s.malformed),
+                s.problem,
+            ])
+            .ctx(loc, "store shard")?;
+        let (shard_id, existed) = if inserted == 1 {
+            (tx.last_insert_rowid(), false)
+        } else {
+            let id: i64 = known_shard
+                .query_row(
+                    params![hash, i(s.unattributed_records), i(s.unattributed_bytes)],
+                    |r| r.get(0),
+                )
+                .ctx(loc, "store shard")?;
+            (id, true)
+        };
+        shard_ids[k] = shard_id;
+        previous = Some((&s.hash, shard_id));
+        for a in &m.attributions {
+            attr_stmt
+                .execute(params![
+                    shard_id,
+                    a.source,
+                    i(a.records),
+                    i(a.bytes),
+                    a.method.as_str()
+                ])
+                .ctx(loc, "store attribution")?;
+        }
+        if existed {
+            let stored: i64 = count_attr
+                .query_row([shard_id], |r| r.get(0))
+                .ctx(loc, "store attribution")?;
+            if stored as usize > m.attributions.len() {
+                inherited_shards += 1;
+            }
+        }
+    }
+    Ok((shard_ids, inherited_shards))
 }
 
 /// Appends one event to the chain inside `tx`.
@@ -525,7 +902,7 @@ fn read_members(
 impl Registry for SqliteRegistry {
     fn apply_policy(&mut self, policy: &Policy, event: &EventDraft) -> Result<(), RegistryError> {
         let loc = self.location.clone();
-        let tx = self.write_tx()?;
+        let tx = self.write_tx("apply a policy")?;
         upsert_policy(&tx, &loc, policy)?;
         append_event(&tx, &loc, event)?;
         tx.commit().ctx(&loc, "commit apply")
@@ -537,7 +914,10 @@ impl Registry for SqliteRegistry {
         event: &EventDraft,
     ) -> Result<Registered, RegistryError> {
         let loc = self.location.clone();
-        let tx = self.write_tx()?;
+        let tx = self.write_tx("register a dataset")?;
+        if let Some(part) = ds.part {
+            return stage_part(tx, &loc, ds, part, event);
+        }
         let existing: Option<(i64, blake3::Hash)> = tx
             .query_row(
                 "SELECT id, root_hash FROM datasets WHERE name = ?1 AND version = ?2",
@@ -593,7 +973,6 @@ impl Registry for SqliteRegistry {
         )
         .ctx(&loc, "store dataset")?;
         let dataset_id = tx.last_insert_rowid();
-        let mut inherited_shards = 0;
         for p in parent_ids {
             tx.execute(
                 "INSERT OR IGNORE INTO dataset_parents (dataset_id, parent_id) VALUES (?1, ?2)",
@@ -601,104 +980,13 @@ impl Registry for SqliteRegistry {
             )
             .ctx(&loc, "store dataset parents")?;
         }
+        let (shard_ids, inherited_shards) = store_shards(&tx, &loc, &ds.members)?;
         {
-            let mut insert_shard = tx
-                .prepare_cached(
-                    "INSERT INTO shards (hash, size, format, records, unattributed_records, \
-                     unattributed_bytes, malformed, problem) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (hash) DO NOTHING",
-                )
-                .ctx(&loc, "store shard")?;
-            let mut known_shard = tx
-                .prepare_cached(
-                    "UPDATE shards SET \
-                     unattributed_records = MIN(unattributed_records, ?2), \
-                     unattributed_bytes = MIN(unattributed_bytes, ?3) \
-                     WHERE hash = ?1 RETURNING id",
-                )
-                .ctx(&loc, "store shard")?;
             let mut member_stmt = tx
                 .prepare_cached(
                     "INSERT INTO dataset_shards (dataset_id, path, shard_id) VALUES (?1, ?2, ?3)",
                 )
                 .ctx(&loc, "store dataset shard")?;
-            let mut attr_stmt = tx
-                .prepare_cached(
-                    "INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (shard_id, source_id) DO NOTHING",
-                )
-                .ctx(&loc, "store attribution")?;
-            let mut count_attr = tx
-                .prepare_cached("SELECT COUNT(*) FROM attributions WHERE shard_id = ?1")
-                .ctx(&loc, "store attribution")?;
-            // Shards go in hash order and members in path order: each B-tree is then filled
-            // sequentially instead of at random places.
-            let mut by_hash: Vec<usize> = (0..ds.members.len()).collect();
-            by_hash.sort_by(|&a, &b| {
-                ds.members[a]
-                    .shard
-                    .hash
-                    .as_bytes()
-                    .cmp(ds.members[b].shard.hash.as_bytes())
-            });
-            let mut shard_ids = vec![0i64; ds.members.len()];
-            let mut previous: Option<(&blake3::Hash, i64)> = None;
-            for &k in &by_hash {
-                let m = &ds.members[k];
-                let s = &m.shard;
-                // The same bytes at several paths of this dataset: one shard.
-                if let Some((h, id)) = previous
-                    && *h == s.hash
-                {
-                    shard_ids[k] = id;
-                    continue;
-                }
-                let hash = s.hash.as_bytes().as_slice();
-                let inserted = insert_shard
-                    .execute(params![
-                        hash,
-                        i(s.size),
-                        s.format,
-                        i(s.records),
-                        i(s.unattributed_records),
-                        i(s.unattributed_bytes),
-                        i(s.malformed),
-                        s.problem,
-                    ])
-                    .ctx(&loc, "store shard")?;
-                let (shard_id, existed) = if inserted == 1 {
-                    (tx.last_insert_rowid(), false)
-                } else {
-                    let id: i64 = known_shard
-                        .query_row(
-                            params![hash, i(s.unattributed_records), i(s.unattributed_bytes)],
-                            |r| r.get(0),
-                        )
-                        .ctx(&loc, "store shard")?;
-                    (id, true)
-                };
-                shard_ids[k] = shard_id;
-                previous = Some((&s.hash, shard_id));
-                for a in &m.attributions {
-                    attr_stmt
-                        .execute(params![
-                            shard_id,
-                            a.source,
-                            i(a.records),
-                            i(a.bytes),
-                            a.method.as_str()
-                        ])
-                        .ctx(&loc, "store attribution")?;
-                }
-                if existed {
-                    let stored: i64 = count_attr
-                        .query_row([shard_id], |r| r.get(0))
-                        .ctx(&loc, "store attribution")?;
-                    if stored as usize > m.attributions.len() {
-                        inherited_shards += 1;
-                    }
-                }
-            }
             for (m, shard_id) in ds.members.iter().zip(&shard_ids) {
                 member_stmt
                     .execute(params![dataset_id, m.path, shard_id])
@@ -718,13 +1006,223 @@ impl Registry for SqliteRegistry {
         Ok(Registered::Created { inherited_shards })
     }
 
+    fn staged_parts(&self, d: &DatasetRef) -> Result<Vec<(u32, u32, u64)>, RegistryError> {
+        let loc = &self.location;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT part, parts, files FROM dataset_parts \
+                 WHERE name = ?1 AND version = ?2 ORDER BY part",
+            )
+            .ctx(loc, "read staged parts")?;
+        stmt.query_map(params![d.name, d.version], |r| {
+            Ok((r.get(0)?, r.get(1)?, get_u64(r, 2)?))
+        })
+        .ctx(loc, "read staged parts")?
+        .collect::<rusqlite::Result<_>>()
+        .ctx(loc, "read staged parts")
+    }
+
+    fn seal_dataset(
+        &mut self,
+        d: &DatasetRef,
+        event: &dyn Fn(&DatasetInfo) -> EventDraft,
+    ) -> Result<DatasetInfo, RegistryError> {
+        let loc = self.location.clone();
+        let loc = loc.as_str();
+        let tx = self.write_tx("seal a dataset")?;
+        let sealed: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM datasets WHERE name = ?1 AND version = ?2",
+                params![d.name, d.version],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx(loc, "look up dataset")?;
+        type PartRow = (i64, u32, u32, Option<String>, String);
+        let parts: Vec<PartRow> = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT id, part, parts, org, collected FROM dataset_parts \
+                     WHERE name = ?1 AND version = ?2 ORDER BY part",
+                )
+                .ctx(loc, "read staged parts")?;
+            stmt.query_map(params![d.name, d.version], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .ctx(loc, "read staged parts")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx(loc, "read staged parts")?
+        };
+        if sealed.is_some() {
+            return Err(RegistryError::Conflict(format!(
+                "dataset {d} is already registered (sealed)"
+            )));
+        }
+        let Some(first) = parts.first() else {
+            return Err(RegistryError::Conflict(format!(
+                "dataset {d} has no staged parts; scan each slice with --partition K/N first"
+            )));
+        };
+        let n = first.2;
+        if let Some(p) = parts.iter().find(|p| p.2 != n) {
+            return Err(RegistryError::Conflict(format!(
+                "dataset {d}: part {}/{} and part {}/{} disagree on the number of parts",
+                first.1, first.2, p.1, p.2
+            )));
+        }
+        let missing: Vec<String> = (1..=n)
+            .filter(|k| !parts.iter().any(|p| p.1 == *k))
+            .map(|k| format!("{k}/{n}"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(RegistryError::Conflict(format!(
+                "dataset {d}: part {} missing (staged: {}); scan it with --partition",
+                missing.join(", "),
+                parts
+                    .iter()
+                    .map(|p| format!("{}/{n}", p.1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        for p in &parts[1..] {
+            if p.3 != first.3 || p.4 != first.4 {
+                return Err(RegistryError::Conflict(format!(
+                    "dataset {d}: part {}/{n} (org {}, collected {}) and part {}/{n} (org {}, collected {}) disagree; re-scan with the same --org and --collected",
+                    first.1,
+                    first.3.as_deref().unwrap_or("-"),
+                    first.4,
+                    p.1,
+                    p.3.as_deref().unwrap_or("-"),
+                    p.4
+                )));
+            }
+        }
+        let mut parents: Option<Vec<i64>> = None;
+        for p in &parts {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT parent_id FROM dataset_part_parents WHERE part_id = ?1 \
+                     ORDER BY parent_id",
+                )
+                .ctx(loc, "read part parents")?;
+            let ids: Vec<i64> = stmt
+                .query_map([p.0], |r| r.get(0))
+                .ctx(loc, "read part parents")?
+                .collect::<rusqlite::Result<_>>()
+                .ctx(loc, "read part parents")?;
+            match &parents {
+                Some(q) if *q != ids => {
+                    return Err(RegistryError::Conflict(format!(
+                        "dataset {d}: part {}/{n} was scanned with other --derived-from parents than part {}/{n}",
+                        p.1, first.1
+                    )));
+                }
+                _ => parents = Some(ids),
+            }
+        }
+        // Every member of every part, by path.
+        let mut members: Vec<(Vec<u8>, i64, blake3::Hash, u64, u64, u32)> = Vec::new();
+        for p in &parts {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT m.path, s.id, s.hash, s.size, s.records FROM dataset_part_shards m \
+                     JOIN shards s ON s.id = m.shard_id WHERE m.part_id = ?1",
+                )
+                .ctx(loc, "read part shards")?;
+            let rows = stmt
+                .query_map([p.0], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        get_hash(r, 2)?,
+                        get_u64(r, 3)?,
+                        get_u64(r, 4)?,
+                        p.1,
+                    ))
+                })
+                .ctx(loc, "read part shards")?;
+            for row in rows {
+                members.push(row.ctx(loc, "read part shards")?);
+            }
+        }
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(w) = members.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(RegistryError::Conflict(format!(
+                "dataset {d}: path {} is in part {}/{n} and part {}/{n}; were the parts scanned from different trees?",
+                String::from_utf8_lossy(&w[0].0),
+                w[0].5,
+                w[1].5
+            )));
+        }
+        let root = crate::scan::root_hash(members.iter().map(|m| (m.0.as_slice(), &m.2)));
+        let info = DatasetInfo {
+            dataset: d.clone(),
+            org: first.3.clone(),
+            collected: first
+                .4
+                .parse()
+                .map_err(|e: String| RegistryError::Conflict(format!("dataset {d}: {e}")))?,
+            root,
+            files: members.len() as u64,
+            bytes: members.iter().map(|m| m.3).sum(),
+            records: members.iter().map(|m| m.4).sum(),
+            parents: Vec::new(),
+        };
+        tx.execute(
+            "INSERT INTO datasets (name, version, org, collected, root_hash, files, bytes, \
+             records, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                d.name,
+                d.version,
+                info.org,
+                info.collected.to_string(),
+                root.as_bytes().as_slice(),
+                i(info.files),
+                i(info.bytes),
+                i(info.records),
+                utc_now_rfc3339(),
+            ],
+        )
+        .ctx(loc, "store dataset")?;
+        let dataset_id = tx.last_insert_rowid();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO dataset_shards (dataset_id, path, shard_id) VALUES (?1, ?2, ?3)",
+                )
+                .ctx(loc, "store dataset shard")?;
+            for m in &members {
+                stmt.execute(params![dataset_id, m.0, m.1])
+                    .ctx(loc, "store dataset shard")?;
+            }
+            for p in parents.unwrap_or_default() {
+                tx.execute(
+                    "INSERT OR IGNORE INTO dataset_parents (dataset_id, parent_id) VALUES (?1, ?2)",
+                    params![dataset_id, p],
+                )
+                .ctx(loc, "store dataset parents")?;
+            }
+        }
+        tx.execute(
+            "DELETE FROM dataset_parts WHERE name = ?1 AND version = ?2",
+            params![d.name, d.version],
+        )
+        .ctx(loc, "remove staged parts")?;
+        append_event(&tx, loc, &event(&info))?;
+        tx.commit().ctx(loc, "commit seal")?;
+        drop(members);
+        Ok(self.read_datasets(Some(dataset_id))?.pop().unwrap_or(info))
+    }
+
     fn record_training(
         &mut self,
         run: &TrainingRun,
         event: &EventDraft,
     ) -> Result<(), RegistryError> {
         let loc = self.location.clone();
-        let tx = self.write_tx()?;
+        let tx = self.write_tx("record a training run")?;
         upsert_training(&tx, &loc, run)?;
         append_event(&tx, &loc, event)?;
         tx.commit().ctx(&loc, "commit training run")
@@ -739,7 +1237,7 @@ impl Registry for SqliteRegistry {
         let dataset_id = self.dataset_id(&card.dataset)?.ok_or_else(|| {
             RegistryError::Conflict(format!("dataset {} is not registered", card.dataset))
         })?;
-        let tx = self.write_tx()?;
+        let tx = self.write_tx("import a dataset card")?;
         tx.execute(
             "INSERT INTO sources (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
             params![card.source.id, card.source.name],
@@ -760,10 +1258,6 @@ impl Registry for SqliteRegistry {
                 ..Policy::default()
             },
         )?;
-        let wanted: Option<HashSet<&[u8]>> = card
-            .paths
-            .as_ref()
-            .map(|ps| ps.iter().map(Vec::as_slice).collect());
         let members: Vec<(Vec<u8>, i64, i64, i64)> = {
             let mut stmt = tx
                 .prepare(
@@ -779,17 +1273,8 @@ impl Registry for SqliteRegistry {
             .collect::<rusqlite::Result<Vec<_>>>()
             .ctx(&loc, "read dataset shards")?
         };
-        let mut done = HashSet::new();
-        let mut attributed = CardAttributed::default();
-        for (path, shard, records, bytes) in members {
-            if records <= 0
-                || wanted
-                    .as_ref()
-                    .is_some_and(|w| !w.contains(path.as_slice()))
-                || !done.insert(shard)
-            {
-                continue;
-            }
+        let (targets, attributed) = card.targets(&members);
+        for (shard, records, bytes) in targets {
             tx.execute(
                 "INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
                  VALUES (?1, ?2, ?3, ?4, 'declared') ON CONFLICT (shard_id, source_id) \
@@ -804,9 +1289,6 @@ impl Registry for SqliteRegistry {
                 [shard],
             )
             .ctx(&loc, "store attribution")?;
-            attributed.shards += 1;
-            attributed.records += records as u64;
-            attributed.bytes += bytes as u64;
         }
         let mut event = event.clone();
         event.payload["attributed"] = serde_json::to_value(attributed).unwrap_or_default();
@@ -817,7 +1299,7 @@ impl Registry for SqliteRegistry {
 
     fn record_event(&mut self, event: &EventDraft) -> Result<(), RegistryError> {
         let loc = self.location.clone();
-        let tx = self.write_tx()?;
+        let tx = self.write_tx("record an event")?;
         append_event(&tx, &loc, event)?;
         tx.commit().ctx(&loc, "commit event")
     }
@@ -1122,7 +1604,7 @@ impl Registry for SqliteRegistry {
 
     fn store_scan_state(&mut self, dir: &[u8], state: &[u8]) -> Result<(), RegistryError> {
         let loc = self.location.clone();
-        let tx = self.write_tx()?;
+        let tx = self.write_tx("save scan state")?;
         tx.execute(
             "INSERT INTO scan_state (dir, state) VALUES (?1, ?2) \
              ON CONFLICT (dir) DO UPDATE SET state = excluded.state",
@@ -1203,6 +1685,48 @@ impl Registry for SqliteRegistry {
         Ok(Some(ShardLinks { datasets, sources }))
     }
 
+    fn known_shards(
+        &self,
+        hashes: &[blake3::Hash],
+    ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError> {
+        let loc = &self.location;
+        let what = "look up shards";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT s.unattributed_records, s.unattributed_bytes, a.source_id, a.records, \
+                 a.bytes FROM shards s LEFT JOIN attributions a ON a.shard_id = s.id \
+                 WHERE s.hash = ?1 ORDER BY a.source_id",
+            )
+            .ctx(loc, what)?;
+        let mut out = HashMap::new();
+        for h in hashes {
+            if out.contains_key(h) {
+                continue;
+            }
+            let mut rows = stmt.query([h.as_bytes().as_slice()]).ctx(loc, what)?;
+            let mut known: Option<KnownShard> = None;
+            while let Some(r) = rows.next().ctx(loc, what)? {
+                let k = known.get_or_insert(KnownShard {
+                    sources: Vec::new(),
+                    unattributed_records: get_u64(r, 0).ctx(loc, what)?,
+                    unattributed_bytes: get_u64(r, 1).ctx(loc, what)?,
+                });
+                if let Some(source) = r.get::<_, Option<String>>(2).ctx(loc, what)? {
+                    k.sources.push((
+                        source,
+                        get_u64(r, 3).ctx(loc, what)?,
+                        get_u64(r, 4).ctx(loc, what)?,
+                    ));
+                }
+            }
+            if let Some(k) = known {
+                out.insert(*h, k);
+            }
+        }
+        Ok(out)
+    }
+
     fn source_content(&self, source: &str) -> Result<Vec<ContentRow>, RegistryError> {
         let loc = &self.location;
         let mut stmt = self
@@ -1229,6 +1753,83 @@ impl Registry for SqliteRegistry {
             .ctx(loc, "read source content")?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .ctx(loc, "read source content")
+    }
+
+    fn export_table(
+        &self,
+        table: &str,
+        columns: &[&str],
+    ) -> Result<Vec<Vec<Value>>, RegistryError> {
+        check_table(table, columns)?;
+        let loc = &self.location;
+        let what = format!("export {table}");
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {} FROM {table} ORDER BY 1, 2",
+                columns.join(", ")
+            ))
+            .ctx(loc, &what)?;
+        let n = columns.len();
+        let rows = stmt
+            .query_map([], |r| {
+                (0..n)
+                    .map(|k| {
+                        Ok(match r.get_ref(k)? {
+                            rusqlite::types::ValueRef::Null => Value::Null,
+                            rusqlite::types::ValueRef::Integer(v) => Value::Int(v),
+                            rusqlite::types::ValueRef::Real(v) => Value::Int(v as i64),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                Value::Text(String::from_utf8_lossy(t).into_owned())
+                            }
+                            rusqlite::types::ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                        })
+                    })
+                    .collect::<rusqlite::Result<Vec<Value>>>()
+            })
+            .ctx(loc, &what)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().ctx(loc, &what)
+    }
+
+    fn import_tables(&mut self, tables: &[ExportedTable<'_>]) -> Result<(), RegistryError> {
+        let loc = self.location.clone();
+        let tx = self.write_tx("copy a registry into it")?;
+        let held: i64 = tx
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM sources) + \
+                 (SELECT COUNT(*) FROM datasets) + (SELECT COUNT(*) FROM dataset_parts)",
+                [],
+                |r| r.get(0),
+            )
+            .ctx(&loc, "inspect the target")?;
+        if held > 0 {
+            return Err(RegistryError::Conflict(format!(
+                "registry {loc} already holds data; copy into a new, empty registry"
+            )));
+        }
+        for (table, columns, rows) in tables {
+            check_table(table, columns)?;
+            let what = format!("import {table}");
+            let marks: Vec<String> = (1..=columns.len()).map(|k| format!("?{k}")).collect();
+            let mut stmt = tx
+                .prepare(&format!(
+                    "INSERT INTO {table} ({}) VALUES ({})",
+                    columns.join(", "),
+                    marks.join(", ")
+                ))
+                .ctx(&loc, &what)?;
+            for row in rows {
+                let values = row.iter().map(|v| match v {
+                    Value::Null => rusqlite::types::Value::Null,
+                    Value::Int(n) => rusqlite::types::Value::Integer(*n),
+                    Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
+                    Value::Blob(b) => rusqlite::types::Value::Blob(b.clone()),
+                });
+                stmt.execute(rusqlite::params_from_iter(values))
+                    .ctx(&loc, &what)?;
+            }
+        }
+        tx.commit().ctx(&loc, "commit copy")
     }
 
     fn events(&self, limit: Option<u64>) -> Result<Vec<Event>, RegistryError> {

@@ -41,20 +41,52 @@ pub struct ScanOptions {
     pub declared: Vec<String>,
     /// Parent datasets.
     pub derived_from: Vec<DatasetRef>,
-    /// Where record URLs are.
-    pub url_field: UrlField,
-    /// Worker threads (`None`: one per core).
-    pub jobs: Option<usize>,
     /// Who is scanning, for the event log.
     pub actor: String,
-    /// Which files to leave out, and how to walk.
-    pub walk: WalkOptions,
-    /// Re-read every file even when the state cache says it is unchanged.
-    pub rehash: bool,
-    /// Record unreadable files as skipped instead of failing the scan.
-    pub skip_unreadable: bool,
-    /// Told of each file read.
-    pub progress: Option<Arc<dyn ProgressSink>>,
+    /// How to read the directory.
+    pub read: ReadOptions,
+    /// Scan only this slice of the tree, staged until `dataset seal`.
+    pub partition: Option<Partition>,
+}
+
+/// Slice K of N (1-based) of a tree: the files whose relative path hashes to it. Every file
+/// is in exactly one slice, whatever machine or mount point lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Partition {
+    /// Which slice, 1..=n.
+    pub k: u32,
+    /// How many.
+    pub n: u32,
+}
+
+impl Partition {
+    /// Whether the file at `rel` (raw relative path bytes) is in this slice.
+    pub fn holds(&self, rel: &[u8]) -> bool {
+        let h = blake3::hash(rel);
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&h.as_bytes()[..8]);
+        u64::from_le_bytes(first) % u64::from(self.n) == u64::from(self.k - 1)
+    }
+}
+
+impl fmt::Display for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
+    }
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Partition, String> {
+        let bad = || format!("'{s}' is not K/N with 1 <= K <= N <= 65536 (e.g. 2/8)");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let k: u32 = k.trim().parse().map_err(|_| bad())?;
+        let n: u32 = n.trim().parse().map_err(|_| bad())?;
+        if k == 0 || k > n || n > 65536 {
+            return Err(bad());
+        }
+        Ok(Partition { k, n })
+    }
 }
 
 /// Receives scan progress; called from the walker's threads. Files are read as the walk
@@ -81,6 +113,8 @@ pub struct WalkOptions {
     pub skip_unreadable: bool,
     /// Walker threads (0: one per core).
     pub threads: usize,
+    /// Only the files of this slice of the tree.
+    pub partition: Option<Partition>,
 }
 
 /// A regular file found by the walk.
@@ -155,8 +189,12 @@ pub struct ScanSummary {
     pub rehashed: u64,
     /// Files whose cached facts were reused because size, mtime and inode were unchanged.
     pub reused: u64,
-    /// `created`, or `unchanged` when this exact version was already registered.
+    /// `created`, `unchanged` when this exact version was already registered, or `staged`
+    /// for a part of a partitioned scan (its root hash is then over the part only).
     pub status: &'static str,
+    /// The slice scanned (`K/N`), for a partitioned scan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
     /// Wall-clock seconds.
     pub seconds: f64,
     /// Seconds per phase (walk, cache, hash, lookup, register), for benchmarks and `-v`.
@@ -279,13 +317,6 @@ fn member_of(
     }
 }
 
-fn state_rows<'a>(
-    kept: &'a [(&'a FileEntry, FileFacts)],
-) -> impl Iterator<Item = (&'a [u8], (u64, i64, u64), &'a FileFacts)> {
-    kept.iter()
-        .map(|(e, f)| (e.rel.as_slice(), (e.size, e.mtime_ns, e.inode), f))
-}
-
 /// Fingerprint of everything attribution depends on besides the bytes: the source
 /// domains and the URL fields. Cached facts from another configuration are not reused.
 fn attribution_config(sources: &[Source], field: &UrlField) -> blake3::Hash {
@@ -317,32 +348,64 @@ enum Visited {
     Later,
 }
 
-/// Scans `opts.dir` and registers it as `opts.dataset`.
-pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
-    let started = Instant::now();
+/// How to read a directory: shared by `scan` and `gate DIR`.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    /// Where record URLs are.
+    pub url_field: UrlField,
+    /// Worker threads (`None`: one per core).
+    pub jobs: Option<usize>,
+    /// Which files to leave out, and how to walk.
+    pub walk: WalkOptions,
+    /// Re-read every file even when the state cache says it is unchanged.
+    pub rehash: bool,
+    /// Record unreadable files as skipped instead of failing.
+    pub skip_unreadable: bool,
+    /// Told of each file read.
+    pub progress: Option<Arc<dyn ProgressSink>>,
+}
+
+/// A directory as read: every regular file's facts, in path order, and its root hash.
+/// Nothing is written; `state` is what a scan would save for the next one.
+pub struct Survey {
+    /// Files, sorted by path bytes.
+    pub entries: Vec<FileEntry>,
+    /// Their facts, in the same order.
+    pub facts: Vec<FileFacts>,
+    /// Files not fingerprinted, and why.
+    pub skipped: Vec<Skipped>,
+    /// The root hash over (path, hash) of every file.
+    pub root: blake3::Hash,
+    /// Files whose cached facts were reused.
+    pub reused: u64,
+    /// Files read and hashed.
+    pub rehashed: u64,
+    /// Source ids that the facts' per-source counts index.
+    pub ids: Vec<String>,
+    /// Seconds per phase so far.
+    pub phases: BTreeMap<&'static str, f64>,
+    dir_key: Vec<u8>,
+    config: blake3::Hash,
+}
+
+impl Survey {
+    /// The state blob a scan saves, so the next read of the directory reuses these facts.
+    fn state(&self) -> Vec<u8> {
+        state::encode(
+            &self.config,
+            &self.ids,
+            self.entries
+                .iter()
+                .zip(&self.facts)
+                .map(|(e, f)| (e.rel.as_slice(), (e.size, e.mtime_ns, e.inode), f)),
+        )
+    }
+}
+
+/// Reads `dir` with the registry's sources and saved state (read only): walks, reuses the
+/// facts of unchanged files, fingerprints and attributes the others.
+pub fn survey(reg: &dyn Registry, dir: &Path, opts: &ReadOptions) -> Result<Survey> {
     let sources = reg.sources()?;
-    let known_ids: HashSet<&str> = sources.iter().map(|s| s.id.as_str()).collect();
-    for s in &opts.declared {
-        if !known_ids.contains(s.as_str()) {
-            return Err(Error::input(
-                "--source",
-                format!(
-                    "unknown source '{s}' (declare it in a policy file and `provtrack apply` it)"
-                ),
-            ));
-        }
-    }
-    let mut parent_sources = std::collections::BTreeSet::new();
-    for p in &opts.derived_from {
-        if reg.dataset(p)?.is_none() {
-            return Err(Error::input(
-                "--derived-from",
-                format!("dataset {p} is not registered"),
-            ));
-        }
-        parent_sources.extend(reg.dataset_usage(p)?.into_iter().filter_map(|u| u.source));
-    }
-    let parent_sources: Vec<String> = parent_sources.into_iter().collect();
     let matcher = SourceMatcher::new(&sources);
     let ids = matcher.ids().to_vec();
     let walk_opts = WalkOptions {
@@ -357,7 +420,11 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         lap = Instant::now();
     };
     // Saved facts of files whose size, mtime and inode are unchanged since last time.
-    let dir_key = canonical_dir(&opts.dir)?;
+    let mut dir_key = canonical_dir(dir)?;
+    if let Some(p) = opts.walk.partition {
+        // Each slice keeps its own state: it holds only that slice's files.
+        dir_key.extend_from_slice(format!("\0part {p}").as_bytes());
+    }
     let config = attribution_config(&sources, &opts.url_field);
     let blob = if opts.rehash {
         None
@@ -398,7 +465,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             None => read(e, true),
         }
     };
-    let (mut walked, mut skipped) = walk::walk_with(&opts.dir, &walk_opts, known, &visit)?;
+    let (mut walked, mut skipped) = walk::walk_with(dir, &walk_opts, known, &visit)?;
     // Large opaque files one at a time, each hashed by every core (as b3sum does).
     for (e, v) in walked.iter_mut() {
         if matches!(v, Visited::Later) {
@@ -446,9 +513,73 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         return Err(e);
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    let root = root_hash(
+        entries
+            .iter()
+            .zip(&facts)
+            .map(|(e, f)| (e.rel.as_slice(), &f.hash)),
+    );
+    Ok(Survey {
+        entries,
+        facts,
+        skipped,
+        root,
+        reused,
+        rehashed,
+        ids,
+        phases,
+        dir_key,
+        config,
+    })
+}
 
+/// Scans `opts.dir` and registers it as `opts.dataset`.
+pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
+    let started = Instant::now();
+    let known_ids: HashSet<String> = reg.sources()?.into_iter().map(|s| s.id).collect();
+    for s in &opts.declared {
+        if !known_ids.contains(s.as_str()) {
+            return Err(Error::input(
+                "--source",
+                format!(
+                    "unknown source '{s}' (declare it in a policy file and `provtrack apply` it)"
+                ),
+            ));
+        }
+    }
+    let mut parent_sources = std::collections::BTreeSet::new();
+    for p in &opts.derived_from {
+        if reg.dataset(p)?.is_none() {
+            return Err(Error::input(
+                "--derived-from",
+                format!("dataset {p} is not registered"),
+            ));
+        }
+        parent_sources.extend(reg.dataset_usage(p)?.into_iter().filter_map(|u| u.source));
+    }
+    let parent_sources: Vec<String> = parent_sources.into_iter().collect();
+    let mut read = opts.read.clone();
+    read.walk.partition = opts.partition;
+    let survey = survey(&*reg, &opts.dir, &read)?;
+    let saved_state = survey.state();
+    let Survey {
+        entries,
+        facts,
+        skipped,
+        root,
+        reused,
+        rehashed,
+        ids,
+        mut phases,
+        dir_key,
+        ..
+    } = survey;
+    let mut lap = Instant::now();
+    let mut mark = |name: &'static str, phases: &mut BTreeMap<&'static str, f64>| {
+        phases.insert(name, lap.elapsed().as_secs_f64());
+        lap = Instant::now();
+    };
     let kept: Vec<(&FileEntry, FileFacts)> = entries.iter().zip(facts).collect();
-    let root = root_hash(kept.iter().map(|(e, f)| (e.rel.as_slice(), &f.hash)));
 
     let mut summary = ScanSummary {
         dataset: opts.dataset.clone(),
@@ -464,6 +595,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         rehashed,
         reused,
         status: "created",
+        partition: None,
         seconds: 0.0,
         phases: BTreeMap::new(),
     };
@@ -477,8 +609,10 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         }
     }
 
+    summary.partition = opts.partition.map(|p| p.to_string());
     // The same version with the same root is a no-op: report what is registered.
-    if let Some(existing) = reg.dataset(&opts.dataset)?
+    if opts.partition.is_none()
+        && let Some(existing) = reg.dataset(&opts.dataset)?
         && existing.root == root
     {
         let totals = reg.dataset_totals(&opts.dataset)?;
@@ -489,7 +623,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         summary.status = "unchanged";
         // Files re-read because only their metadata changed (a `touch`) are cached anew.
         if rehashed > 0 || reused < kept.len() as u64 {
-            reg.store_scan_state(&dir_key, &state::encode(&config, &ids, state_rows(&kept)))?;
+            reg.store_scan_state(&dir_key, &saved_state)?;
         }
         mark("register", &mut phases);
         summary.phases = phases;
@@ -497,7 +631,6 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         return Ok(summary);
     }
 
-    let saved_state = state::encode(&config, &ids, state_rows(&kept));
     let members: Vec<Member> = kept
         .into_iter()
         .map(|(entry, f)| member_of(entry, f, &ids, &opts.declared, &parent_sources))
@@ -513,7 +646,11 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
 
     let event = EventDraft {
         actor: opts.actor.clone(),
-        kind: "scan".into(),
+        kind: if opts.partition.is_some() {
+            "scan-part".into()
+        } else {
+            "scan".into()
+        },
         payload: serde_json::json!({
             "dataset": opts.dataset.to_string(),
             "root": root.to_hex().as_str(),
@@ -526,6 +663,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             "unattributed_records": members.iter().map(|m| m.shard.unattributed_records).sum::<u64>(),
             "skipped": summary.skipped.len(),
             "derived_from": opts.derived_from.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            "part": opts.partition.map(|p| p.to_string()),
         }),
     };
     let ds = NewDataset {
@@ -537,10 +675,26 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         members,
         // Saved in the registering transaction: a failed scan changes nothing.
         state: Some((dir_key, saved_state)),
+        part: opts.partition.map(|p| (p.k, p.n)),
     };
     match reg.register_dataset(&ds, &event)? {
         Registered::Created { inherited_shards } => summary.inherited_shards = inherited_shards,
         Registered::Unchanged => summary.status = "unchanged",
+        Registered::Staged { inherited_shards } => {
+            // Invisible until sealed: what this part found is the summary.
+            summary.inherited_shards = inherited_shards;
+            summary.status = "staged";
+            summary.sources = scanned;
+            summary.unattributed_records = ds
+                .members
+                .iter()
+                .map(|m| m.shard.unattributed_records)
+                .sum();
+            mark("register", &mut phases);
+            summary.phases = phases;
+            summary.seconds = started.elapsed().as_secs_f64();
+            return Ok(summary);
+        }
     }
     mark("register", &mut phases);
     // What was stored, merged with what the registry knew about the same bytes.
@@ -555,9 +709,52 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     Ok(summary)
 }
 
+/// Publishes a version scanned in parts (`scan --partition K/N` on each slice): checks the
+/// parts, stores the version with the root hash over all of them (the same as one scan of
+/// the whole tree gives), and appends a `seal` event, in one transaction.
+pub fn seal(
+    reg: &mut dyn Registry,
+    dataset: &DatasetRef,
+    actor: &str,
+) -> Result<crate::registry::DatasetInfo> {
+    let parts = reg.staged_parts(dataset)?.len();
+    let event = |info: &crate::registry::DatasetInfo| EventDraft {
+        actor: actor.to_string(),
+        kind: "seal".into(),
+        payload: serde_json::json!({
+            "dataset": info.dataset.to_string(),
+            "root": info.root.to_hex().as_str(),
+            "parts": parts,
+            "files": info.files,
+            "bytes": info.bytes,
+            "records": info.records,
+        }),
+    };
+    Ok(reg.seal_dataset(dataset, &event)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partitions_split_every_path_once() {
+        let n = 4;
+        let mut counts = [0; 4];
+        for i in 0..1000 {
+            let rel = format!("d{}/f{i}.jsonl", i % 7);
+            let holders: Vec<u32> = (1..=n)
+                .filter(|&k| Partition { k, n }.holds(rel.as_bytes()))
+                .collect();
+            assert_eq!(holders.len(), 1, "{rel}");
+            counts[holders[0] as usize - 1] += 1;
+        }
+        assert!(counts.iter().all(|&c| c > 150), "{counts:?}");
+        assert_eq!("2/8".parse(), Ok(Partition { k: 2, n: 8 }));
+        for bad in ["0/4", "5/4", "4", "a/b", "1/0"] {
+            assert!(bad.parse::<Partition>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn root_hash_is_order_independent_and_matches_the_spec_lines() {

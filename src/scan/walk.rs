@@ -105,6 +105,9 @@ fn classify<T>(
         return None;
     }
     let rel = rel_of(entry.path());
+    if opts.partition.is_some_and(|p| !p.holds(&rel)) {
+        return None;
+    }
     if !ft.is_file() {
         let reason = if ft.is_symlink() {
             "symbolic link (not followed; --follow-links follows)"

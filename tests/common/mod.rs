@@ -1,22 +1,122 @@
 //! Shared helpers for the integration tests: a temp workspace, the built binary, and a
-//! content dump of a registry for before/after comparisons.
+//! content dump of a registry for before/after comparisons. With
+//! `PROVTRACK_TEST_POSTGRES=1` every `Env` gets a fresh database on a throw-away PostgreSQL
+//! server started by the tests themselves (see `pg`), so the same suite runs on both
+//! backends.
 
 #![allow(dead_code)]
+
+pub mod pg;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A temporary workspace with a registry path inside it.
+/// A temporary workspace with a registry inside it: a SQLite file, or a database of the
+/// test PostgreSQL server.
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// The SQLite file (unused on PostgreSQL).
     pub db: PathBuf,
+    /// What `--registry` gets: the file's path or a `postgres://` URL.
+    pub registry: String,
 }
 
 impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("reg.db");
-        Env { dir, db }
+        let registry = if pg::enabled() {
+            pg::fresh_database()
+        } else {
+            db.display().to_string()
+        };
+        Env { dir, db, registry }
+    }
+
+    /// Whether this Env's registry is on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.registry.starts_with("postgres")
+    }
+
+    /// True (with a notice) when the test is about the SQLite file itself and the suite is
+    /// running on PostgreSQL.
+    pub fn sqlite_only(&self, what: &str) -> bool {
+        if self.is_postgres() {
+            eprintln!("notice: {what}: a SQLite-file test, not run on PostgreSQL");
+        }
+        self.is_postgres()
+    }
+
+    /// Every row of every table of this registry.
+    pub fn dump(&self) -> Vec<String> {
+        if self.is_postgres() {
+            pg::dump(&self.registry)
+        } else {
+            dump(&self.db)
+        }
+    }
+
+    /// Runs SQL directly on the registry with the event log's append-only triggers off, as
+    /// an attacker with write access to the storage would: `sqlite` on SQLite, `postgres`
+    /// on PostgreSQL.
+    pub fn tamper(&self, sqlite: &str, postgres: &str) {
+        if self.is_postgres() {
+            pg::execute(
+                &self.registry,
+                &format!(
+                    "ALTER TABLE events DISABLE TRIGGER USER; {postgres}; ALTER TABLE events ENABLE TRIGGER USER;"
+                ),
+            )
+            .unwrap();
+        } else {
+            let conn = rusqlite::Connection::open(&self.db).unwrap();
+            conn.execute_batch(&format!(
+                "DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete; {sqlite}"
+            ))
+            .unwrap();
+        }
+    }
+
+    /// The first column of a query's rows, as bytes (same SQL on both backends).
+    pub fn query_bytes(&self, sql: &str) -> Vec<Vec<u8>> {
+        if self.is_postgres() {
+            let mut c = postgres::Client::connect(&self.registry, postgres::NoTls).unwrap();
+            c.query(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
+        } else {
+            let conn = rusqlite::Connection::open(&self.db).unwrap();
+            let mut stmt = conn.prepare(sql).unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+        }
+    }
+
+    /// A query's single integer (same SQL on both backends).
+    pub fn query_i64(&self, sql: &str) -> i64 {
+        if self.is_postgres() {
+            let mut c = postgres::Client::connect(&self.registry, postgres::NoTls).unwrap();
+            c.query_one(sql, &[]).unwrap().get(0)
+        } else {
+            let conn = rusqlite::Connection::open(&self.db).unwrap();
+            conn.query_row(sql, [], |r| r.get(0)).unwrap()
+        }
+    }
+
+    /// Runs SQL directly on the registry (triggers on); whether it succeeded.
+    pub fn sql_ok(&self, sql: &str) -> bool {
+        if self.is_postgres() {
+            pg::execute(&self.registry, sql).is_ok()
+        } else {
+            rusqlite::Connection::open(&self.db)
+                .unwrap()
+                .execute_batch(sql)
+                .is_ok()
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -36,7 +136,7 @@ impl Env {
         Command::new(env!("CARGO_BIN_EXE_provtrack"))
             .args(args)
             .arg("--registry")
-            .arg(&self.db)
+            .arg(&self.registry)
             .current_dir(self.dir.path())
             .env_remove("PROVTRACK_REGISTRY")
             .env_remove("PROVTRACK_ORG")
