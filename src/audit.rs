@@ -209,6 +209,25 @@ fn volume(rows: &[&ContentRow], grants: &[Grant]) -> Vec<VolumePeriod> {
     out
 }
 
+/// Every source's records per org and period against caps: the `volume` section of each
+/// source's audit (same counting), without the rest, for the HTML report's charts.
+pub fn volumes(reg: &dyn Registry) -> Result<Vec<(Source, Vec<VolumePeriod>)>> {
+    let grants = reg.grants()?;
+    let mut out = Vec::new();
+    for source in reg.sources()? {
+        let of_source: Vec<Grant> = grants
+            .iter()
+            .filter(|g| g.source == source.id)
+            .cloned()
+            .collect();
+        let content = reg.source_content(&source.id)?;
+        let rows: Vec<&ContentRow> = content.iter().collect();
+        let v = volume(&rows, &of_source);
+        out.push((source, v));
+    }
+    Ok(out)
+}
+
 /// Audits one source.
 pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
     let source = reg

@@ -2,15 +2,16 @@
 //! of inline script to sort the findings table, nothing fetched) with headline counts, the
 //! findings, records per month against caps for every source, and the lineage graph
 //! sources → datasets → models → applications. Everything shown comes from
-//! [`report::build`], [`audit::build`] and [`lineage::overview`]; this module only draws.
+//! [`report::build`], [`audit::volumes`] (the audit's volume section) and
+//! [`lineage::overview`]; this module only draws.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::audit::{self, Audit, AuditOptions};
+use crate::audit::{self, VolumePeriod};
 use crate::error::Result;
 use crate::lineage::{self, Lineage};
-use crate::registry::Registry;
+use crate::registry::{Registry, Source};
 use crate::report::{self, Filter, Report};
 use crate::verdict::Rules;
 
@@ -81,16 +82,7 @@ pub fn build(reg: &dyn Registry, now: &str) -> Result<Page> {
     let runs = reg.training_runs()?;
     let apps = reg.applications()?;
     let disclosures = reg.disclosures()?;
-    let mut audits = Vec::new();
-    for s in &sources {
-        audits.push(audit::build(
-            reg,
-            &AuditOptions {
-                source: s.id.clone(),
-                ..AuditOptions::default()
-            },
-        )?);
-    }
+    let volumes = audit::volumes(reg)?;
     let graph = lineage::overview(reg)?;
 
     let mut h = String::new();
@@ -155,8 +147,8 @@ pub fn build(reg: &dyn Registry, now: &str) -> Result<Page> {
     h.push_str("<section id=\"volume\">\n<h2>Records per month against caps</h2>\n");
     h.push_str("<p class=\"muted\">Each distinct shard counted once, in the month of its earliest collection by the org; red bars exceed the cap of the grant valid then (dashed line).</p>\n<div class=\"charts\">\n");
     let mut charts = 0;
-    for a in &audits {
-        charts += volume_charts(&mut h, a);
+    for (source, periods) in &volumes {
+        charts += volume_charts(&mut h, source, periods);
     }
     if charts == 0 {
         h.push_str("<p>No content is attributed to any source yet.</p>\n");
@@ -215,9 +207,9 @@ fn findings_section(h: &mut String, report: &Report) {
 }
 
 /// One bar chart per org collecting the source's content; returns how many were drawn.
-fn volume_charts(h: &mut String, a: &Audit) -> usize {
-    let mut by_org: BTreeMap<&str, Vec<&audit::VolumePeriod>> = BTreeMap::new();
-    for v in a.volume.iter().filter(|v| v.per == "month") {
+fn volume_charts(h: &mut String, source: &Source, volume: &[VolumePeriod]) -> usize {
+    let mut by_org: BTreeMap<&str, Vec<&VolumePeriod>> = BTreeMap::new();
+    for v in volume.iter().filter(|v| v.per == "month") {
         by_org.entry(v.org.as_str()).or_default().push(v);
     }
     for (org, periods) in &by_org {
@@ -231,7 +223,7 @@ fn volume_charts(h: &mut String, a: &Audit) -> usize {
             .unwrap_or(1)
             .max(1) as f64;
         let y = |n: u64| top + plot_h - (n as f64 / max) * plot_h;
-        let title = format!("{} ({}) collected by {}", a.source.name, a.source.id, org);
+        let title = format!("{} ({}) collected by {}", source.name, source.id, org);
         let _ = writeln!(
             h,
             "<figure class=\"chart\"><figcaption>{}</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"{}\">",
