@@ -64,7 +64,7 @@ pub fn map_licence(declared: &str, license_name: Option<&str>) -> CardLicence {
         .find(|(hf, _)| *hf == lower)
         .map(|(_, id)| (*id).to_string())
         .or_else(|| {
-            crate::export::SPDX_IDS
+            crate::licence::SPDX_IDS
                 .iter()
                 .find(|id| id.eq_ignore_ascii_case(&lower))
                 .map(|id| (*id).to_string())

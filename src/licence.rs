@@ -36,6 +36,22 @@ pub const KNOWN_USES: &[&str] = &[
     "government-sharing",
 ];
 
+/// Ids of the built-in catalogue that are SPDX licence list ids (the others, `proprietary`
+/// and `unknown`, are provtrack's own).
+pub const SPDX_IDS: &[&str] = &[
+    "CC0-1.0",
+    "CC-BY-4.0",
+    "CC-BY-SA-4.0",
+    "CC-BY-NC-4.0",
+    "CC-BY-NC-SA-4.0",
+    "CC-BY-ND-4.0",
+    "ODC-By-1.0",
+    "ODbL-1.0",
+    "PDDL-1.0",
+    "MIT",
+    "Apache-2.0",
+];
+
 /// The note shown with the catalogue.
 pub const CATALOGUE_NOTE: &str = "built-in licence terms are defaults for triage, not legal advice";
 
@@ -245,21 +261,7 @@ mod tests {
         assert_eq!(by("proprietary").terms("ai-training"), Terms::Denies);
         assert_eq!(by("unknown").terms("ai-training"), Terms::Silent);
         assert_eq!(by("CC0-1.0").terms("my-custom-use"), Terms::Silent);
-        for id in [
-            "CC0-1.0",
-            "CC-BY-4.0",
-            "CC-BY-SA-4.0",
-            "CC-BY-NC-4.0",
-            "CC-BY-NC-SA-4.0",
-            "CC-BY-ND-4.0",
-            "ODC-By-1.0",
-            "ODbL-1.0",
-            "PDDL-1.0",
-            "MIT",
-            "Apache-2.0",
-            "proprietary",
-            "unknown",
-        ] {
+        for id in SPDX_IDS.iter().chain(&["proprietary", "unknown"]) {
             assert!(c.get(id).is_some(), "{id} missing");
         }
     }

@@ -159,24 +159,12 @@ pub fn gather(reg: &dyn Registry, dataset: &DatasetRef) -> Result<Bom> {
     })
 }
 
-/// Licence ids of the built-in catalogue that are SPDX licence list ids.
-pub const SPDX_IDS: &[&str] = &[
-    "CC0-1.0",
-    "CC-BY-4.0",
-    "CC-BY-SA-4.0",
-    "CC-BY-NC-4.0",
-    "CC-BY-NC-SA-4.0",
-    "CC-BY-ND-4.0",
-    "ODC-By-1.0",
-    "ODbL-1.0",
-    "PDDL-1.0",
-    "MIT",
-    "Apache-2.0",
-];
-
 /// The SPDX id of a licence when it is on the SPDX licence list, else `None`.
 pub fn spdx_id(licence: &str) -> Option<&'static str> {
-    SPDX_IDS.iter().copied().find(|id| *id == licence)
+    crate::licence::SPDX_IDS
+        .iter()
+        .copied()
+        .find(|id| *id == licence)
 }
 
 /// The id a licence has in SPDX license expressions: its SPDX id when it has one, else
