@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::licence::{self, Catalogue};
-use crate::registry::{DatasetInfo, Grant, Registry, SourceUsage, Subject};
+use crate::registry::{DatasetInfo, Grant, Registry, SourceUsage, Subject, VolumeRow};
 use crate::types::{DatasetRef, Date};
 use crate::verdict::{self, Outcome, Rules, Verdict};
 
@@ -131,8 +131,10 @@ struct Facts<'r> {
     cat: Catalogue,
     grants: HashMap<String, Vec<Grant>>,
     datasets: HashMap<DatasetRef, Option<(DatasetInfo, Vec<SourceUsage>)>>,
-    /// Each source's content, read once, filtered per org for caps.
-    content: HashMap<String, Vec<crate::registry::ContentRow>>,
+    /// Per (source, org): the distinct shards of the source's content the org collected,
+    /// each at its first collection (for caps); read once per source.
+    volumes: HashMap<(String, String), Vec<VolumeRow>>,
+    volumes_read: HashSet<String>,
     rules: Rules,
 }
 
@@ -147,7 +149,8 @@ impl<'r> Facts<'r> {
             cat: Catalogue::with_overrides(reg.licences()?),
             grants,
             datasets: HashMap::new(),
-            content: HashMap::new(),
+            volumes: HashMap::new(),
+            volumes_read: HashSet::new(),
             rules,
         })
     }
@@ -168,17 +171,45 @@ impl<'r> Facts<'r> {
         verdict::evaluate(grants, &self.cat, org, date, use_, self.rules)
     }
 
-    /// Records of `source` per shard in the datasets `org` owns, for caps.
-    fn volume(&mut self, source: &str, org: &str) -> Result<Vec<crate::registry::VolumeRow>> {
-        if !self.content.contains_key(source) {
-            let rows = self.reg.source_content(source)?;
-            self.content.insert(source.to_string(), rows);
-        }
-        Ok(self.content[source]
+    /// Reads the registered versions among `refs` with their usage, in one pass.
+    fn prefetch_datasets(&mut self, refs: &BTreeSet<DatasetRef>) -> Result<()> {
+        let refs: Vec<DatasetRef> = refs
             .iter()
-            .filter(|r| r.org.as_deref() == Some(org))
-            .map(|r| r.volume())
-            .collect())
+            .filter(|r| !self.datasets.contains_key(*r))
+            .cloned()
+            .collect();
+        let mut found = self.reg.datasets_usage(&refs)?;
+        for r in refs {
+            let v = found.remove(&r);
+            self.datasets.insert(r, v);
+        }
+        Ok(())
+    }
+
+    /// Reads the cap volumes of `sources` not read yet, in one pass.
+    fn prefetch_volumes(&mut self, sources: &BTreeSet<String>) -> Result<()> {
+        let sources: Vec<String> = sources
+            .iter()
+            .filter(|s| !self.volumes_read.contains(*s))
+            .cloned()
+            .collect();
+        if sources.is_empty() {
+            return Ok(());
+        }
+        self.volumes.extend(self.reg.cap_volumes(&sources)?);
+        self.volumes_read.extend(sources);
+        Ok(())
+    }
+
+    /// The distinct shards of `source` in the datasets `org` owns, each at its first
+    /// collection, for caps.
+    fn volume(&mut self, source: &str, org: &str) -> Result<Vec<VolumeRow>> {
+        self.prefetch_volumes(&BTreeSet::from([source.to_string()]))?;
+        Ok(self
+            .volumes
+            .get(&(source.to_string(), org.to_string()))
+            .cloned()
+            .unwrap_or_default())
     }
 
     fn licence_of(&self, o: &Outcome<'_>) -> Option<String> {
@@ -278,10 +309,61 @@ pub fn build_for(
             .datasets
             .insert(info.dataset.clone(), Some((info, usage)));
     }
+    // Disclosures involve no model: a report about one model has none of them.
+    let disclosures = if filter.model.is_some() || !with_disclosures {
+        Vec::new()
+    } else {
+        reg.disclosures()?
+    };
+    // Every version and cap volume the evaluation will read, read up front in one pass each.
+    let mut wanted: BTreeSet<DatasetRef> = BTreeSet::new();
+    for run in &runs {
+        if filter.model.as_ref().is_some_and(|m| *m != run.model)
+            || filter.use_.as_ref().is_some_and(|u| !run.uses.contains(u))
+        {
+            continue;
+        }
+        wanted.extend(run.datasets.iter().cloned());
+    }
+    for d in &disclosures {
+        if let Subject::Dataset(r) = &d.subject {
+            wanted.insert(r.clone());
+        }
+    }
+    if let Some(set) = &filter.datasets {
+        wanted.retain(|r| set.contains(r));
+    }
+    if let Some(d) = &filter.dataset {
+        wanted.retain(|r| r == d);
+    }
+    facts.prefetch_datasets(&wanted)?;
+    // The sources whose caps bind a collecting org of a version read (as the loop below
+    // asks), and those a disclosure of a source's content needs.
+    let mut capped: BTreeSet<String> = BTreeSet::new();
+    for (info, usage) in facts.datasets.values().flatten() {
+        let Some(org) = &info.org else { continue };
+        for source in usage.iter().filter_map(|u| u.source.as_ref()) {
+            if facts.grants.get(source).is_some_and(|gs| {
+                gs.iter().any(|g| {
+                    g.cap.is_some()
+                        && (g.grantee == *org || g.grantee == "*")
+                        && verdict::in_window(g, info.collected)
+                })
+            }) {
+                capped.insert(source.clone());
+            }
+        }
+    }
+    for d in &disclosures {
+        if let (Subject::Source(s), Some(_)) = (&d.subject, &d.org) {
+            capped.insert(s.clone());
+        }
+    }
+    facts.prefetch_volumes(&capped)?;
+
     let mut findings = Vec::new();
     let mut obligations = Vec::new();
-    let mut volume_cache: HashMap<(String, String), Vec<crate::registry::VolumeRow>> =
-        HashMap::new();
+    let mut volume_cache: HashMap<(String, String), Vec<VolumeRow>> = HashMap::new();
 
     // Runs, datasets and sources a filter excludes are skipped before any evaluation, so a
     // narrow report costs what it shows, not what the whole registry holds.
@@ -411,12 +493,6 @@ pub fn build_for(
         }
     }
 
-    // Disclosures involve no model: a report about one model has none of them.
-    let disclosures = if filter.model.is_some() || !with_disclosures {
-        Vec::new()
-    } else {
-        reg.disclosures()?
-    };
     for d in disclosures {
         if let Subject::Dataset(r) = &d.subject
             && (filter.dataset.as_ref().is_some_and(|f| f != r)

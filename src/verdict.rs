@@ -237,7 +237,6 @@ mod tests {
     use super::*;
     use crate::licence::Licence;
     use crate::registry::Cap;
-    use crate::types::DatasetRef;
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()
@@ -452,10 +451,6 @@ mod tests {
         let h2 = blake3::hash(b"2");
         let row = |date: &str, h: blake3::Hash, n| VolumeRow {
             collected: d(date),
-            dataset: DatasetRef {
-                name: "x".into(),
-                version: date.into(),
-            },
             shard: h,
             records: n,
         };

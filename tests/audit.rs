@@ -149,3 +149,131 @@ fn audit_filters_and_errors() {
             .contains("invalid date")
     );
 }
+
+/// A shard held twice by one version (two paths, same bytes) and again by a later version of
+/// the same org counts once: in usage (shards, records) and in caps, at its first collection.
+#[test]
+fn a_shard_held_twice_counts_once_in_usage_and_caps() {
+    let env = common::Env::new();
+    env.write(
+        "policy.toml",
+        r#"
+[[source]]
+id = "tw"
+domains = ["twitter.com"]
+
+[[licence]]
+id = "api"
+allow = ["display"]
+deny = ["ai-training"]
+
+[[grant]]
+id = "tw-api"
+source = "tw"
+licence = "api"
+grantee = "acme"
+from = "2020-01-01"
+cap = { records = 50, per = "month" }
+
+[[training]]
+model = "m1"
+org = "acme"
+date = "2022-06-01"
+datasets = ["one@1", "two@1"]
+uses = ["ai-training"]
+"#,
+    );
+    env.ok(&["apply", env.path("policy.toml").to_str().unwrap()]);
+    // 40 tweets and 3 records of no known source, the same bytes under two paths.
+    let shard = common::records("twitter.com", 40) + &common::records("example.net", 3);
+    env.write("one/a.jsonl", &shard);
+    env.write("one/copy/a.jsonl", &shard);
+    env.ok(&[
+        "scan",
+        env.path("one").to_str().unwrap(),
+        "--dataset",
+        "one@1",
+        "--org",
+        "acme",
+        "--collected",
+        "2022-03-02",
+    ]);
+    let report = env.json(&["report"]);
+    let finding = |ds: &str, verdict: &str| -> serde_json::Value {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["dataset"] == ds && f["verdict"] == verdict)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {verdict} finding for {ds} in {report}"))
+    };
+    let denied = finding("one@1", "use-denied");
+    assert_eq!(
+        (denied["shards"].as_u64(), denied["records"].as_u64()),
+        (Some(1), Some(40))
+    );
+    let unknown = finding("one@1", "unknown-provenance");
+    assert_eq!(
+        (unknown["shards"].as_u64(), unknown["records"].as_u64()),
+        (Some(1), Some(3))
+    );
+    // 40 records in March: under the cap of 50, though the shard is held twice.
+    assert!(
+        !report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["verdict"] == "volume-exceeded"),
+        "{report}"
+    );
+
+    // A later version of the same org holds the shard again (not counted again: first
+    // collected in March) and 20 new tweets collected in March too: 60 > 50.
+    env.write("two/a.jsonl", &shard);
+    env.write(
+        "two/b.jsonl",
+        common::records("twitter.com", 60)
+            .lines()
+            .skip(40)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    );
+    env.ok(&[
+        "scan",
+        env.path("two").to_str().unwrap(),
+        "--dataset",
+        "two@1",
+        "--org",
+        "acme",
+        "--collected",
+        "2022-03-20",
+    ]);
+    let report = env.json(&["report"]);
+    let exceeded: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["verdict"] == "volume-exceeded")
+        .collect();
+    assert_eq!(exceeded.len(), 2, "{report}");
+    for f in exceeded {
+        assert!(
+            f["detail"]
+                .as_str()
+                .unwrap()
+                .contains("collected 60 tw records in 2022-03"),
+            "{f}"
+        );
+    }
+    let two = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["dataset"] == "two@1" && f["verdict"] == "use-denied")
+        .unwrap();
+    assert_eq!(
+        (two["shards"].as_u64(), two["records"].as_u64()),
+        (Some(2), Some(60))
+    );
+}

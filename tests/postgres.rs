@@ -251,7 +251,7 @@ fn processes_migrating_at_once_all_succeed() {
     for out in &outs {
         ok(out, "init");
     }
-    assert!(pg::dump(&reg).contains(&"provtrack_schema: {\"version\":3}".to_string()));
+    assert!(pg::dump(&reg).contains(&"provtrack_schema: {\"version\":4}".to_string()));
 }
 
 #[test]

@@ -286,8 +286,6 @@ pub struct SourceUsage {
 pub struct VolumeRow {
     /// When the dataset was collected.
     pub collected: Date,
-    /// The dataset.
-    pub dataset: DatasetRef,
     /// The shard.
     pub shard: blake3::Hash,
     /// Records of the source in it.
@@ -336,7 +334,6 @@ impl ContentRow {
     pub fn volume(&self) -> VolumeRow {
         VolumeRow {
             collected: self.collected,
-            dataset: self.dataset.clone(),
             shard: self.shard,
             records: self.records,
         }
@@ -577,6 +574,52 @@ pub trait Registry {
     fn dataset_members(&self, r: &DatasetRef) -> Result<Vec<StoredMember>, RegistryError>;
     /// Per-source content of a dataset's distinct shards; unattributed content as `None`.
     fn dataset_usage(&self, r: &DatasetRef) -> Result<Vec<SourceUsage>, RegistryError>;
+    /// [`Registry::dataset`] and [`Registry::dataset_usage`] of many versions at once (a
+    /// report reads every trained version's); the unregistered ones are left out. A backend
+    /// that pays a round trip per query answers in one pass.
+    fn datasets_usage(
+        &self,
+        refs: &[DatasetRef],
+    ) -> Result<HashMap<DatasetRef, (DatasetInfo, Vec<SourceUsage>)>, RegistryError> {
+        let mut out = HashMap::with_capacity(refs.len());
+        for r in refs {
+            if out.contains_key(r) {
+                continue;
+            }
+            if let Some(info) = self.dataset(r)? {
+                out.insert(r.clone(), (info, self.dataset_usage(r)?));
+            }
+        }
+        Ok(out)
+    }
+    /// For caps: per (source, org), each distinct shard holding the source's content in the
+    /// org's versions, with the records of the source in it and its earliest collection
+    /// date by that org. Versions with no org are left out.
+    fn cap_volumes(
+        &self,
+        sources: &[String],
+    ) -> Result<HashMap<(String, String), Vec<VolumeRow>>, RegistryError> {
+        let mut out: HashMap<(String, String), Vec<VolumeRow>> = HashMap::new();
+        for source in sources {
+            let mut first: HashMap<(String, blake3::Hash), VolumeRow> = HashMap::new();
+            for r in self.source_content(source)? {
+                let Some(org) = r.org.clone() else { continue };
+                let row = first.entry((org, r.shard)).or_insert_with(|| r.volume());
+                if r.collected < row.collected {
+                    row.collected = r.collected;
+                }
+            }
+            for ((org, _), row) in first {
+                out.entry((source.clone(), org)).or_default().push(row);
+            }
+        }
+        for rows in out.values_mut() {
+            rows.sort_by(|a, b| {
+                (a.collected, a.shard.as_bytes()).cmp(&(b.collected, b.shard.as_bytes()))
+            });
+        }
+        Ok(out)
+    }
     /// The scanner's saved state for the directory `dir` (canonical path bytes).
     fn scan_state(&self, dir: &[u8]) -> Result<Option<Vec<u8>>, RegistryError>;
     /// Replaces the scanner's saved state for `dir`.
@@ -670,7 +713,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "problem",
         ],
     ),
-    ("dataset_shards", &["dataset_id", "path", "shard_id"]),
+    ("dataset_shards", &["dataset_id", "path", "shard_id", "dup"]),
     (
         "attributions",
         &["shard_id", "source_id", "records", "bytes", "method"],
@@ -800,6 +843,20 @@ pub fn open(location: &str) -> Result<Box<dyn Registry>, RegistryError> {
     Ok(Box::new(SqliteRegistry::open(std::path::Path::new(
         location,
     ))?))
+}
+
+/// The `dup` mark of each member of one dataset version (`members` as (path, shard id)):
+/// set on every member holding a shard that a member with a smaller path already holds.
+pub fn dup_flags<'a>(members: impl Iterator<Item = (&'a [u8], i64)>) -> Vec<bool> {
+    let members: Vec<(&[u8], i64)> = members.collect();
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    order.sort_by(|&a, &b| members[a].0.cmp(members[b].0));
+    let mut seen = std::collections::HashSet::with_capacity(members.len());
+    let mut dup = vec![false; members.len()];
+    for k in order {
+        dup[k] = !seen.insert(members[k].1);
+    }
+    dup
 }
 
 /// Names what differs between a stored member list and a new one, for the one-line error

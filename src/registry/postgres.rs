@@ -18,7 +18,7 @@ use super::{
     Application, Cap, CardAttributed, CardImport, ContentRow, DatasetInfo, DatasetTotals,
     Disclosure, Event, EventDraft, ExportedTable, Grant, KnownShard, Member, NewDataset, Policy,
     Registered, Registry, RegistryError, Shard, ShardLinks, Source, SourceUsage, StoredMember,
-    Subject, TrainingRun, Value, check_table,
+    Subject, TrainingRun, Value, VolumeRow, check_table,
 };
 use crate::events;
 use crate::licence::Licence;
@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/pg/0001_init.sql"),
     include_str!("migrations/pg/0002_scan_state.sql"),
     include_str!("migrations/pg/0003_parts.sql"),
+    include_str!("migrations/pg/0004_first_member.sql"),
 ];
 
 /// The schema version this binary writes (equal to SQLite's: one model).
@@ -576,7 +577,8 @@ fn store_shards(
     members: &[Member],
 ) -> Result<(Vec<i64>, u64), RegistryError> {
     let what = "store shards";
-    // One row per distinct hash: the first member holding it, as SQLite's path does.
+    // One row per distinct hash: the first member holding it, as SQLite's path does; in hash
+    // order, the order every writer takes shard rows in (concurrent writers cannot deadlock).
     let mut first: HashMap<&[u8; 32], usize> = HashMap::with_capacity(members.len());
     for (k, m) in members.iter().enumerate() {
         first.entry(m.shard.hash.as_bytes()).or_insert(k);
@@ -593,67 +595,158 @@ fn store_shards(
         .iter()
         .map(|&k| members[k].shard.hash.as_bytes().as_slice())
         .collect();
-    let existing: HashSet<Vec<u8>> = tx
-        .query("SELECT hash FROM shards WHERE hash = ANY($1)", &[&hashes])
+
+    // The references the schema does not check row by row (see migration 4): every source
+    // named must exist.
+    let mut sources: Vec<&str> = distinct
+        .iter()
+        .flat_map(|&k| members[k].attributions.iter().map(|a| a.source.as_str()))
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    if !sources.is_empty() {
+        let known: HashSet<String> = tx
+            .query("SELECT id FROM sources WHERE id = ANY($1)", &[&sources])
+            .ctx(loc, what)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if let Some(s) = sources.iter().find(|s| !known.contains(**s)) {
+            return Err(RegistryError::Conflict(format!(
+                "unknown source '{s}' (declare it in a policy file and `provtrack apply` it)"
+            )));
+        }
+    }
+
+    let mut ids: HashMap<&[u8], i64> = HashMap::with_capacity(hashes.len());
+    for r in tx
+        .query(
+            "SELECT hash, id FROM shards WHERE hash = ANY($1)",
+            &[&hashes],
+        )
         .ctx(loc, what)?
         .iter()
-        .map(|r| r.get::<_, Vec<u8>>(0))
-        .collect();
-
-    tx.batch_execute(
-        "CREATE TEMP TABLE IF NOT EXISTS pt_shards (hash BYTEA, size BIGINT, format TEXT, \
-         records BIGINT, un_records BIGINT, un_bytes BIGINT, malformed BIGINT, problem TEXT) \
-         ON COMMIT DELETE ROWS; \
-         CREATE TEMP TABLE IF NOT EXISTS pt_attr (hash BYTEA, source TEXT, records BIGINT, \
-         bytes BIGINT, method TEXT) ON COMMIT DELETE ROWS;",
-    )
-    .ctx(loc, what)?;
     {
-        let w = tx
-            .copy_in("COPY pt_shards FROM STDIN (FORMAT binary)")
-            .ctx(loc, what)?;
-        let mut w = BinaryCopyInWriter::new(
-            w,
-            &[
-                Type::BYTEA,
-                Type::INT8,
-                Type::TEXT,
-                Type::INT8,
-                Type::INT8,
-                Type::INT8,
-                Type::INT8,
-                Type::TEXT,
-            ],
-        );
-        for &k in &distinct {
-            let s = &members[k].shard;
-            w.write(&[
-                &s.hash.as_bytes().as_slice(),
-                &i(s.size),
-                &s.format,
-                &i(s.records),
-                &i(s.unattributed_records),
-                &i(s.unattributed_bytes),
-                &i(s.malformed),
-                &s.problem,
-            ])
-            .ctx(loc, what)?;
+        let h: &[u8] = r.get(0);
+        if let Some(&k) = first.get(<&[u8; 32]>::try_from(h).unwrap_or(&[0; 32])) {
+            ids.insert(members[k].shard.hash.as_bytes().as_slice(), r.get(1));
         }
-        w.finish().ctx(loc, what)?;
     }
+    let existing: HashSet<&[u8]> = ids.keys().copied().collect();
+
+    // New shards: one INSERT of arrays; a shard another writer stored meanwhile is skipped
+    // here and treated as an existing one below.
+    let new: Vec<usize> = distinct
+        .iter()
+        .copied()
+        .filter(|&k| !existing.contains(members[k].shard.hash.as_bytes().as_slice()))
+        .collect();
+    if !new.is_empty() {
+        let col = |f: &dyn Fn(&Shard) -> i64| -> Vec<i64> {
+            new.iter().map(|&k| f(&members[k].shard)).collect()
+        };
+        let new_hashes: Vec<&[u8]> = new
+            .iter()
+            .map(|&k| members[k].shard.hash.as_bytes().as_slice())
+            .collect();
+        let formats: Vec<&str> = new
+            .iter()
+            .map(|&k| members[k].shard.format.as_str())
+            .collect();
+        let problems: Vec<Option<&str>> = new
+            .iter()
+            .map(|&k| members[k].shard.problem.as_deref())
+            .collect();
+        let rows = tx
+            .query(
+                "INSERT INTO shards (hash, size, format, records, unattributed_records, \
+                 unattributed_bytes, malformed, problem) \
+                 SELECT * FROM UNNEST($1::BYTEA[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[], \
+                 $5::BIGINT[], $6::BIGINT[], $7::BIGINT[], $8::TEXT[]) \
+                 ON CONFLICT (hash) DO NOTHING RETURNING hash, id",
+                &[
+                    &new_hashes,
+                    &col(&|s| i(s.size)),
+                    &formats,
+                    &col(&|s| i(s.records)),
+                    &col(&|s| i(s.unattributed_records)),
+                    &col(&|s| i(s.unattributed_bytes)),
+                    &col(&|s| i(s.malformed)),
+                    &problems,
+                ],
+            )
+            .ctx(loc, what)?;
+        for r in &rows {
+            let h: &[u8] = r.get(0);
+            if let Some(&k) = first.get(<&[u8; 32]>::try_from(h).unwrap_or(&[0; 32])) {
+                ids.insert(members[k].shard.hash.as_bytes().as_slice(), r.get(1));
+            }
+        }
+    }
+    let inserted: HashSet<&[u8]> = ids
+        .keys()
+        .copied()
+        .filter(|h| !existing.contains(h))
+        .collect();
+    // Raced: stored by another writer after our first look.
+    let raced: Vec<&[u8]> = new
+        .iter()
+        .map(|&k| members[k].shard.hash.as_bytes().as_slice())
+        .filter(|h| !ids.contains_key(h))
+        .collect();
+    if !raced.is_empty() {
+        for r in tx
+            .query(
+                "SELECT hash, id FROM shards WHERE hash = ANY($1)",
+                &[&raced],
+            )
+            .ctx(loc, what)?
+            .iter()
+        {
+            let h: &[u8] = r.get(0);
+            if let Some(&k) = first.get(<&[u8; 32]>::try_from(h).unwrap_or(&[0; 32])) {
+                ids.insert(members[k].shard.hash.as_bytes().as_slice(), r.get(1));
+            }
+        }
+    }
+    let id_of = |k: usize| -> Result<i64, RegistryError> {
+        ids.get(members[k].shard.hash.as_bytes().as_slice())
+            .copied()
+            .ok_or_else(|| bad(loc, what, "a stored shard was not found again".into()))
+    };
+
+    // Attributions of the shards stored here: nobody else can hold them yet, so straight
+    // into the table by binary COPY, in key order.
+    let mut fresh: Vec<(i64, usize)> = Vec::with_capacity(inserted.len());
+    let mut known: Vec<(i64, usize)> = Vec::new();
+    for &k in &distinct {
+        let id = id_of(k)?;
+        if inserted.contains(members[k].shard.hash.as_bytes().as_slice()) {
+            fresh.push((id, k));
+        } else {
+            known.push((id, k));
+        }
+    }
+    fresh.sort_unstable();
+    known.sort_unstable();
+    if fresh
+        .iter()
+        .any(|&(_, k)| !members[k].attributions.is_empty())
     {
         let w = tx
-            .copy_in("COPY pt_attr FROM STDIN (FORMAT binary)")
+            .copy_in(
+                "COPY attributions (shard_id, source_id, records, bytes, method) \
+                 FROM STDIN (FORMAT binary)",
+            )
             .ctx(loc, what)?;
         let mut w = BinaryCopyInWriter::new(
             w,
-            &[Type::BYTEA, Type::TEXT, Type::INT8, Type::INT8, Type::TEXT],
+            &[Type::INT8, Type::TEXT, Type::INT8, Type::INT8, Type::TEXT],
         );
-        for &k in &distinct {
-            let m = &members[k];
-            for a in &m.attributions {
+        for &(id, k) in &fresh {
+            for a in &members[k].attributions {
                 w.write(&[
-                    &m.shard.hash.as_bytes().as_slice(),
+                    &id,
                     &a.source,
                     &i(a.records),
                     &i(a.bytes),
@@ -664,53 +757,80 @@ fn store_shards(
         }
         w.finish().ctx(loc, what)?;
     }
-    tx.batch_execute(
-        "INSERT INTO shards (hash, size, format, records, unattributed_records, \
-         unattributed_bytes, malformed, problem) \
-         SELECT hash, size, format, records, un_records, un_bytes, malformed, problem \
-         FROM pt_shards ORDER BY hash ON CONFLICT (hash) DO NOTHING; \
-         UPDATE shards s SET unattributed_records = LEAST(s.unattributed_records, t.un_records), \
-         unattributed_bytes = LEAST(s.unattributed_bytes, t.un_bytes) \
-         FROM pt_shards t WHERE s.hash = t.hash \
-         AND (t.un_records < s.unattributed_records OR t.un_bytes < s.unattributed_bytes); \
-         INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
-         SELECT s.id, a.source, a.records, a.bytes, a.method FROM pt_attr a \
-         JOIN shards s ON s.hash = a.hash ORDER BY s.id, a.source \
-         ON CONFLICT (shard_id, source_id) DO NOTHING;",
-    )
-    .ctx(loc, what)?;
-    let mut ids: HashMap<Vec<u8>, (i64, i64)> = HashMap::with_capacity(hashes.len());
-    for r in tx
-        .query(
-            "SELECT s.hash, s.id, (SELECT COUNT(*) FROM attributions a WHERE a.shard_id = s.id) \
-             FROM shards s WHERE s.hash = ANY($1)",
-            &[&hashes],
-        )
-        .ctx(loc, what)?
-    {
-        ids.insert(r.get(0), (r.get(1), r.get(2)));
-    }
+
+    // Shards already stored keep what was known of them: the smaller unattributed counts,
+    // the attributions they had, plus the ones found now.
     let mut inherited = 0;
-    for &k in &distinct {
-        let m = &members[k];
-        let key = m.shard.hash.as_bytes().as_slice();
-        if existing.contains(key)
-            && let Some((_, stored)) = ids.get(key)
-            && u(*stored) as usize > m.attributions.len()
-        {
-            inherited += 1;
+    if !known.is_empty() {
+        let known_ids: Vec<i64> = known.iter().map(|&(id, _)| id).collect();
+        let un_records: Vec<i64> = known
+            .iter()
+            .map(|&(_, k)| i(members[k].shard.unattributed_records))
+            .collect();
+        let un_bytes: Vec<i64> = known
+            .iter()
+            .map(|&(_, k)| i(members[k].shard.unattributed_bytes))
+            .collect();
+        tx.execute(
+            "UPDATE shards s SET unattributed_records = LEAST(s.unattributed_records, t.ur), \
+             unattributed_bytes = LEAST(s.unattributed_bytes, t.ub) \
+             FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) AS t(id, ur, ub) \
+             WHERE s.id = t.id AND (t.ur < s.unattributed_records OR t.ub < s.unattributed_bytes)",
+            &[&known_ids, &un_records, &un_bytes],
+        )
+        .ctx(loc, what)?;
+        let mut a_ids = Vec::new();
+        let mut a_sources = Vec::new();
+        let mut a_records = Vec::new();
+        let mut a_bytes = Vec::new();
+        let mut a_methods = Vec::new();
+        for &(id, k) in &known {
+            for a in &members[k].attributions {
+                a_ids.push(id);
+                a_sources.push(a.source.as_str());
+                a_records.push(i(a.records));
+                a_bytes.push(i(a.bytes));
+                a_methods.push(a.method.as_str());
+            }
+        }
+        if !a_ids.is_empty() {
+            tx.execute(
+                "INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
+                 SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], \
+                 $5::TEXT[]) ORDER BY 1, 2 ON CONFLICT (shard_id, source_id) DO NOTHING",
+                &[&a_ids, &a_sources, &a_records, &a_bytes, &a_methods],
+            )
+            .ctx(loc, what)?;
+        }
+        let stored: HashMap<i64, i64> = tx
+            .query(
+                "SELECT shard_id, COUNT(*) FROM attributions WHERE shard_id = ANY($1) \
+                 GROUP BY shard_id",
+                &[&known_ids],
+            )
+            .ctx(loc, what)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        for &(id, k) in &known {
+            // Only shards this scan did not store first can have inherited attributions.
+            if existing.contains(members[k].shard.hash.as_bytes().as_slice())
+                && stored
+                    .get(&id)
+                    .is_some_and(|&n| u(n) as usize > members[k].attributions.len())
+            {
+                inherited += 1;
+            }
         }
     }
     let shard_ids = members
         .iter()
         .map(|m| {
             ids.get(m.shard.hash.as_bytes().as_slice())
-                .map(|(id, _)| *id)
+                .copied()
                 .ok_or_else(|| bad(loc, what, "a stored shard was not found again".into()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    tx.batch_execute("TRUNCATE pt_shards, pt_attr")
-        .ctx(loc, what)?;
     Ok((shard_ids, inherited))
 }
 
@@ -730,14 +850,34 @@ fn copy_members(
     } else {
         "dataset_id"
     };
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    order.sort_by(|&a, &b| members[a].path.cmp(&members[b].path));
+    if table == "dataset_shards" {
+        let w = tx
+            .copy_in(
+                "COPY dataset_shards (dataset_id, path, shard_id, dup) FROM STDIN (FORMAT binary)",
+            )
+            .ctx(loc, what)?;
+        let mut w = BinaryCopyInWriter::new(w, &[Type::INT8, Type::BYTEA, Type::INT8, Type::BOOL]);
+        let dup = super::dup_flags(
+            members
+                .iter()
+                .zip(shard_ids)
+                .map(|(m, id)| (m.path.as_slice(), *id)),
+        );
+        for k in order {
+            w.write(&[&owner, &members[k].path, &shard_ids[k], &dup[k]])
+                .ctx(loc, what)?;
+        }
+        w.finish().ctx(loc, what)?;
+        return Ok(());
+    }
     let w = tx
         .copy_in(&format!(
             "COPY {table} ({owner_col}, path, shard_id) FROM STDIN (FORMAT binary)"
         ))
         .ctx(loc, what)?;
     let mut w = BinaryCopyInWriter::new(w, &[Type::INT8, Type::BYTEA, Type::INT8]);
-    let mut order: Vec<usize> = (0..members.len()).collect();
-    order.sort_by(|&a, &b| members[a].path.cmp(&members[b].path));
     for k in order {
         w.write(&[&owner, &members[k].path, &shard_ids[k]])
             .ctx(loc, what)?;
@@ -1072,12 +1212,16 @@ impl Registry for PgRegistry {
             {
                 let w = tx
                     .copy_in(
-                        "COPY dataset_shards (dataset_id, path, shard_id) FROM STDIN (FORMAT binary)",
+                        "COPY dataset_shards (dataset_id, path, shard_id, dup) FROM STDIN (FORMAT binary)",
                     )
                     .ctx(loc, "store dataset shards")?;
-                let mut w = BinaryCopyInWriter::new(w, &[Type::INT8, Type::BYTEA, Type::INT8]);
-                for m in &members {
-                    w.write(&[&dataset_id, &m.0, &m.1])
+                let mut w = BinaryCopyInWriter::new(
+                    w,
+                    &[Type::INT8, Type::BYTEA, Type::INT8, Type::BOOL],
+                );
+                let dup = super::dup_flags(members.iter().map(|m| (m.0.as_slice(), m.1)));
+                for (m, dup) in members.iter().zip(dup) {
+                    w.write(&[&dataset_id, &m.0, &m.1, &dup])
                         .ctx(loc, "store dataset shards")?;
                 }
                 w.finish().ctx(loc, "store dataset shards")?;
@@ -1635,6 +1779,111 @@ impl Registry for PgRegistry {
                         .push((source, u(r.get::<_, i64>(4)), u(r.get::<_, i64>(5))));
                 }
             }
+        }
+        Ok(out)
+    }
+
+    fn datasets_usage(
+        &self,
+        refs: &[DatasetRef],
+    ) -> Result<HashMap<DatasetRef, (DatasetInfo, Vec<SourceUsage>)>, RegistryError> {
+        if refs.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let wanted: HashSet<&DatasetRef> = refs.iter().collect();
+        let mut id_of: HashMap<DatasetRef, i64> = HashMap::new();
+        for row in self.query(
+            "SELECT id, name, version FROM datasets",
+            &[],
+            "read datasets",
+        )? {
+            let r = DatasetRef {
+                name: row.get(1),
+                version: row.get(2),
+            };
+            if wanted.contains(&r) {
+                id_of.insert(r, row.get(0));
+            }
+        }
+        let mut by_id: HashMap<i64, (DatasetInfo, Vec<SourceUsage>)> = HashMap::new();
+        for info in self.read_datasets(None)? {
+            if let Some(&id) = id_of.get(&info.dataset) {
+                by_id.insert(id, (info, Vec::new()));
+            }
+        }
+        let ids: Vec<i64> = by_id.keys().copied().collect();
+        // Each distinct shard of a version once: the members not marked `dup`.
+        for row in self.query(
+            "SELECT m.dataset_id, a.source_id, COUNT(*), SUM(a.records)::BIGINT, \
+             SUM(a.bytes)::BIGINT FROM dataset_shards m \
+             JOIN attributions a ON a.shard_id = m.shard_id \
+             WHERE m.dataset_id = ANY($1) AND NOT m.dup GROUP BY 1, 2 ORDER BY 1, 2",
+            &[&ids],
+            "read dataset usage",
+        )? {
+            if let Some((_, usage)) = by_id.get_mut(&row.get::<_, i64>(0)) {
+                usage.push(SourceUsage {
+                    source: Some(row.get(1)),
+                    shards: u(row.get(2)),
+                    records: u(row.get(3)),
+                    bytes: u(row.get(4)),
+                });
+            }
+        }
+        for row in self.query(
+            "SELECT m.dataset_id, COUNT(*), SUM(s.unattributed_records)::BIGINT, \
+             SUM(s.unattributed_bytes)::BIGINT FROM dataset_shards m \
+             JOIN shards s ON s.id = m.shard_id \
+             WHERE m.dataset_id = ANY($1) AND NOT m.dup AND s.unattributed_records > 0 \
+             GROUP BY 1",
+            &[&ids],
+            "read dataset usage",
+        )? {
+            if let Some((_, usage)) = by_id.get_mut(&row.get::<_, i64>(0)) {
+                usage.push(SourceUsage {
+                    source: None,
+                    shards: u(row.get(1)),
+                    records: u(row.get(2)),
+                    bytes: u(row.get(3)),
+                });
+            }
+        }
+        Ok(by_id
+            .into_values()
+            .map(|(info, usage)| (info.dataset.clone(), (info, usage)))
+            .collect())
+    }
+
+    fn cap_volumes(
+        &self,
+        sources: &[String],
+    ) -> Result<HashMap<(String, String), Vec<VolumeRow>>, RegistryError> {
+        let loc = &self.location;
+        let mut out: HashMap<(String, String), Vec<VolumeRow>> = HashMap::new();
+        if sources.is_empty() {
+            return Ok(out);
+        }
+        for r in self.query(
+            "SELECT a.source_id, d.org, s.hash, MIN(d.collected), MIN(a.records) \
+             FROM attributions a JOIN dataset_shards m ON m.shard_id = a.shard_id \
+             JOIN datasets d ON d.id = m.dataset_id JOIN shards s ON s.id = a.shard_id \
+             WHERE a.source_id = ANY($1) AND d.org IS NOT NULL \
+             GROUP BY a.source_id, d.org, a.shard_id, s.hash",
+            &[&sources],
+            "read source volumes",
+        )? {
+            out.entry((r.get(0), r.get(1)))
+                .or_default()
+                .push(VolumeRow {
+                    collected: date_of(loc, r.get(3))?,
+                    shard: hash_of(loc, r.get(2))?,
+                    records: u(r.get(4)),
+                });
+        }
+        for rows in out.values_mut() {
+            rows.sort_by(|a, b| {
+                (a.collected, a.shard.as_bytes()).cmp(&(b.collected, b.shard.as_bytes()))
+            });
         }
         Ok(out)
     }

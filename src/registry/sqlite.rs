@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_scan_state.sql"),
     include_str!("migrations/0003_parts.sql"),
+    include_str!("migrations/0004_first_member.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -984,12 +985,19 @@ impl Registry for SqliteRegistry {
         {
             let mut member_stmt = tx
                 .prepare_cached(
-                    "INSERT INTO dataset_shards (dataset_id, path, shard_id) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO dataset_shards (dataset_id, path, shard_id, dup) \
+                     VALUES (?1, ?2, ?3, ?4)",
                 )
                 .ctx(&loc, "store dataset shard")?;
-            for (m, shard_id) in ds.members.iter().zip(&shard_ids) {
+            let dup = super::dup_flags(
+                ds.members
+                    .iter()
+                    .zip(&shard_ids)
+                    .map(|(m, id)| (m.path.as_slice(), *id)),
+            );
+            for ((m, shard_id), dup) in ds.members.iter().zip(&shard_ids).zip(dup) {
                 member_stmt
-                    .execute(params![dataset_id, m.path, shard_id])
+                    .execute(params![dataset_id, m.path, shard_id, dup])
                     .ctx(&loc, "store dataset shard")?;
             }
         }
@@ -1190,11 +1198,13 @@ impl Registry for SqliteRegistry {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO dataset_shards (dataset_id, path, shard_id) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO dataset_shards (dataset_id, path, shard_id, dup) \
+                     VALUES (?1, ?2, ?3, ?4)",
                 )
                 .ctx(loc, "store dataset shard")?;
-            for m in &members {
-                stmt.execute(params![dataset_id, m.0, m.1])
+            let dup = super::dup_flags(members.iter().map(|m| (m.0.as_slice(), m.1)));
+            for (m, dup) in members.iter().zip(dup) {
+                stmt.execute(params![dataset_id, m.0, m.1, dup])
                     .ctx(loc, "store dataset shard")?;
             }
             for p in parents.unwrap_or_default() {
