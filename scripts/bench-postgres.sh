@@ -15,6 +15,7 @@ runs=${BENCH_RUNS:-3}
 per=${BENCH_SHARDS_PER_DATASET:-500}
 note() { echo "bench: $*" >&2; }
 command -v hyperfine >/dev/null || { note "hyperfine is needed (apt-get install hyperfine)"; exit 2; }
+[ -x /usr/bin/time ] || { note "GNU time is needed (apt-get install time)"; exit 2; }
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { note "PostgreSQL is needed (apt-get install postgresql)"; exit 2; }
 work=$(mktemp -d /tmp/provtrack-pgbench.XXXXXX)
@@ -97,16 +98,40 @@ find "$work"/ds? -type f -exec cat {} + >/dev/null
 psql_ -d postgres -c "CREATE DATABASE one" -c "CREATE DATABASE eight"
 "$pt" --registry "$(url one)" -q apply "$work/policy.toml" >/dev/null
 "$pt" --registry "$(url eight)" -q apply "$work/policy.toml" >/dev/null
-t0=$(now); "$pt" --registry "$(url one)" -q scan "$work/ds0" --dataset ds0@1 --rehash >/dev/null; t_one=$(secs "$t0" "$(now)")
+# CPU seconds: the scanning processes' (GNU time) and the server's (the postmaster's reaped
+# backends, from /proc), to tell a CPU-bound floor from time lost to waiting.
+pm=$(head -1 "$work/pg/data/postmaster.pid")
+server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($16 + $17) / hz}' "/proc/$pm/stat"; }
+client_cpu() { cat "$@" | awk '{s += $1 + $2} END {print s}'; }
+c0=$(server_cpu)
+t0=$(now); /usr/bin/time -o "$work/one.cpu" -f "%U %S" "$pt" --registry "$(url one)" -q scan "$work/ds0" --dataset ds0@1 --rehash >/dev/null; t_one=$(secs "$t0" "$(now)")
+cpu_one=$(python3 -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]) + float(sys.argv[3]):.2f}')" "$(server_cpu)" "$c0" "$(client_cpu "$work/one.cpu")")
+c0=$(server_cpu)
 t0=$(now)
 pids=()
 for d in 0 1 2 3 4 5 6 7; do
-    "$pt" --registry "$(url eight)" -q scan "$work/ds$d" --dataset "ds$d@1" >/dev/null 2>"$work/scan$d.err" &
+    /usr/bin/time -o "$work/scan$d.cpu" -f "%U %S" \
+        "$pt" --registry "$(url eight)" -q scan "$work/ds$d" --dataset "ds$d@1" >/dev/null 2>"$work/scan$d.err" &
     pids+=($!)
 done
 failed=0
 for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
 t_eight=$(secs "$t0" "$(now)")
+cpu_eight=$(python3 -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]) + float(sys.argv[3]):.2f}')" "$(server_cpu)" "$c0" "$(client_cpu "$work"/scan?.cpu)")
+# The same shape scaled to this machine: as many scans at once as there are cores.
+cores=$(nproc)
+psql_ -d postgres -c "CREATE DATABASE percore"
+"$pt" --registry "$(url percore)" -q apply "$work/policy.toml" >/dev/null
+t0=$(now)
+pids=()
+for d in $(seq 0 $((cores - 1))); do
+    "$pt" --registry "$(url percore)" -q scan "$work/ds$((d % 8))" --dataset "ds$d@1" >/dev/null &
+    pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+t_cores=$(secs "$t0" "$(now)")
+# The least wall time 8 scans can take here: their CPU seconds spread over every core.
+floor=$(python3 -c "import sys; print(f'{float(sys.argv[1]) / int(sys.argv[2]):.2f}')" "$cpu_eight" "$(nproc)")
 ok=$("$pt" --registry "$(url eight)" -q verify --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['ok'])" || true)
 eight_verdict=FAIL
 if [ "$failed" = 0 ] && [ "$ok" = True ]; then eight_verdict=$(verdict "$(ratio "$t_eight" "$t_one")" 2); fi
@@ -121,3 +146,6 @@ printf '%-62s %9s  %-8s %s\n' "audit s001 on PostgreSQL (s)" "$t_audit" "< 1.5" 
 printf '%-62s %9s  %-8s %s\n' "one 10,000-file scan alone (s)" "$t_one" "" ""
 printf '%-62s %9s  %-8s %s\n' "8 such scans at once, $failed failed, verify ok=$ok (s)" "$t_eight" "" ""
 printf '%-62s %9s  %-8s %s\n' "  8 at once / one alone" "$(ratio "$t_eight" "$t_one")" "< 2" "$eight_verdict"
+printf '%-62s %9s  %-8s %s\n' "$cores scans at once (one per core) / one alone" "$(ratio "$t_cores" "$t_one")" "" ""
+printf '%-62s %9s  %-8s %s\n' "  CPU s (client + server): one scan $cpu_one, 8 scans" "$cpu_eight" "" ""
+printf '%-62s %9s  %-8s %s\n' "  CPU-bound floor for 8 on $(nproc) cores (s); wall / floor" "$floor" "" "$(ratio "$t_eight" "$floor")"
