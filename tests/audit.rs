@@ -218,6 +218,27 @@ uses = ["ai-training"]
         (unknown["shards"].as_u64(), unknown["records"].as_u64()),
         (Some(1), Some(3))
     );
+    assert_eq!(
+        env.query_i64("SELECT COUNT(*) FROM dataset_shards WHERE CAST(dup AS INTEGER) = 1"),
+        1
+    );
+    // A registry of schema version 3 (members without the mark) is migrated: the mark is
+    // computed for what it holds, and the counts stay the same.
+    env.tamper(
+        "CREATE TABLE ds3 (dataset_id INTEGER NOT NULL REFERENCES datasets(id), \
+         path BLOB NOT NULL, shard_id INTEGER NOT NULL REFERENCES shards(id), \
+         PRIMARY KEY (dataset_id, path)) STRICT, WITHOUT ROWID; \
+         INSERT INTO ds3 SELECT dataset_id, path, shard_id FROM dataset_shards; \
+         DROP TABLE dataset_shards; ALTER TABLE ds3 RENAME TO dataset_shards; \
+         CREATE INDEX dataset_shards_by_shard ON dataset_shards(shard_id); \
+         PRAGMA user_version = 3;",
+        "ALTER TABLE dataset_shards DROP COLUMN dup; UPDATE provtrack_schema SET version = 3",
+    );
+    assert_eq!(env.json(&["report"]), report);
+    assert_eq!(
+        env.query_i64("SELECT COUNT(*) FROM dataset_shards WHERE CAST(dup AS INTEGER) = 1"),
+        1
+    );
     // 40 records in March: under the cap of 50, though the shard is held twice.
     assert!(
         !report["findings"]

@@ -14,8 +14,8 @@ UPDATE dataset_shards m SET dup = TRUE FROM (
            row_number() OVER (PARTITION BY dataset_id, shard_id ORDER BY path) AS rn
     FROM dataset_shards
 ) x WHERE x.rn > 1 AND x.dataset_id = m.dataset_id AND x.path = m.path;
-ALTER TABLE dataset_shards DROP CONSTRAINT dataset_shards_dataset_id_fkey,
-    DROP CONSTRAINT dataset_shards_shard_id_fkey;
-ALTER TABLE attributions DROP CONSTRAINT attributions_shard_id_fkey,
-    DROP CONSTRAINT attributions_source_id_fkey;
-ALTER TABLE dataset_part_shards DROP CONSTRAINT dataset_part_shards_shard_id_fkey;
+ALTER TABLE dataset_shards DROP CONSTRAINT IF EXISTS dataset_shards_dataset_id_fkey,
+    DROP CONSTRAINT IF EXISTS dataset_shards_shard_id_fkey;
+ALTER TABLE attributions DROP CONSTRAINT IF EXISTS attributions_shard_id_fkey,
+    DROP CONSTRAINT IF EXISTS attributions_source_id_fkey;
+ALTER TABLE dataset_part_shards DROP CONSTRAINT IF EXISTS dataset_part_shards_shard_id_fkey;
