@@ -203,13 +203,12 @@ impl<'r> Facts<'r> {
 
     /// The distinct shards of `source` in the datasets `org` owns, each at its first
     /// collection, for caps.
-    fn volume(&mut self, source: &str, org: &str) -> Result<Vec<VolumeRow>> {
+    fn volume(&mut self, source: &str, org: &str) -> Result<&[VolumeRow]> {
         self.prefetch_volumes(&BTreeSet::from([source.to_string()]))?;
         Ok(self
             .volumes
             .get(&(source.to_string(), org.to_string()))
-            .cloned()
-            .unwrap_or_default())
+            .map_or(&[], Vec::as_slice))
     }
 
     fn licence_of(&self, o: &Outcome<'_>) -> Option<String> {
@@ -363,7 +362,6 @@ pub fn build_for(
 
     let mut findings = Vec::new();
     let mut obligations = Vec::new();
-    let mut volume_cache: HashMap<(String, String), Vec<VolumeRow>> = HashMap::new();
 
     // Runs, datasets and sources a filter excludes are skipped before any evaluation, so a
     // narrow report costs what it shows, not what the whole registry holds.
@@ -455,12 +453,7 @@ pub fn build_for(
                         && (g.grantee == *org || g.grantee == "*")
                         && verdict::in_window(g, info.collected)
                 }) {
-                    let key = (source.clone(), org.clone());
-                    if !volume_cache.contains_key(&key) {
-                        let rows = facts.volume(source, org)?;
-                        volume_cache.insert(key.clone(), rows);
-                    }
-                    let rows = &volume_cache[&key];
+                    let rows = facts.volume(source, org)?;
                     let Some(c) = verdict::cap_use(g, rows, info.collected) else {
                         continue;
                     };
@@ -520,21 +513,15 @@ pub fn build_for(
                     }
                 },
                 Subject::Source(s) => {
+                    // One row per distinct shard the org collected.
                     let rows = match &d.org {
                         Some(org) => facts.volume(s, org)?,
-                        None => Vec::new(),
+                        None => &[],
                     };
-                    let mut seen = HashSet::new();
-                    let records = rows
-                        .iter()
-                        .filter(|r| seen.insert(r.shard))
-                        .map(|r| r.records)
-                        .sum();
-                    let shards = seen;
                     let usage = vec![SourceUsage {
                         source: Some(s.clone()),
-                        shards: shards.len() as u64,
-                        records,
+                        shards: rows.len() as u64,
+                        records: rows.iter().map(|r| r.records).sum(),
                         bytes: 0,
                     }];
                     (None, usage, d.org.clone())

@@ -70,21 +70,8 @@ fn registry_copy_round_trips_sqlite_postgres_sqlite_with_equal_chain_heads() {
         ),
         "apply",
     );
-    for s in provtrack::demo::SCANS {
-        let d = samples.join("datasets").join(s.dir);
-        let mut args = vec![
-            "scan",
-            d.to_str().unwrap(),
-            "--dataset",
-            s.dataset,
-            "--org",
-            provtrack::demo::ORG,
-            "--collected",
-            s.collected,
-        ];
-        for src in s.sources {
-            args.extend(["--source", src]);
-        }
+    for args in common::story_scans() {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         ok(&provtrack(sqlite, &args, dir), "scan");
     }
     env.write("big/a.jsonl", records("twitter.com", 3));

@@ -594,7 +594,7 @@ pub trait Registry {
     }
     /// For caps: per (source, org), each distinct shard holding the source's content in the
     /// org's versions, with the records of the source in it and its earliest collection
-    /// date by that org. Versions with no org are left out.
+    /// date by that org, in no particular order. Versions with no org are left out.
     fn cap_volumes(
         &self,
         sources: &[String],
@@ -612,11 +612,6 @@ pub trait Registry {
             for ((org, _), row) in first {
                 out.entry((source.clone(), org)).or_default().push(row);
             }
-        }
-        for rows in out.values_mut() {
-            rows.sort_by(|a, b| {
-                (a.collected, a.shard.as_bytes()).cmp(&(b.collected, b.shard.as_bytes()))
-            });
         }
         Ok(out)
     }
@@ -843,6 +838,159 @@ pub fn open(location: &str) -> Result<Box<dyn Registry>, RegistryError> {
     Ok(Box::new(SqliteRegistry::open(std::path::Path::new(
         location,
     ))?))
+}
+
+/// A staged part of a dataset version, as `seal_dataset` reads it back.
+#[derive(Clone, Debug)]
+pub struct StagedPartRow {
+    /// Its row id.
+    pub id: i64,
+    /// K of K/N.
+    pub part: i64,
+    /// N of K/N.
+    pub parts: i64,
+    /// The collecting org it was scanned with.
+    pub org: Option<String>,
+    /// The collection date it was scanned with, as stored.
+    pub collected: String,
+}
+
+/// A member of a staged part, as `seal_dataset` reads it back.
+#[derive(Clone, Debug)]
+pub struct PartMember {
+    /// Relative path.
+    pub path: Vec<u8>,
+    /// The shard's row id.
+    pub shard_id: i64,
+    /// The shard's hash.
+    pub hash: blake3::Hash,
+    /// Its size.
+    pub size: u64,
+    /// Its records.
+    pub records: u64,
+    /// The part (K) it was staged by.
+    pub part: i64,
+}
+
+/// Sealing's checks on the staged parts of `d` (by part; `sealed`: the version is already
+/// published): some parts, all of the same N, parts 1..N all there, one org and date.
+pub fn check_staged_parts(
+    d: &DatasetRef,
+    sealed: bool,
+    parts: &[StagedPartRow],
+) -> Result<(), RegistryError> {
+    let conflict = |m: String| Err(RegistryError::Conflict(m));
+    if sealed {
+        return conflict(format!("dataset {d} is already registered (sealed)"));
+    }
+    let Some(first) = parts.first() else {
+        return conflict(format!(
+            "dataset {d} has no staged parts; scan each slice with --partition K/N first"
+        ));
+    };
+    let n = first.parts;
+    if let Some(p) = parts.iter().find(|p| p.parts != n) {
+        return conflict(format!(
+            "dataset {d}: part {}/{} and part {}/{} disagree on the number of parts",
+            first.part, first.parts, p.part, p.parts
+        ));
+    }
+    let missing: Vec<String> = (1..=n)
+        .filter(|k| !parts.iter().any(|p| p.part == *k))
+        .map(|k| format!("{k}/{n}"))
+        .collect();
+    if !missing.is_empty() {
+        return conflict(format!(
+            "dataset {d}: part {} missing (staged: {}); scan it with --partition",
+            missing.join(", "),
+            parts
+                .iter()
+                .map(|p| format!("{}/{n}", p.part))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if let Some(p) = parts[1..]
+        .iter()
+        .find(|p| p.org != first.org || p.collected != first.collected)
+    {
+        return conflict(format!(
+            "dataset {d}: part {}/{n} (org {}, collected {}) and part {}/{n} (org {}, collected {}) disagree; re-scan with the same --org and --collected",
+            first.part,
+            first.org.as_deref().unwrap_or("-"),
+            first.collected,
+            p.part,
+            p.org.as_deref().unwrap_or("-"),
+            p.collected
+        ));
+    }
+    Ok(())
+}
+
+/// The `--derived-from` parents (ids) every staged part was scanned with, which must agree;
+/// `parents` in the order of `parts`.
+pub fn same_parents(
+    d: &DatasetRef,
+    parts: &[StagedPartRow],
+    parents: Vec<Vec<i64>>,
+) -> Result<Vec<i64>, RegistryError> {
+    let mut agreed: Option<Vec<i64>> = None;
+    for (p, ids) in parts.iter().zip(parents) {
+        match &agreed {
+            Some(q) if *q != ids => {
+                return Err(RegistryError::Conflict(format!(
+                    "dataset {d}: part {}/{n} was scanned with other --derived-from parents than part {}/{n}",
+                    p.part,
+                    parts[0].part,
+                    n = p.parts
+                )));
+            }
+            _ => agreed = Some(ids),
+        }
+    }
+    Ok(agreed.unwrap_or_default())
+}
+
+/// The version sealing publishes from its parts' `members` (sorted here by path): no path
+/// in two parts, the root hash over all of them as a single scan computes it.
+pub fn sealed_info(
+    d: &DatasetRef,
+    parts: &[StagedPartRow],
+    members: &mut [PartMember],
+) -> Result<DatasetInfo, RegistryError> {
+    let first = &parts[0];
+    let n = first.parts;
+    members.sort_by(|a, b| (&a.path, a.part).cmp(&(&b.path, b.part)));
+    if let Some(w) = members.windows(2).find(|w| w[0].path == w[1].path) {
+        return Err(RegistryError::Conflict(format!(
+            "dataset {d}: path {} is in part {}/{n} and part {}/{n}; were the parts scanned from different trees?",
+            String::from_utf8_lossy(&w[0].path),
+            w[0].part,
+            w[1].part
+        )));
+    }
+    Ok(DatasetInfo {
+        dataset: d.clone(),
+        org: first.org.clone(),
+        collected: first
+            .collected
+            .parse()
+            .map_err(|e: String| RegistryError::Conflict(format!("dataset {d}: {e}")))?,
+        root: crate::scan::root_hash(members.iter().map(|m| (m.path.as_slice(), &m.hash))),
+        files: members.len() as u64,
+        bytes: members.iter().map(|m| m.size).sum(),
+        records: members.iter().map(|m| m.records).sum(),
+        parents: Vec::new(),
+    })
+}
+
+/// A scan's members as (path, shard id), as the backends write them.
+pub fn member_rows<'a>(members: &'a [Member], shard_ids: &[i64]) -> Vec<(&'a [u8], i64)> {
+    members
+        .iter()
+        .zip(shard_ids)
+        .map(|(m, id)| (m.path.as_slice(), *id))
+        .collect()
 }
 
 /// The `dup` mark of each member of one dataset version (`members` as (path, shard id)):

@@ -16,9 +16,9 @@ use postgres::{Client, Row, Transaction};
 
 use super::{
     Application, Cap, CardAttributed, CardImport, ContentRow, DatasetInfo, DatasetTotals,
-    Disclosure, Event, EventDraft, ExportedTable, Grant, KnownShard, Member, NewDataset, Policy,
-    Registered, Registry, RegistryError, Shard, ShardLinks, Source, SourceUsage, StoredMember,
-    Subject, TrainingRun, Value, VolumeRow, check_table,
+    Disclosure, Event, EventDraft, ExportedTable, Grant, KnownShard, Member, NewDataset,
+    PartMember, Policy, Registered, Registry, RegistryError, Shard, ShardLinks, Source,
+    SourceUsage, StagedPartRow, StoredMember, Subject, TrainingRun, Value, VolumeRow, check_table,
 };
 use crate::events;
 use crate::licence::Licence;
@@ -301,6 +301,19 @@ impl PgRegistry {
     }
 
     fn read_datasets(&self, filter: Option<i64>) -> Result<Vec<DatasetInfo>, RegistryError> {
+        Ok(self
+            .read_datasets_by_id(filter)?
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect())
+    }
+
+    /// Dataset versions (all, or the one with id `filter`) with their ids, by name and
+    /// version.
+    fn read_datasets_by_id(
+        &self,
+        filter: Option<i64>,
+    ) -> Result<Vec<(i64, DatasetInfo)>, RegistryError> {
         let loc = &self.location;
         let mut parents: HashMap<i64, Vec<DatasetRef>> = HashMap::new();
         for row in self.query(
@@ -323,19 +336,22 @@ impl PgRegistry {
         rows.iter()
             .map(|r| {
                 let id: i64 = r.get(0);
-                Ok(DatasetInfo {
-                    dataset: DatasetRef {
-                        name: r.get(1),
-                        version: r.get(2),
+                Ok((
+                    id,
+                    DatasetInfo {
+                        dataset: DatasetRef {
+                            name: r.get(1),
+                            version: r.get(2),
+                        },
+                        org: r.get(3),
+                        collected: date_of(loc, r.get(4))?,
+                        root: hash_of(loc, r.get(5))?,
+                        files: u(r.get(6)),
+                        bytes: u(r.get(7)),
+                        records: u(r.get(8)),
+                        parents: parents.get(&id).cloned().unwrap_or_default(),
                     },
-                    org: r.get(3),
-                    collected: date_of(loc, r.get(4))?,
-                    root: hash_of(loc, r.get(5))?,
-                    files: u(r.get(6)),
-                    bytes: u(r.get(7)),
-                    records: u(r.get(8)),
-                    parents: parents.get(&id).cloned().unwrap_or_default(),
-                })
+                ))
             })
             .collect()
     }
@@ -618,28 +634,30 @@ fn store_shards(
         }
     }
 
-    let mut ids: HashMap<&[u8], i64> = HashMap::with_capacity(hashes.len());
-    for r in tx
+    // Shard ids by hash, from rows of (hash, id).
+    let mut ids: HashMap<blake3::Hash, i64> = HashMap::with_capacity(hashes.len());
+    let take = |ids: &mut HashMap<blake3::Hash, i64>, rows: &[Row]| {
+        for r in rows {
+            if let Ok(h) = <[u8; 32]>::try_from(r.get::<_, &[u8]>(0)) {
+                ids.insert(blake3::Hash::from_bytes(h), r.get(1));
+            }
+        }
+    };
+    let rows = tx
         .query(
             "SELECT hash, id FROM shards WHERE hash = ANY($1)",
             &[&hashes],
         )
-        .ctx(loc, what)?
-        .iter()
-    {
-        let h: &[u8] = r.get(0);
-        if let Some(&k) = first.get(<&[u8; 32]>::try_from(h).unwrap_or(&[0; 32])) {
-            ids.insert(members[k].shard.hash.as_bytes().as_slice(), r.get(1));
-        }
-    }
-    let existing: HashSet<&[u8]> = ids.keys().copied().collect();
+        .ctx(loc, what)?;
+    take(&mut ids, &rows);
+    let existing: HashSet<blake3::Hash> = ids.keys().copied().collect();
 
     // New shards: one INSERT of arrays; a shard another writer stored meanwhile is skipped
     // here and treated as an existing one below.
     let new: Vec<usize> = distinct
         .iter()
         .copied()
-        .filter(|&k| !existing.contains(members[k].shard.hash.as_bytes().as_slice()))
+        .filter(|&k| !existing.contains(&members[k].shard.hash))
         .collect();
     if !new.is_empty() {
         let col = |f: &dyn Fn(&Shard) -> i64| -> Vec<i64> {
@@ -676,14 +694,9 @@ fn store_shards(
                 ],
             )
             .ctx(loc, what)?;
-        for r in &rows {
-            let h: &[u8] = r.get(0);
-            if let Some(&k) = first.get(<&[u8; 32]>::try_from(h).unwrap_or(&[0; 32])) {
-                ids.insert(members[k].shard.hash.as_bytes().as_slice(), r.get(1));
-            }
-        }
+        take(&mut ids, &rows);
     }
-    let inserted: HashSet<&[u8]> = ids
+    let inserted: HashSet<blake3::Hash> = ids
         .keys()
         .copied()
         .filter(|h| !existing.contains(h))
@@ -691,26 +704,21 @@ fn store_shards(
     // Raced: stored by another writer after our first look.
     let raced: Vec<&[u8]> = new
         .iter()
-        .map(|&k| members[k].shard.hash.as_bytes().as_slice())
+        .map(|&k| &members[k].shard.hash)
         .filter(|h| !ids.contains_key(h))
+        .map(|h| h.as_bytes().as_slice())
         .collect();
     if !raced.is_empty() {
-        for r in tx
+        let rows = tx
             .query(
                 "SELECT hash, id FROM shards WHERE hash = ANY($1)",
                 &[&raced],
             )
-            .ctx(loc, what)?
-            .iter()
-        {
-            let h: &[u8] = r.get(0);
-            if let Some(&k) = first.get(<&[u8; 32]>::try_from(h).unwrap_or(&[0; 32])) {
-                ids.insert(members[k].shard.hash.as_bytes().as_slice(), r.get(1));
-            }
-        }
+            .ctx(loc, what)?;
+        take(&mut ids, &rows);
     }
-    let id_of = |k: usize| -> Result<i64, RegistryError> {
-        ids.get(members[k].shard.hash.as_bytes().as_slice())
+    let id_of = |h: &blake3::Hash| -> Result<i64, RegistryError> {
+        ids.get(h)
             .copied()
             .ok_or_else(|| bad(loc, what, "a stored shard was not found again".into()))
     };
@@ -720,8 +728,8 @@ fn store_shards(
     let mut fresh: Vec<(i64, usize)> = Vec::with_capacity(inserted.len());
     let mut known: Vec<(i64, usize)> = Vec::new();
     for &k in &distinct {
-        let id = id_of(k)?;
-        if inserted.contains(members[k].shard.hash.as_bytes().as_slice()) {
+        let id = id_of(&members[k].shard.hash)?;
+        if inserted.contains(&members[k].shard.hash) {
             fresh.push((id, k));
         } else {
             known.push((id, k));
@@ -814,7 +822,7 @@ fn store_shards(
             .collect();
         for &(id, k) in &known {
             // Only shards this scan did not store first can have inherited attributions.
-            if existing.contains(members[k].shard.hash.as_bytes().as_slice())
+            if existing.contains(&members[k].shard.hash)
                 && stored
                     .get(&id)
                     .is_some_and(|&n| u(n) as usize > members[k].attributions.len())
@@ -825,62 +833,52 @@ fn store_shards(
     }
     let shard_ids = members
         .iter()
-        .map(|m| {
-            ids.get(m.shard.hash.as_bytes().as_slice())
-                .copied()
-                .ok_or_else(|| bad(loc, what, "a stored shard was not found again".into()))
-        })
+        .map(|m| id_of(&m.shard.hash))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((shard_ids, inherited))
 }
 
-/// Writes (owner id, path, shard id) rows into `table` (dataset_shards or
-/// dataset_part_shards) by binary COPY.
+/// Whose members `copy_members` writes.
+enum Owner {
+    /// A published version's (`dataset_shards`, with the `dup` mark).
+    Dataset(i64),
+    /// A staged part's (`dataset_part_shards`).
+    Part(i64),
+}
+
+/// Writes members (path, shard id) by binary COPY, in path order.
 fn copy_members(
     tx: &mut Transaction<'_>,
     loc: &str,
-    table: &str,
-    owner: i64,
-    members: &[Member],
-    shard_ids: &[i64],
+    owner: Owner,
+    members: &[(&[u8], i64)],
 ) -> Result<(), RegistryError> {
     let what = "store dataset shards";
-    let owner_col = if table == "dataset_part_shards" {
-        "part_id"
-    } else {
-        "dataset_id"
+    let (sql, types, id, dup): (_, &[Type], _, _) = match owner {
+        Owner::Dataset(id) => (
+            "COPY dataset_shards (dataset_id, path, shard_id, dup) FROM STDIN (FORMAT binary)",
+            &[Type::INT8, Type::BYTEA, Type::INT8, Type::BOOL],
+            id,
+            Some(super::dup_flags(members.iter().copied())),
+        ),
+        Owner::Part(id) => (
+            "COPY dataset_part_shards (part_id, path, shard_id) FROM STDIN (FORMAT binary)",
+            &[Type::INT8, Type::BYTEA, Type::INT8],
+            id,
+            None,
+        ),
     };
     let mut order: Vec<usize> = (0..members.len()).collect();
-    order.sort_by(|&a, &b| members[a].path.cmp(&members[b].path));
-    if table == "dataset_shards" {
-        let w = tx
-            .copy_in(
-                "COPY dataset_shards (dataset_id, path, shard_id, dup) FROM STDIN (FORMAT binary)",
-            )
-            .ctx(loc, what)?;
-        let mut w = BinaryCopyInWriter::new(w, &[Type::INT8, Type::BYTEA, Type::INT8, Type::BOOL]);
-        let dup = super::dup_flags(
-            members
-                .iter()
-                .zip(shard_ids)
-                .map(|(m, id)| (m.path.as_slice(), *id)),
-        );
-        for k in order {
-            w.write(&[&owner, &members[k].path, &shard_ids[k], &dup[k]])
-                .ctx(loc, what)?;
-        }
-        w.finish().ctx(loc, what)?;
-        return Ok(());
-    }
-    let w = tx
-        .copy_in(&format!(
-            "COPY {table} ({owner_col}, path, shard_id) FROM STDIN (FORMAT binary)"
-        ))
-        .ctx(loc, what)?;
-    let mut w = BinaryCopyInWriter::new(w, &[Type::INT8, Type::BYTEA, Type::INT8]);
+    order.sort_by(|&a, &b| members[a].0.cmp(members[b].0));
+    let w = tx.copy_in(sql).ctx(loc, what)?;
+    let mut w = BinaryCopyInWriter::new(w, types);
     for k in order {
-        w.write(&[&owner, &members[k].path, &shard_ids[k]])
-            .ctx(loc, what)?;
+        let (path, shard) = &members[k];
+        match &dup {
+            Some(dup) => w.write(&[&id, path, shard, &dup[k]]),
+            None => w.write(&[&id, path, shard]),
+        }
+        .ctx(loc, what)?;
     }
     w.finish().ctx(loc, what)?;
     Ok(())
@@ -1025,10 +1023,8 @@ fn stage_part(
     copy_members(
         tx,
         loc,
-        "dataset_part_shards",
-        part_id,
-        &ds.members,
-        &shard_ids,
+        Owner::Part(part_id),
+        &super::member_rows(&ds.members, &shard_ids),
     )?;
     save_state(tx, loc, ds)?;
     append_event(tx, loc, event)?;
@@ -1070,7 +1066,7 @@ impl Registry for PgRegistry {
                 )
                 .ctx(loc, "look up dataset")?;
             // Parts are locked while they are checked and published.
-            let parts: Vec<(i64, i64, i64, Option<String>, String)> = tx
+            let parts: Vec<StagedPartRow> = tx
                 .query(
                     "SELECT id, part, parts, org, collected FROM dataset_parts \
                      WHERE name = $1 AND version = $2 ORDER BY part FOR UPDATE",
@@ -1078,76 +1074,31 @@ impl Registry for PgRegistry {
                 )
                 .ctx(loc, "read staged parts")?
                 .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                .map(|r| StagedPartRow {
+                    id: r.get(0),
+                    part: r.get(1),
+                    parts: r.get(2),
+                    org: r.get(3),
+                    collected: r.get(4),
+                })
                 .collect();
-            if sealed.is_some() {
-                return Err(RegistryError::Conflict(format!(
-                    "dataset {d} is already registered (sealed)"
-                )));
-            }
-            let Some(first) = parts.first().cloned() else {
-                return Err(RegistryError::Conflict(format!(
-                    "dataset {d} has no staged parts; scan each slice with --partition K/N first"
-                )));
-            };
-            let n = first.2;
-            if let Some(p) = parts.iter().find(|p| p.2 != n) {
-                return Err(RegistryError::Conflict(format!(
-                    "dataset {d}: part {}/{} and part {}/{} disagree on the number of parts",
-                    first.1, first.2, p.1, p.2
-                )));
-            }
-            let missing: Vec<String> = (1..=n)
-                .filter(|k| !parts.iter().any(|p| p.1 == *k))
-                .map(|k| format!("{k}/{n}"))
-                .collect();
-            if !missing.is_empty() {
-                return Err(RegistryError::Conflict(format!(
-                    "dataset {d}: part {} missing (staged: {}); scan it with --partition",
-                    missing.join(", "),
-                    parts
-                        .iter()
-                        .map(|p| format!("{}/{n}", p.1))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-            for p in &parts[1..] {
-                if p.3 != first.3 || p.4 != first.4 {
-                    return Err(RegistryError::Conflict(format!(
-                        "dataset {d}: part {}/{n} (org {}, collected {}) and part {}/{n} (org {}, collected {}) disagree; re-scan with the same --org and --collected",
-                        first.1,
-                        first.3.as_deref().unwrap_or("-"),
-                        first.4,
-                        p.1,
-                        p.3.as_deref().unwrap_or("-"),
-                        p.4
-                    )));
-                }
-            }
-            let mut parents: Option<Vec<i64>> = None;
+            super::check_staged_parts(d, sealed.is_some(), &parts)?;
+            let mut parents = Vec::with_capacity(parts.len());
             for p in &parts {
-                let ids: Vec<i64> = tx
-                    .query(
+                parents.push(
+                    tx.query(
                         "SELECT parent_id FROM dataset_part_parents WHERE part_id = $1 \
                          ORDER BY parent_id",
-                        &[&p.0],
+                        &[&p.id],
                     )
                     .ctx(loc, "read part parents")?
                     .iter()
                     .map(|r| r.get(0))
-                    .collect();
-                match &parents {
-                    Some(q) if *q != ids => {
-                        return Err(RegistryError::Conflict(format!(
-                            "dataset {d}: part {}/{n} was scanned with other --derived-from parents than part {}/{n}",
-                            p.1, first.1
-                        )));
-                    }
-                    _ => parents = Some(ids),
-                }
+                    .collect(),
+                );
             }
-            let part_ids: Vec<i64> = parts.iter().map(|p| p.0).collect();
+            let parents = super::same_parents(d, &parts, parents)?;
+            let part_ids: Vec<i64> = parts.iter().map(|p| p.id).collect();
             let rows = tx
                 .query(
                     "SELECT m.path, s.id, s.hash, s.size, s.records, p.part \
@@ -1157,39 +1108,19 @@ impl Registry for PgRegistry {
                     &[&part_ids],
                 )
                 .ctx(loc, "read part shards")?;
-            let mut members: Vec<(Vec<u8>, i64, blake3::Hash, u64, u64, i64)> =
-                Vec::with_capacity(rows.len());
+            let mut members: Vec<PartMember> = Vec::with_capacity(rows.len());
             for r in &rows {
-                members.push((
-                    r.get(0),
-                    r.get(1),
-                    hash_of(loc, r.get(2))?,
-                    u(r.get(3)),
-                    u(r.get(4)),
-                    r.get(5),
-                ));
+                members.push(PartMember {
+                    path: r.get(0),
+                    shard_id: r.get(1),
+                    hash: hash_of(loc, r.get(2))?,
+                    size: u(r.get(3)),
+                    records: u(r.get(4)),
+                    part: r.get(5),
+                });
             }
             drop(rows);
-            if let Some(w) = members.windows(2).find(|w| w[0].0 == w[1].0) {
-                return Err(RegistryError::Conflict(format!(
-                    "dataset {d}: path {} is in part {}/{n} and part {}/{n}; were the parts scanned from different trees?",
-                    String::from_utf8_lossy(&w[0].0),
-                    w[0].5,
-                    w[1].5
-                )));
-            }
-            let root = crate::scan::root_hash(members.iter().map(|m| (m.0.as_slice(), &m.2)));
-            let collected = date_of(loc, &first.4)?;
-            let info = DatasetInfo {
-                dataset: d.clone(),
-                org: first.3.clone(),
-                collected,
-                root,
-                files: members.len() as u64,
-                bytes: members.iter().map(|m| m.3).sum(),
-                records: members.iter().map(|m| m.4).sum(),
-                parents: Vec::new(),
-            };
+            let info = super::sealed_info(d, &parts, &mut members)?;
             let dataset_id: i64 = tx
                 .query_one(
                     "INSERT INTO datasets (name, version, org, collected, root_hash, files, \
@@ -1200,7 +1131,7 @@ impl Registry for PgRegistry {
                         &d.version,
                         &info.org,
                         &info.collected.to_string(),
-                        &root.as_bytes().as_slice(),
+                        &info.root.as_bytes().as_slice(),
                         &i(info.files),
                         &i(info.bytes),
                         &i(info.records),
@@ -1209,24 +1140,12 @@ impl Registry for PgRegistry {
                 )
                 .ctx(loc, "store dataset")?
                 .get(0);
-            {
-                let w = tx
-                    .copy_in(
-                        "COPY dataset_shards (dataset_id, path, shard_id, dup) FROM STDIN (FORMAT binary)",
-                    )
-                    .ctx(loc, "store dataset shards")?;
-                let mut w = BinaryCopyInWriter::new(
-                    w,
-                    &[Type::INT8, Type::BYTEA, Type::INT8, Type::BOOL],
-                );
-                let dup = super::dup_flags(members.iter().map(|m| (m.0.as_slice(), m.1)));
-                for (m, dup) in members.iter().zip(dup) {
-                    w.write(&[&dataset_id, &m.0, &m.1, &dup])
-                        .ctx(loc, "store dataset shards")?;
-                }
-                w.finish().ctx(loc, "store dataset shards")?;
-            }
-            for p in parents.unwrap_or_default() {
+            let rows: Vec<(&[u8], i64)> = members
+                .iter()
+                .map(|m| (m.path.as_slice(), m.shard_id))
+                .collect();
+            copy_members(tx, loc, Owner::Dataset(dataset_id), &rows)?;
+            for p in parents {
                 tx.execute(
                     "INSERT INTO dataset_parents (dataset_id, parent_id) VALUES ($1, $2) \
                      ON CONFLICT DO NOTHING",
@@ -1327,7 +1246,12 @@ impl Registry for PgRegistry {
                 .ctx(loc, "store dataset parents")?;
             }
             let (shard_ids, inherited_shards) = store_shards(tx, loc, &ds.members)?;
-            copy_members(tx, loc, "dataset_shards", dataset_id, &ds.members, &shard_ids)?;
+            copy_members(
+                tx,
+                loc,
+                Owner::Dataset(dataset_id),
+                &super::member_rows(&ds.members, &shard_ids),
+            )?;
             save_state(tx, loc, ds)?;
             append_event(tx, loc, event)?;
             Ok(Registered::Created { inherited_shards })
@@ -1791,26 +1715,12 @@ impl Registry for PgRegistry {
             return Ok(HashMap::new());
         }
         let wanted: HashSet<&DatasetRef> = refs.iter().collect();
-        let mut id_of: HashMap<DatasetRef, i64> = HashMap::new();
-        for row in self.query(
-            "SELECT id, name, version FROM datasets",
-            &[],
-            "read datasets",
-        )? {
-            let r = DatasetRef {
-                name: row.get(1),
-                version: row.get(2),
-            };
-            if wanted.contains(&r) {
-                id_of.insert(r, row.get(0));
-            }
-        }
-        let mut by_id: HashMap<i64, (DatasetInfo, Vec<SourceUsage>)> = HashMap::new();
-        for info in self.read_datasets(None)? {
-            if let Some(&id) = id_of.get(&info.dataset) {
-                by_id.insert(id, (info, Vec::new()));
-            }
-        }
+        let mut by_id: HashMap<i64, (DatasetInfo, Vec<SourceUsage>)> = self
+            .read_datasets_by_id(None)?
+            .into_iter()
+            .filter(|(_, info)| wanted.contains(&info.dataset))
+            .map(|(id, info)| (id, (info, Vec::new())))
+            .collect();
         let ids: Vec<i64> = by_id.keys().copied().collect();
         // Each distinct shard of a version once: the members not marked `dup`.
         for row in self.query(
@@ -1879,11 +1789,6 @@ impl Registry for PgRegistry {
                     shard: hash_of(loc, r.get(2))?,
                     records: u(r.get(4)),
                 });
-        }
-        for rows in out.values_mut() {
-            rows.sort_by(|a, b| {
-                (a.collected, a.shard.as_bytes()).cmp(&(b.collected, b.shard.as_bytes()))
-            });
         }
         Ok(out)
     }

@@ -15,7 +15,7 @@ use super::{
     Registry, RegistryError, Shard, ShardLinks, Source, SourceUsage, StoredMember, Subject,
     TrainingRun,
 };
-use super::{ExportedTable, Value, check_table};
+use super::{ExportedTable, PartMember, StagedPartRow, Value, check_table};
 use crate::events;
 use crate::licence::Licence;
 use crate::types::{DatasetRef, Date, utc_now_rfc3339};
@@ -585,6 +585,26 @@ fn stage_part(
     Ok(Registered::Staged { inherited_shards })
 }
 
+/// Writes a published version's members (path, shard id) with their `dup` mark.
+fn insert_members(
+    tx: &rusqlite::Transaction<'_>,
+    loc: &str,
+    dataset_id: i64,
+    members: &[(&[u8], i64)],
+) -> Result<(), RegistryError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO dataset_shards (dataset_id, path, shard_id, dup) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .ctx(loc, "store dataset shard")?;
+    let dup = super::dup_flags(members.iter().copied());
+    for ((path, shard), dup) in members.iter().zip(dup) {
+        stmt.execute(params![dataset_id, path, shard, dup])
+            .ctx(loc, "store dataset shard")?;
+    }
+    Ok(())
+}
+
 /// Stores the members' shards and attributions: the same bytes are one shard, whose stored
 /// attributions are kept and added to. Returns each member's shard id, and how many shards
 /// already known had attributions this scan did not find (same bytes, same provenance).
@@ -982,25 +1002,12 @@ impl Registry for SqliteRegistry {
             .ctx(&loc, "store dataset parents")?;
         }
         let (shard_ids, inherited_shards) = store_shards(&tx, &loc, &ds.members)?;
-        {
-            let mut member_stmt = tx
-                .prepare_cached(
-                    "INSERT INTO dataset_shards (dataset_id, path, shard_id, dup) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                )
-                .ctx(&loc, "store dataset shard")?;
-            let dup = super::dup_flags(
-                ds.members
-                    .iter()
-                    .zip(&shard_ids)
-                    .map(|(m, id)| (m.path.as_slice(), *id)),
-            );
-            for ((m, shard_id), dup) in ds.members.iter().zip(&shard_ids).zip(dup) {
-                member_stmt
-                    .execute(params![dataset_id, m.path, shard_id, dup])
-                    .ctx(&loc, "store dataset shard")?;
-            }
-        }
+        insert_members(
+            &tx,
+            &loc,
+            dataset_id,
+            &super::member_rows(&ds.members, &shard_ids),
+        )?;
         if let Some((dir, state)) = &ds.state {
             tx.execute(
                 "INSERT INTO scan_state (dir, state) VALUES (?1, ?2) \
@@ -1047,8 +1054,7 @@ impl Registry for SqliteRegistry {
             )
             .optional()
             .ctx(loc, "look up dataset")?;
-        type PartRow = (i64, u32, u32, Option<String>, String);
-        let parts: Vec<PartRow> = {
+        let parts: Vec<StagedPartRow> = {
             let mut stmt = tx
                 .prepare(
                     "SELECT id, part, parts, org, collected FROM dataset_parts \
@@ -1056,58 +1062,21 @@ impl Registry for SqliteRegistry {
                 )
                 .ctx(loc, "read staged parts")?;
             stmt.query_map(params![d.name, d.version], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok(StagedPartRow {
+                    id: r.get(0)?,
+                    part: r.get(1)?,
+                    parts: r.get(2)?,
+                    org: r.get(3)?,
+                    collected: r.get(4)?,
+                })
             })
             .ctx(loc, "read staged parts")?
             .collect::<rusqlite::Result<_>>()
             .ctx(loc, "read staged parts")?
         };
-        if sealed.is_some() {
-            return Err(RegistryError::Conflict(format!(
-                "dataset {d} is already registered (sealed)"
-            )));
-        }
-        let Some(first) = parts.first() else {
-            return Err(RegistryError::Conflict(format!(
-                "dataset {d} has no staged parts; scan each slice with --partition K/N first"
-            )));
-        };
-        let n = first.2;
-        if let Some(p) = parts.iter().find(|p| p.2 != n) {
-            return Err(RegistryError::Conflict(format!(
-                "dataset {d}: part {}/{} and part {}/{} disagree on the number of parts",
-                first.1, first.2, p.1, p.2
-            )));
-        }
-        let missing: Vec<String> = (1..=n)
-            .filter(|k| !parts.iter().any(|p| p.1 == *k))
-            .map(|k| format!("{k}/{n}"))
-            .collect();
-        if !missing.is_empty() {
-            return Err(RegistryError::Conflict(format!(
-                "dataset {d}: part {} missing (staged: {}); scan it with --partition",
-                missing.join(", "),
-                parts
-                    .iter()
-                    .map(|p| format!("{}/{n}", p.1))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        for p in &parts[1..] {
-            if p.3 != first.3 || p.4 != first.4 {
-                return Err(RegistryError::Conflict(format!(
-                    "dataset {d}: part {}/{n} (org {}, collected {}) and part {}/{n} (org {}, collected {}) disagree; re-scan with the same --org and --collected",
-                    first.1,
-                    first.3.as_deref().unwrap_or("-"),
-                    first.4,
-                    p.1,
-                    p.3.as_deref().unwrap_or("-"),
-                    p.4
-                )));
-            }
-        }
-        let mut parents: Option<Vec<i64>> = None;
+        super::check_staged_parts(d, sealed.is_some(), &parts)?;
+        let mut parents = Vec::with_capacity(parts.len());
+        let mut members: Vec<PartMember> = Vec::new();
         for p in &parts {
             let mut stmt = tx
                 .prepare_cached(
@@ -1115,23 +1084,14 @@ impl Registry for SqliteRegistry {
                      ORDER BY parent_id",
                 )
                 .ctx(loc, "read part parents")?;
-            let ids: Vec<i64> = stmt
-                .query_map([p.0], |r| r.get(0))
-                .ctx(loc, "read part parents")?
-                .collect::<rusqlite::Result<_>>()
-                .ctx(loc, "read part parents")?;
-            match &parents {
-                Some(q) if *q != ids => {
-                    return Err(RegistryError::Conflict(format!(
-                        "dataset {d}: part {}/{n} was scanned with other --derived-from parents than part {}/{n}",
-                        p.1, first.1
-                    )));
-                }
-                _ => parents = Some(ids),
-            }
+            parents.push(
+                stmt.query_map([p.id], |r| r.get(0))
+                    .ctx(loc, "read part parents")?
+                    .collect::<rusqlite::Result<Vec<i64>>>()
+                    .ctx(loc, "read part parents")?,
+            );
         }
-        // Every member of every part, by path.
-        let mut members: Vec<(Vec<u8>, i64, blake3::Hash, u64, u64, u32)> = Vec::new();
+        let parents = super::same_parents(d, &parts, parents)?;
         for p in &parts {
             let mut stmt = tx
                 .prepare_cached(
@@ -1140,44 +1100,22 @@ impl Registry for SqliteRegistry {
                 )
                 .ctx(loc, "read part shards")?;
             let rows = stmt
-                .query_map([p.0], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        get_hash(r, 2)?,
-                        get_u64(r, 3)?,
-                        get_u64(r, 4)?,
-                        p.1,
-                    ))
+                .query_map([p.id], |r| {
+                    Ok(PartMember {
+                        path: r.get(0)?,
+                        shard_id: r.get(1)?,
+                        hash: get_hash(r, 2)?,
+                        size: get_u64(r, 3)?,
+                        records: get_u64(r, 4)?,
+                        part: p.part,
+                    })
                 })
                 .ctx(loc, "read part shards")?;
             for row in rows {
                 members.push(row.ctx(loc, "read part shards")?);
             }
         }
-        members.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(w) = members.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(RegistryError::Conflict(format!(
-                "dataset {d}: path {} is in part {}/{n} and part {}/{n}; were the parts scanned from different trees?",
-                String::from_utf8_lossy(&w[0].0),
-                w[0].5,
-                w[1].5
-            )));
-        }
-        let root = crate::scan::root_hash(members.iter().map(|m| (m.0.as_slice(), &m.2)));
-        let info = DatasetInfo {
-            dataset: d.clone(),
-            org: first.3.clone(),
-            collected: first
-                .4
-                .parse()
-                .map_err(|e: String| RegistryError::Conflict(format!("dataset {d}: {e}")))?,
-            root,
-            files: members.len() as u64,
-            bytes: members.iter().map(|m| m.3).sum(),
-            records: members.iter().map(|m| m.4).sum(),
-            parents: Vec::new(),
-        };
+        let info = super::sealed_info(d, &parts, &mut members)?;
         tx.execute(
             "INSERT INTO datasets (name, version, org, collected, root_hash, files, bytes, \
              records, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -1186,7 +1124,7 @@ impl Registry for SqliteRegistry {
                 d.version,
                 info.org,
                 info.collected.to_string(),
-                root.as_bytes().as_slice(),
+                info.root.as_bytes().as_slice(),
                 i(info.files),
                 i(info.bytes),
                 i(info.records),
@@ -1196,18 +1134,12 @@ impl Registry for SqliteRegistry {
         .ctx(loc, "store dataset")?;
         let dataset_id = tx.last_insert_rowid();
         {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO dataset_shards (dataset_id, path, shard_id, dup) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                )
-                .ctx(loc, "store dataset shard")?;
-            let dup = super::dup_flags(members.iter().map(|m| (m.0.as_slice(), m.1)));
-            for (m, dup) in members.iter().zip(dup) {
-                stmt.execute(params![dataset_id, m.0, m.1, dup])
-                    .ctx(loc, "store dataset shard")?;
-            }
-            for p in parents.unwrap_or_default() {
+            let rows: Vec<(&[u8], i64)> = members
+                .iter()
+                .map(|m| (m.path.as_slice(), m.shard_id))
+                .collect();
+            insert_members(&tx, loc, dataset_id, &rows)?;
+            for p in parents {
                 tx.execute(
                     "INSERT OR IGNORE INTO dataset_parents (dataset_id, parent_id) VALUES (?1, ?2)",
                     params![dataset_id, p],

@@ -233,28 +233,42 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// The sample story's `scan` command lines (the demo's scan list), as the README tour runs
+/// them.
+pub fn story_scans() -> Vec<Vec<String>> {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    provtrack::demo::SCANS
+        .iter()
+        .map(|s| {
+            let dir = samples.join("datasets").join(s.dir);
+            let mut args: Vec<String> = [
+                "scan",
+                dir.to_str().unwrap(),
+                "--dataset",
+                s.dataset,
+                "--org",
+                provtrack::demo::ORG,
+                "--collected",
+                s.collected,
+            ]
+            .map(String::from)
+            .into();
+            for src in s.sources {
+                args.extend(["--source".to_string(), src.to_string()]);
+            }
+            args
+        })
+        .collect()
+}
+
 /// The bundled sample story registered as the README tour does it (the demo's scan list).
 pub fn story() -> Env {
     let env = Env::new();
     let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
     let policy = samples.join("policy.toml");
     env.ok(&["apply", policy.to_str().unwrap()]);
-    for s in provtrack::demo::SCANS {
-        let dir = samples.join("datasets").join(s.dir);
-        let mut args = vec![
-            "scan",
-            dir.to_str().unwrap(),
-            "--dataset",
-            s.dataset,
-            "--org",
-            provtrack::demo::ORG,
-            "--collected",
-            s.collected,
-        ];
-        for src in s.sources {
-            args.extend(["--source", src]);
-        }
-        env.ok(&args);
+    for args in story_scans() {
+        env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     }
     env
 }
