@@ -10,7 +10,7 @@ use std::io::BufRead;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::registry::Source;
+use crate::values::Source;
 
 /// The record format of a shard, from its file name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,8 +8,7 @@ use std::path::Path;
 use serde_yaml_ng::Value;
 
 use crate::error::{Error, Result};
-use crate::export::spdx_id;
-use crate::licence::Licence;
+use crate::licence::{Licence, spdx_id};
 use crate::registry::{CardAttributed, CardImport, EventDraft, Grant, Registry, Source};
 use crate::types::{DatasetRef, Date, check_ident};
 
@@ -89,7 +88,7 @@ pub fn map_licence(declared: &str, license_name: Option<&str>) -> CardLicence {
     };
     CardLicence {
         declared: declared.to_string(),
-        licence: crate::export::expression_id(base),
+        licence: crate::licence::expression_id(base),
         known: false,
     }
 }

@@ -2,7 +2,8 @@
 //! licences they came under, and report which trained datasets include content from
 //! sources that did not permit that use.
 //!
-//! Modules own one concern each: [`registry`] (storage), [`policy`] (policy files),
+//! Modules own one concern each, from the ground up: [`types`], [`values`] and [`digest`]
+//! (plain values every layer shares), [`registry`] (storage), [`policy`] (policy files),
 //! [`licence`] (catalogue), [`scan`] (walk and hash), [`attribute`] (records and URLs),
 //! [`verdict`] (permission semantics), [`report`] (findings), [`audit`], [`lineage`],
 //! [`export`] (SPDX, CycloneDX, the HTML report), [`card`] (dataset cards), [`events`]
@@ -15,6 +16,7 @@ pub mod card;
 pub mod cli;
 pub mod cmd;
 pub mod demo;
+pub mod digest;
 pub mod error;
 pub mod events;
 pub mod export;
@@ -28,6 +30,7 @@ pub mod report;
 pub mod scan;
 pub mod synth;
 pub mod types;
+pub mod values;
 pub mod verdict;
 pub mod verify;
 

@@ -246,6 +246,32 @@ impl Catalogue {
     }
 }
 
+/// The SPDX id of a licence when it is on the SPDX licence list, else `None`.
+pub fn spdx_id(licence: &str) -> Option<&'static str> {
+    SPDX_IDS.iter().copied().find(|id| *id == licence)
+}
+
+/// The id a licence has in SPDX license expressions: its SPDX id when it has one, else
+/// `LicenseRef-` and the id with every character outside `[A-Za-z0-9.-]` made `-` (an id
+/// already starting with `LicenseRef-` is kept).
+pub fn expression_id(licence: &str) -> String {
+    if let Some(id) = spdx_id(licence) {
+        return id.to_string();
+    }
+    let rest = licence.strip_prefix("LicenseRef-").unwrap_or(licence);
+    let clean: String = rest
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("LicenseRef-{clean}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +299,17 @@ mod tests {
         mine.builtin = false;
         let c = Catalogue::with_overrides(vec![mine]);
         assert_eq!(c.get("MIT").unwrap().terms("ai-training"), Terms::Denies);
+    }
+
+    #[test]
+    fn licence_ids_in_expressions() {
+        assert_eq!(expression_id("CC-BY-SA-4.0"), "CC-BY-SA-4.0");
+        assert_eq!(
+            expression_id("twitter-paid-api"),
+            "LicenseRef-twitter-paid-api"
+        );
+        assert_eq!(expression_id("a/b:c_d"), "LicenseRef-a-b-c-d");
+        assert_eq!(expression_id("LicenseRef-x_y"), "LicenseRef-x-y");
+        assert_eq!(spdx_id("proprietary"), None);
     }
 }

@@ -158,7 +158,7 @@ fn dataset(z: Sizes, i: usize) -> NewDataset {
             attributions,
         });
     }
-    let root = crate::scan::root_hash(members.iter().map(|m| (m.path.as_slice(), &m.shard.hash)));
+    let root = crate::digest::root_hash(members.iter().map(|m| (m.path.as_slice(), &m.shard.hash)));
     NewDataset {
         dataset: DatasetRef {
             name: format!("d{i:04}"),

@@ -8,8 +8,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::licence::{Catalogue, Terms};
-use crate::registry::{Grant, VolumeRow};
 use crate::types::{Date, Period};
+use crate::values::{Grant, VolumeRow};
 
 /// A finding's verdict. The kebab-case codes are stable interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

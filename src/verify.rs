@@ -103,7 +103,8 @@ pub fn verify(
             continue;
         };
         let members = reg.dataset_members(d)?;
-        let root = scan::root_hash(members.iter().map(|m| (m.path.as_slice(), &m.shard.hash)));
+        let root =
+            crate::digest::root_hash(members.iter().map(|m| (m.path.as_slice(), &m.shard.hash)));
         if root != info.root || members.len() as u64 != info.files {
             mismatches.push(Mismatch {
                 check: "root",

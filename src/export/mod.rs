@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 use crate::licence::{Catalogue, Licence};
+pub use crate::licence::{expression_id, spdx_id};
 use crate::registry::{
     Application, DatasetInfo, Grant, Registry, Shard, Source, SourceUsage, TrainingRun,
 };
@@ -159,35 +160,6 @@ pub fn gather(reg: &dyn Registry, dataset: &DatasetRef) -> Result<Bom> {
     })
 }
 
-/// The SPDX id of a licence when it is on the SPDX licence list, else `None`.
-pub fn spdx_id(licence: &str) -> Option<&'static str> {
-    crate::licence::SPDX_IDS
-        .iter()
-        .copied()
-        .find(|id| *id == licence)
-}
-
-/// The id a licence has in SPDX license expressions: its SPDX id when it has one, else
-/// `LicenseRef-` and the id with every character outside `[A-Za-z0-9.-]` made `-` (an id
-/// already starting with `LicenseRef-` is kept).
-pub fn expression_id(licence: &str) -> String {
-    if let Some(id) = spdx_id(licence) {
-        return id.to_string();
-    }
-    let rest = licence.strip_prefix("LicenseRef-").unwrap_or(licence);
-    let clean: String = rest
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("LicenseRef-{clean}")
-}
-
 /// The SPDX expression of the licences a source's grants name: one id, or several joined
 /// by `OR` (any grant may permit a use); `None` when no grant covers the owner.
 pub fn source_expression(s: &BomSource) -> Option<String> {
@@ -318,21 +290,4 @@ pub fn slug(s: &str) -> String {
         })
         .collect();
     if out.is_empty() { "-".into() } else { out }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn licence_ids_in_expressions() {
-        assert_eq!(expression_id("CC-BY-SA-4.0"), "CC-BY-SA-4.0");
-        assert_eq!(
-            expression_id("twitter-paid-api"),
-            "LicenseRef-twitter-paid-api"
-        );
-        assert_eq!(expression_id("a/b:c_d"), "LicenseRef-a-b-c-d");
-        assert_eq!(expression_id("LicenseRef-x_y"), "LicenseRef-x-y");
-        assert_eq!(spdx_id("proprietary"), None);
-    }
 }

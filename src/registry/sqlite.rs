@@ -369,7 +369,7 @@ fn unwritable(path: &Path) -> Option<String> {
 /// `path` for an SQLite `file:` URI: characters with a meaning there are percent-encoded.
 fn uri_path(path: &Path) -> String {
     let mut out = String::new();
-    for b in crate::scan::rel_bytes(path) {
+    for b in crate::digest::rel_bytes(path) {
         match b {
             b'%' | b'?' | b'#' | b' ' => out.push_str(&format!("%{b:02X}")),
             0x80..=0xff | 0..=0x1f => out.push_str(&format!("%{b:02X}")),

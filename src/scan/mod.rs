@@ -19,6 +19,9 @@ use serde::Serialize;
 pub use read::{FileFacts, fingerprint};
 pub use walk::walk_with;
 
+pub(crate) use crate::digest::rel_bytes;
+pub use crate::digest::root_hash;
+
 use crate::attribute::{SourceMatcher, UrlField};
 use crate::error::{Error, Result};
 use crate::registry::{
@@ -199,34 +202,6 @@ pub struct ScanSummary {
     pub seconds: f64,
     /// Seconds per phase (walk, cache, hash, lookup, register), for benchmarks and `-v`.
     pub phases: BTreeMap<&'static str, f64>,
-}
-
-/// The dataset root hash: BLAKE3 over the sorted lines `relative-path NUL shard-hash LF`.
-pub fn root_hash<'a>(
-    members: impl IntoIterator<Item = (&'a [u8], &'a blake3::Hash)>,
-) -> blake3::Hash {
-    let mut sorted: Vec<(&[u8], &blake3::Hash)> = members.into_iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
-    let mut h = blake3::Hasher::new();
-    for (path, hash) in sorted {
-        h.update(path);
-        h.update(b"\0");
-        h.update(hash.to_hex().as_bytes());
-        h.update(b"\n");
-    }
-    h.finalize()
-}
-
-pub(crate) fn rel_bytes(rel: &Path) -> Vec<u8> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        rel.as_os_str().as_bytes().to_vec()
-    }
-    #[cfg(not(unix))]
-    {
-        rel.to_string_lossy().replace('\\', "/").into_bytes()
-    }
 }
 
 /// Shows raw path bytes to a person.
@@ -754,16 +729,5 @@ mod tests {
         for bad in ["0/4", "5/4", "4", "a/b", "1/0"] {
             assert!(bad.parse::<Partition>().is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn root_hash_is_order_independent_and_matches_the_spec_lines() {
-        let a = blake3::hash(b"a");
-        let b = blake3::hash(b"b");
-        let r1 = root_hash([(b"x/b".as_slice(), &b), (b"x-a".as_slice(), &a)]);
-        let r2 = root_hash([(b"x-a".as_slice(), &a), (b"x/b".as_slice(), &b)]);
-        assert_eq!(r1, r2);
-        let text = format!("x-a\0{}\nx/b\0{}\n", a.to_hex(), b.to_hex());
-        assert_eq!(r1, blake3::hash(text.as_bytes()));
     }
 }
