@@ -783,12 +783,62 @@ fn demo_prints_the_expected_findings() {
 fn help_and_version() {
     let env = Env::new();
     let help = env.ok(&["--help"]);
-    for cmd in [
-        "apply", "scan", "report", "demo", "licence", "dataset", "train", "log",
-    ] {
-        assert!(help.contains(cmd), "--help lacks {cmd}");
+    // The command names as `--help` lists them: the first word of each line of its
+    // `Commands:` section that starts a command (continuation lines are indented further).
+    let listed: Vec<&str> = help
+        .split("Commands:\n")
+        .nth(1)
+        .expect("--help has a Commands section")
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let spec = [
+        "init",
+        "apply",
+        "scan",
+        "source",
+        "licence",
+        "registry",
+        "dataset",
+        "train",
+        "report",
+        "audit",
+        "lineage",
+        "gate",
+        "verify",
+        "log",
+        "export",
+        "import-card",
+        "html-report",
+        "demo",
+    ];
+    for cmd in spec {
+        assert!(
+            listed.contains(&cmd),
+            "--help does not list {cmd}: {listed:?}"
+        );
+        let sub = env.ok(&[cmd, "--help"]);
+        assert!(
+            sub.contains(&format!("Usage: provtrack {cmd}")),
+            "{cmd} --help:\n{sub}"
+        );
     }
-    assert!(env.ok(&["--version"]).starts_with("provtrack "));
+    let unlisted: Vec<&&str> = listed
+        .iter()
+        .filter(|c| **c != "help" && !spec.contains(*c))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "commands the test does not know: {unlisted:?}"
+    );
+    let version = env.ok(&["--version"]);
+    assert_eq!(
+        version.trim(),
+        format!("provtrack {}", env!("CARGO_PKG_VERSION")),
+        "{version}"
+    );
 }
 
 #[test]
