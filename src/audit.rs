@@ -188,11 +188,9 @@ fn volume(rows: &[&ContentRow], grants: &[Grant]) -> Vec<VolumePeriod> {
                 b.1 += n;
             }
             for (period, (date, records)) in buckets {
-                let grant = grants.iter().find(|g| {
-                    (g.grantee == org || g.grantee == "*")
-                        && g.cap.is_some_and(|c| c.per == per)
-                        && verdict::in_window(g, date)
-                });
+                let grant = grants
+                    .iter()
+                    .find(|g| g.covers(org, date) && g.cap.is_some_and(|c| c.per == per));
                 let cap = grant.and_then(|g| g.cap).map(|c| c.records);
                 out.push(VolumePeriod {
                     org: org.to_string(),

@@ -272,7 +272,7 @@ fn decide(
         &*reg,
         vec![run],
         extra,
-        false,
+        report::Scope::Planned,
         &Filter::default(),
         Rules::default(),
     )?
@@ -332,19 +332,7 @@ fn decide(
 
 /// What to do about a blocking verdict, in a few words.
 pub fn remedy(v: Verdict) -> &'static str {
-    match v {
-        Verdict::NoLicence => "obtain a grant for this org, or remove the source's content",
-        Verdict::UseDenied => "remove the source's content, or renegotiate the licence",
-        Verdict::Expired => "renew the grant, or remove the source's content",
-        Verdict::NotYetValid => "wait for the grant to start, or move the training date",
-        Verdict::Unspecified => "get the use allowed in writing (or --unspecified allow in report)",
-        Verdict::VolumeExceeded => "drop the records collected above the cap",
-        Verdict::UnknownProvenance => {
-            "attribute it (scan --source / --derived-from) or --allow-unknown"
-        }
-        Verdict::UnauthorisedSharing => "stop the sharing, or obtain the sharing use",
-        Verdict::Permitted => "",
-    }
+    v.remedy()
 }
 
 fn xml(s: &str) -> String {

@@ -36,6 +36,10 @@ pub const KNOWN_USES: &[&str] = &[
     "government-sharing",
 ];
 
+/// The condition a licence carries when its agreement requires deleting the content at the
+/// end of a grant (`delete_on_end = true` in a policy): what `retained-after-end` checks.
+pub const DELETE_ON_END: &str = "delete-on-end";
+
 /// Ids of the built-in catalogue that are SPDX licence list ids (the others, `proprietary`
 /// and `unknown`, are provtrack's own).
 pub const SPDX_IDS: &[&str] = &[
@@ -94,6 +98,11 @@ impl Licence {
         } else {
             Terms::Silent
         }
+    }
+
+    /// Whether the agreement requires deleting the content when a grant under it ends.
+    pub fn delete_on_end(&self) -> bool {
+        self.conditions.iter().any(|c| c == DELETE_ON_END)
     }
 }
 

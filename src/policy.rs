@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
-use crate::licence::{AI_TRAINING, Licence};
+use crate::licence::{AI_TRAINING, DELETE_ON_END, Licence};
 use crate::registry::{
     Application, Cap, Disclosure, EventDraft, Grant, Policy, Registry, Source, Subject, TrainingRun,
 };
@@ -54,6 +54,9 @@ struct RawLicence {
     deny: Vec<S<String>>,
     #[serde(default)]
     conditions: Vec<S<String>>,
+    /// The agreement requires deleting the content when a grant under it ends.
+    #[serde(default)]
+    delete_on_end: bool,
 }
 
 #[derive(Deserialize)]
@@ -332,7 +335,10 @@ impl Validator<'_> {
             if !licence_ids.insert(id.clone()) {
                 return self.err(span, format!("licence '{id}' is declared twice"));
             }
-            let conditions = self.uses(&l.conditions, false)?;
+            let mut conditions = self.uses(&l.conditions, false)?;
+            if l.delete_on_end && !conditions.iter().any(|c| c == DELETE_ON_END) {
+                conditions.push(DELETE_ON_END.to_string());
+            }
             policy.licences.push(Licence {
                 name: l.name.clone().unwrap_or_else(|| id.clone()),
                 allow: self.uses(&l.allow, true)?,

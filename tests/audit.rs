@@ -98,6 +98,7 @@ fn dataset_show_lists_the_findings_for_its_uses() {
     assert_eq!(
         verdicts,
         [
+            "collected-without-grant",
             "no-licence",
             "unknown-provenance",
             "unspecified",
@@ -127,14 +128,15 @@ fn audit_filters_and_errors() {
     let none = env.json(&["audit", "twitter", "--org", "globex"]);
     assert_eq!(none["totals"]["records"], 0);
     assert!(none["models"].as_array().unwrap().is_empty());
-    // Reddit has no grant at all: every finding is no-licence; Wikipedia has none.
+    // Reddit has no grant at all: every training finding is no-licence and the crawl itself
+    // was collected without one; Wikipedia has none.
     let reddit = env.json(&["audit", "reddit"]);
     assert!(
-        reddit["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|f| f["verdict"] == "no-licence")
+        reddit["findings"].as_array().unwrap().iter().all(|f| {
+            (f["verdict"] == "no-licence" && f["use"] != "collection")
+                || (f["verdict"] == "collected-without-grant" && f["use"] == "collection")
+        }),
+        "{reddit}"
     );
     assert_eq!(
         env.json(&["audit", "wikipedia"])["findings"]
@@ -277,7 +279,8 @@ uses = ["ai-training"]
         .iter()
         .filter(|f| f["verdict"] == "volume-exceeded")
         .collect();
-    assert_eq!(exceeded.len(), 2, "{report}");
+    // Each version once for the model trained on it and once as a collection.
+    assert_eq!(exceeded.len(), 4, "{report}");
     for f in exceeded {
         assert!(
             f["detail"]

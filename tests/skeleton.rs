@@ -144,7 +144,17 @@ fn set(items: &[(&str, &str, u64)]) -> BTreeSet<(String, String, u64)> {
 #[test]
 fn report_names_one_verdict_per_case() {
     let env = setup();
-    let r = env.json(&["report"]);
+    // The collection, judged on its own: collected where no grant covered acme then.
+    assert_eq!(
+        verdicts(&env.json(&["report", "--use", "collection"])),
+        set(&[
+            ("collected-without-grant", "nogrant", 3),
+            ("collected-without-grant", "elsewhere", 3),
+            ("collected-without-grant", "old", 3),
+            ("collected-without-grant", "future", 3),
+        ])
+    );
+    let r = env.json(&["report", "--use", "ai-training"]);
     assert_eq!(
         verdicts(&r),
         set(&[
@@ -210,7 +220,7 @@ fn report_names_one_verdict_per_case() {
     assert!(table.starts_with("FINDINGS\nVERDICT"), "{table}");
     assert!(table.contains("\nOBLIGATIONS\nMODEL"), "{table}");
     assert!(table.contains("use-denied") && table.contains("not-yet-valid"));
-    let csv = env.ok(&["report", "--format", "csv"]);
+    let csv = env.ok(&["report", "--format", "csv", "--use", "ai-training"]);
     assert!(csv.starts_with("verdict,use,source,dataset,model,licence,shards,records,detail\r\n"));
     assert_eq!(csv.lines().count(), 8);
     let md = env.ok(&["report", "--format", "md"]);

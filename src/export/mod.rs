@@ -114,9 +114,10 @@ pub fn gather(reg: &dyn Registry, dataset: &DatasetRef) -> Result<Bom> {
         });
         let covering: Vec<Grant> = grants
             .iter()
+            // The grants the content was collected under: covering the collecting org (or
+            // everyone, for a version with no org) on the collection date.
             .filter(|g| {
-                g.source == id
-                    && (g.grantee == "*" || info.org.as_ref().is_none_or(|o| *o == g.grantee))
+                g.source == id && g.covers(info.org.as_deref().unwrap_or("*"), info.collected)
             })
             .cloned()
             .collect();

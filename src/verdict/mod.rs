@@ -1,15 +1,24 @@
 //! Permission semantics: given a source's grants, decide whether org O may put its content
-//! to use U on date T, and count volume against grant caps. Pure functions; the README's
-//! "Permission semantics" section describes the same rules in plain words.
+//! to use U on date T ([`evaluate`]), whether a collection was made under a grant
+//! ([`coverage`]), how much was collected per cap period ([`caps`]) and what a disclosure
+//! shared ([`sharing`]). Pure functions of values, the only place these rules are written;
+//! report, audit, gate and the exports read them. `docs/policy.md` says the same in words.
 
-use std::collections::HashMap;
+mod caps;
+mod coverage;
+mod sharing;
+
+pub use caps::{CapPeriod, CapUse, cap_periods, cap_use, first_collections, periods};
+pub use coverage::{Collection, collection};
+pub use sharing::{disclosed, in_disclosure};
+
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::licence::{Catalogue, Terms};
-use crate::types::{Date, Period};
-use crate::values::{Grant, VolumeRow};
+use crate::types::Date;
+use crate::values::Grant;
 
 /// A finding's verdict. The kebab-case codes are stable interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -33,11 +42,16 @@ pub enum Verdict {
     UnknownProvenance,
     /// Content shared with a recipient without the sharing use.
     UnauthorisedSharing,
+    /// Content collected when no grant of its source covered the collecting org (before a
+    /// grant started, after it ended, or with none at all).
+    CollectedWithoutGrant,
+    /// Content still held after the end of a grant whose licence requires deletion then.
+    RetainedAfterEnd,
 }
 
 impl Verdict {
     /// Every verdict, in severity order of the report.
-    pub const ALL: [Verdict; 9] = [
+    pub const ALL: [Verdict; 11] = [
         Verdict::Permitted,
         Verdict::NoLicence,
         Verdict::UseDenied,
@@ -47,6 +61,8 @@ impl Verdict {
         Verdict::VolumeExceeded,
         Verdict::UnknownProvenance,
         Verdict::UnauthorisedSharing,
+        Verdict::CollectedWithoutGrant,
+        Verdict::RetainedAfterEnd,
     ];
 
     /// The stable kebab-case code.
@@ -61,6 +77,33 @@ impl Verdict {
             Verdict::VolumeExceeded => "volume-exceeded",
             Verdict::UnknownProvenance => "unknown-provenance",
             Verdict::UnauthorisedSharing => "unauthorised-sharing",
+            Verdict::CollectedWithoutGrant => "collected-without-grant",
+            Verdict::RetainedAfterEnd => "retained-after-end",
+        }
+    }
+
+    /// What to do about a finding with this verdict, in a few words.
+    pub fn remedy(self) -> &'static str {
+        match self {
+            Verdict::NoLicence => "obtain a grant for this org, or remove the source's content",
+            Verdict::UseDenied => "remove the source's content, or renegotiate the licence",
+            Verdict::Expired => "renew the grant, or remove the source's content",
+            Verdict::NotYetValid => "wait for the grant to start, or move the training date",
+            Verdict::Unspecified => {
+                "get the use allowed in writing (or --unspecified allow in report)"
+            }
+            Verdict::VolumeExceeded => "drop the records collected above the cap",
+            Verdict::UnknownProvenance => {
+                "attribute it (scan --source / --derived-from) or --allow-unknown"
+            }
+            Verdict::UnauthorisedSharing => "stop the sharing, or obtain the sharing use",
+            Verdict::CollectedWithoutGrant => {
+                "obtain a grant covering the collection date, or retract and delete the content"
+            }
+            Verdict::RetainedAfterEnd => {
+                "delete the content (dataset retract), as the licence requires at the grant's end"
+            }
+            Verdict::Permitted => "",
         }
     }
 
@@ -92,11 +135,6 @@ pub struct Outcome<'g> {
     pub grant: Option<&'g Grant>,
 }
 
-/// Whether `date` lies in the grant's window `[from, until)`.
-pub fn in_window(g: &Grant, date: Date) -> bool {
-    g.from <= date && g.until.is_none_or(|u| date < u)
-}
-
 fn terms(cat: &Catalogue, g: &Grant, use_: &str) -> Terms {
     // A grant whose licence is unknown to the catalogue says nothing about any use.
     cat.get(&g.licence).map_or(Terms::Silent, |l| l.terms(use_))
@@ -112,10 +150,7 @@ pub fn evaluate<'g>(
     rules: Rules,
 ) -> Outcome<'g> {
     // Org-specific grants are preferred to public ones when naming the deciding grant.
-    let mut candidates: Vec<&Grant> = grants
-        .iter()
-        .filter(|g| g.grantee == org || g.grantee == "*")
-        .collect();
+    let mut candidates: Vec<&Grant> = grants.iter().filter(|g| g.covers_org(org)).collect();
     candidates.sort_by(|a, b| (a.grantee == "*", &a.id).cmp(&(b.grantee == "*", &b.id)));
     if candidates.is_empty() {
         return Outcome {
@@ -126,7 +161,7 @@ pub fn evaluate<'g>(
     let valid: Vec<&Grant> = candidates
         .iter()
         .copied()
-        .filter(|g| in_window(g, date))
+        .filter(|g| g.valid_on(date))
         .collect();
     if let Some(g) = valid.iter().find(|g| terms(cat, g, use_) == Terms::Allows) {
         return Outcome {
@@ -169,80 +204,19 @@ pub fn evaluate<'g>(
     }
 }
 
-/// The first day of the cap period of kind `per` containing `d`, and of the next one.
-fn period_bounds(per: Period, d: Date, g: &Grant) -> (Date, Option<Date>) {
-    match per {
-        Period::Month => {
-            let start = d.month_start();
-            let (y, m, _) = start.ymd();
-            let next = if m == 12 {
-                Date::from_ymd(y + 1, 1, 1)
-            } else {
-                Date::from_ymd(y, m + 1, 1)
-            };
-            (start, next)
-        }
-        Period::Year => {
-            let (y, _, _) = d.ymd();
-            (d.year_start(), Date::from_ymd(y + 1, 1, 1))
-        }
-        Period::Total => (g.from, g.until),
-    }
-}
-
-/// Volume counted against a grant's cap in the period containing `date`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CapUse {
-    /// The period label (`2022-03`, `2022`, `total`).
-    pub period: String,
-    /// Records counted.
-    pub records: u64,
-    /// The cap.
-    pub cap: u64,
-}
-
-/// Each distinct shard's (earliest collection date, records): a shard counts once, in the
-/// period of its earliest collection.
-pub fn first_collections(rows: &[VolumeRow]) -> HashMap<blake3::Hash, (Date, u64)> {
-    let mut first: HashMap<blake3::Hash, (Date, u64)> = HashMap::new();
-    for r in rows {
-        let e = first.entry(r.shard).or_insert((r.collected, r.records));
-        if r.collected < e.0 {
-            *e = (r.collected, r.records);
-        }
-    }
-    first
-}
-
-/// Counts the records of a source collected by the grantee in the cap period containing
-/// `date`, inside the grant's window. `rows` are the source's records per shard in the
-/// org's datasets; a shard counts once, in the period of its earliest collection.
-pub fn cap_use(g: &Grant, rows: &[VolumeRow], date: Date) -> Option<CapUse> {
-    let cap = g.cap?;
-    let (start, end) = period_bounds(cap.per, date, g);
-    let records = first_collections(rows)
-        .values()
-        .filter(|(d, _)| *d >= start && end.is_none_or(|e| *d < e) && in_window(g, *d))
-        .map(|(_, n)| n)
-        .sum();
-    Some(CapUse {
-        period: cap.per.label(date),
-        records,
-        cap: cap.records,
-    })
-}
-
+/// Builders the rule tests share.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::licence::Licence;
-    use crate::registry::Cap;
+pub(crate) mod testing {
+    use crate::types::Date;
+    use crate::values::Grant;
 
-    fn d(s: &str) -> Date {
+    /// A date from `YYYY-MM-DD`.
+    pub fn d(s: &str) -> Date {
         s.parse().unwrap()
     }
 
-    fn grant(id: &str, licence: &str, grantee: &str, from: &str, until: Option<&str>) -> Grant {
+    /// A grant of source `s` with no cap.
+    pub fn grant(id: &str, licence: &str, grantee: &str, from: &str, until: Option<&str>) -> Grant {
         Grant {
             id: id.into(),
             source: "s".into(),
@@ -253,6 +227,14 @@ mod tests {
             cap: None,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::licence::Licence;
+
+    use crate::verdict::testing::{d, grant};
 
     fn cat() -> Catalogue {
         Catalogue::with_overrides(vec![Licence {
@@ -438,45 +420,5 @@ mod tests {
         for v in Verdict::ALL {
             assert_eq!(Verdict::from_code(v.code()), Some(v));
         }
-    }
-
-    #[test]
-    fn caps_count_distinct_shards_once_in_their_first_period() {
-        let mut g = grant("g", "api", "acme", "2020-01-01", None);
-        g.cap = Some(Cap {
-            records: 100,
-            per: Period::Month,
-        });
-        let h1 = blake3::hash(b"1");
-        let h2 = blake3::hash(b"2");
-        let row = |date: &str, h: blake3::Hash, n| VolumeRow {
-            collected: d(date),
-            shard: h,
-            records: n,
-        };
-        let rows = vec![
-            row("2022-03-01", h1, 60),
-            row("2022-03-20", h1, 60), // same shard again: counted once
-            row("2022-03-31", h2, 40),
-            row("2022-04-01", h1, 60), // seen in March already
-        ];
-        let march = cap_use(&g, &rows, d("2022-03-15")).unwrap();
-        assert_eq!(
-            (march.period.as_str(), march.records, march.cap),
-            ("2022-03", 100, 100)
-        );
-        assert_eq!(cap_use(&g, &rows, d("2022-04-15")).unwrap().records, 0);
-        g.cap = Some(Cap {
-            records: 99,
-            per: Period::Year,
-        });
-        assert_eq!(cap_use(&g, &rows, d("2022-12-31")).unwrap().records, 100);
-        g.cap = Some(Cap {
-            records: 99,
-            per: Period::Total,
-        });
-        assert_eq!(cap_use(&g, &rows, d("2025-01-01")).unwrap().period, "total");
-        g.until = Some(d("2022-03-31"));
-        assert_eq!(cap_use(&g, &rows, d("2022-03-01")).unwrap().records, 60);
     }
 }

@@ -1,0 +1,152 @@
+//! Collection-side findings through the built binary (semantics step 7): pulls after an
+//! agreement ended, an over-cap month nobody trained on, content kept past the end of an
+//! agreement that requires deletion, and a disclosure that covers only what was collected by
+//! its date. Runs on both backends.
+
+mod common;
+
+use common::{Env, records};
+
+const POLICY: &str = r#"
+[[source]]
+id = "streamy"
+domains = ["streamy.example"]
+
+[[licence]]
+id = "streamy-api"
+allow = ["display", "analytics"]
+deny = ["ai-training", "third-party-sharing"]
+delete_on_end = true
+
+[[grant]]
+id = "streamy-api-2022"
+source = "streamy"
+licence = "streamy-api"
+grantee = "acme"
+from = "2022-01-01"
+until = "2023-02-09"
+cap = { records = 5, per = "month" }
+
+[[disclosure]]
+source = "streamy"
+org = "acme"
+recipient = "partner-co"
+kind = "partner"
+date = "2023-01-15"
+"#;
+
+fn story() -> Env {
+    let env = Env::new();
+    env.write("p.toml", POLICY);
+    env.ok(&["apply", env.path("p.toml").to_str().unwrap()]);
+    for (name, n, date) in [
+        ("jan-a", 3, "2023-01-10"),
+        ("jan-b", 4, "2023-01-20"),
+        ("mar", 2, "2023-03-01"),
+    ] {
+        env.write(&format!("{name}/s.jsonl"), records("streamy.example", n));
+        env.ok(&[
+            "scan",
+            env.path(name).to_str().unwrap(),
+            "--dataset",
+            &format!("{name}@1"),
+            "--org",
+            "acme",
+            "--collected",
+            date,
+        ]);
+    }
+    env
+}
+
+fn findings(env: &Env, args: &[&str]) -> Vec<(String, String, String, u64)> {
+    let mut all = vec!["report"];
+    all.extend_from_slice(args);
+    let r = env.json(&all);
+    let mut out: Vec<(String, String, String, u64)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["verdict"].as_str().unwrap().to_string(),
+                f["use"].as_str().unwrap().to_string(),
+                f["dataset"].as_str().unwrap_or("-").to_string(),
+                f["records"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn row(v: &str, u: &str, d: &str, n: u64) -> (String, String, String, u64) {
+    (v.into(), u.into(), d.into(), n)
+}
+
+#[test]
+fn collections_are_judged_whether_or_not_anyone_trained_on_them() {
+    let env = story();
+    // Nothing was trained: every finding is about the collections and the disclosure.
+    assert_eq!(
+        findings(&env, &[]),
+        vec![
+            // The March pull came after the agreement ended.
+            row("collected-without-grant", "collection", "mar@1", 2),
+            // The partner share of 2023-01-15 covered the 3 records collected by then, not
+            // the 4 collected on 2023-01-20.
+            row("unauthorised-sharing", "third-party-sharing", "-", 3),
+            // January: 3 + 4 = 7 against a cap of 5, for both versions collected then.
+            row("volume-exceeded", "collection", "jan-a@1", 3),
+            row("volume-exceeded", "collection", "jan-b@1", 4),
+            // The licence requires deletion when the grant ends; both January pulls remain.
+            row("retained-after-end", "retention", "jan-a@1", 3),
+            row("retained-after-end", "retention", "jan-b@1", 4),
+        ]
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>()
+    );
+    let r = env.json(&["report", "--use", "collection"]);
+    let details: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["detail"].as_str().unwrap())
+        .collect();
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains("after grant streamy-api-2022 ended 2023-02-09")),
+        "{details:?}"
+    );
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains("against a cap of 5 per month") && d.contains(": 2 over")),
+        "{details:?}"
+    );
+    // The gate of a version sees its collection findings too.
+    let gate = env.run(&[
+        "gate",
+        "--dataset",
+        "mar@1",
+        "--org",
+        "acme",
+        "--use",
+        "display",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(gate.status.code(), Some(1));
+    let g: serde_json::Value = serde_json::from_slice(&gate.stdout).unwrap();
+    assert!(
+        g["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["verdict"] == "collected-without-grant"),
+        "{g}"
+    );
+}
