@@ -59,18 +59,23 @@ pub struct AuditGrant {
 pub struct VolumePeriod {
     /// The collecting org.
     pub org: String,
-    /// `month` or `year`.
+    /// `month`, `year`, or `total` (shown when a grant has a total cap).
     pub per: &'static str,
-    /// `2022-03` or `2022`.
+    /// `2022-03`, `2022` or `total`.
     pub period: String,
-    /// Records first collected in the period (each distinct shard once).
+    /// Records first collected in the period (each distinct shard once, at its first
+    /// collection over the whole history, whatever window the audit shows).
     pub records: u64,
-    /// The cap of that period kind, when a grant valid then has one.
+    /// Of those, records collected on a date when no grant of the source covered the org.
+    pub outside_grant: u64,
+    /// The cap of that period kind, when a grant covering the period has one.
     pub cap: Option<u64>,
     /// That grant.
     pub grant: Option<String>,
-    /// Records above the cap.
+    /// Whether the records that grant counts in the period exceed its cap.
     pub exceeded: bool,
+    /// How many records it counts above its cap.
+    pub over: u64,
 }
 
 /// A dataset holding the source's content.
@@ -169,37 +174,61 @@ fn keep(opts: &AuditOptions, row: &ContentRow) -> bool {
 }
 
 /// Volume per org and period, each distinct shard counted once in the period of its
-/// earliest collection by that org, with the cap of a grant valid at the period's start.
-fn volume(rows: &[&ContentRow], grants: &[Grant]) -> Vec<VolumePeriod> {
+/// earliest collection by that org over the whole history (`content` unfiltered), with the
+/// cap of a grant covering the period; the audit's org filter and window then choose which
+/// periods are shown, never what they count.
+fn volume(content: &[ContentRow], grants: &[Grant], opts: &AuditOptions) -> Vec<VolumePeriod> {
     let mut by_org: BTreeMap<&str, Vec<VolumeRow>> = BTreeMap::new();
-    for r in rows {
-        if let Some(org) = &r.org {
+    for r in content {
+        if let Some(org) = &r.org
+            && opts.org.as_ref().is_none_or(|o| o == org)
+        {
             by_org.entry(org.as_str()).or_default().push(r.volume());
         }
     }
     let mut out = Vec::new();
     for (org, vrows) in by_org {
-        let first = verdict::first_collections(&vrows);
-        for per in [Period::Month, Period::Year] {
-            let mut buckets: BTreeMap<String, (Date, u64)> = BTreeMap::new();
-            for (d, n) in first.values() {
-                let b = buckets.entry(per.label(*d)).or_insert((*d, 0));
-                b.0 = b.0.min(*d);
-                b.1 += n;
-            }
-            for (period, (date, records)) in buckets {
-                let grant = grants
-                    .iter()
-                    .find(|g| g.covers(org, date) && g.cap.is_some_and(|c| c.per == per));
-                let cap = grant.and_then(|g| g.cap).map(|c| c.records);
+        let outside: Vec<VolumeRow> = verdict::first_collections(&vrows)
+            .into_iter()
+            .filter(|(_, (d, _))| !verdict::collection(grants, org, *d).is_covered())
+            .map(|(shard, (collected, records))| VolumeRow {
+                collected,
+                shard,
+                records,
+            })
+            .collect();
+        let mut pers = vec![Period::Month, Period::Year];
+        if grants
+            .iter()
+            .any(|g| g.covers_org(org) && g.cap.is_some_and(|c| c.per == Period::Total))
+        {
+            pers.push(Period::Total);
+        }
+        for per in pers {
+            let outside = verdict::periods(&outside, per);
+            for (period, (date, records)) in verdict::periods(&vrows, per) {
+                if !per.overlaps(date, opts.from, opts.to) {
+                    continue;
+                }
+                let grant = grants.iter().find(|g| {
+                    g.cap.is_some_and(|c| c.per == per)
+                        && (g.covers(org, date) || (per == Period::Total && g.covers_org(org)))
+                });
+                let counted = grant.and_then(|g| {
+                    verdict::cap_periods(g, &vrows)
+                        .into_iter()
+                        .find(|p| p.period == period)
+                });
                 out.push(VolumePeriod {
                     org: org.to_string(),
                     per: per.as_str(),
+                    outside_grant: outside.get(&period).map_or(0, |o| o.1),
                     period,
                     records,
-                    cap,
+                    cap: grant.and_then(|g| g.cap).map(|c| c.records),
                     grant: grant.map(|g| g.id.clone()),
-                    exceeded: cap.is_some_and(|c| records > c),
+                    exceeded: counted.as_ref().is_some_and(|p| p.over() > 0),
+                    over: counted.map_or(0, |p| p.over()),
                 });
             }
         }
@@ -219,8 +248,7 @@ pub fn volumes(reg: &dyn Registry) -> Result<Vec<(Source, Vec<VolumePeriod>)>> {
             .cloned()
             .collect();
         let content = reg.source_content(&source.id)?;
-        let rows: Vec<&ContentRow> = content.iter().collect();
-        let v = volume(&rows, &of_source);
+        let v = volume(&content, &of_source, &AuditOptions::default());
         out.push((source, v));
     }
     Ok(out)
@@ -348,9 +376,20 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
     };
     let mut disclosures = Vec::new();
     for d in reg.disclosures()? {
+        // A disclosure of the source's content belongs to the audit when the audited rows
+        // hold content it shared: collected by its org on or before its date.
         let dataset = match &d.subject {
             Subject::Dataset(r) if names.contains(r.to_string().as_str()) => Some(r.to_string()),
-            Subject::Source(s) if *s == source.id => None,
+            Subject::Source(s)
+                if *s == source.id
+                    && rows.iter().any(|r| {
+                        r.org.is_some()
+                            && r.org == d.org
+                            && verdict::in_disclosure(r.collected, d.date)
+                    }) =>
+            {
+                None
+            }
             _ => continue,
         };
         let needed = licence::sharing_use(&d.kind);
@@ -371,7 +410,7 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
     let findings: Vec<Finding> = all_findings.into_iter().filter(|f| touches(f)).collect();
 
     Ok(Audit {
-        volume: volume(&rows, &grants),
+        volume: volume(&content, &grants, opts),
         source,
         totals,
         grants: audit_grants,

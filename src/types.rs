@@ -233,6 +233,24 @@ impl Period {
         }
     }
 
+    /// Whether the period of this kind containing `d` overlaps the days `from..=to` (either
+    /// end open when `None`). A `total` period overlaps every window.
+    pub fn overlaps(self, d: Date, from: Option<Date>, to: Option<Date>) -> bool {
+        let (start, end) = match self {
+            Period::Month => {
+                let (y, m, _) = d.ymd();
+                let next = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                (d.month_start(), Date(days_from_civil(next.0, next.1, 1)))
+            }
+            Period::Year => {
+                let (y, _, _) = d.ymd();
+                (d.year_start(), Date(days_from_civil(y + 1, 1, 1)))
+            }
+            Period::Total => return true,
+        };
+        from.is_none_or(|f| end > f) && to.is_none_or(|t| start <= t)
+    }
+
     /// The label of the period that contains `d` (`2022-03`, `2022`, `total`).
     pub fn label(self, d: Date) -> String {
         let (y, m, _) = d.ymd();
@@ -261,6 +279,20 @@ impl FromStr for Period {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn periods_overlap_windows() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        let march = d("2023-03-15");
+        assert!(Period::Month.overlaps(march, Some(d("2023-03-31")), None));
+        assert!(!Period::Month.overlaps(march, Some(d("2023-04-01")), None));
+        assert!(Period::Month.overlaps(march, None, Some(d("2023-03-01"))));
+        assert!(!Period::Month.overlaps(march, None, Some(d("2023-02-28"))));
+        assert!(Period::Month.overlaps(d("2023-12-31"), Some(d("2023-12-31")), None));
+        assert!(Period::Year.overlaps(march, Some(d("2023-12-31")), Some(d("2024-06-01"))));
+        assert!(!Period::Year.overlaps(march, Some(d("2024-01-01")), None));
+        assert!(Period::Total.overlaps(march, Some(d("2030-01-01")), None));
+    }
 
     #[test]
     fn dates_round_trip_and_reject_nonsense() {

@@ -150,3 +150,77 @@ fn collections_are_judged_whether_or_not_anyone_trained_on_them() {
         "{g}"
     );
 }
+
+#[test]
+fn the_audit_counts_periods_over_the_whole_history_and_flags_pulls_outside_any_grant() {
+    let env = story();
+    let month = |a: &serde_json::Value, period: &str| -> serde_json::Value {
+        a["volume"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["per"] == "month" && v["period"] == period)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {period} in {a}"))
+    };
+    let all = env.json(&["audit", "streamy"]);
+    let jan = month(&all, "2023-01");
+    assert_eq!(
+        (
+            jan["records"].as_u64(),
+            jan["cap"].as_u64(),
+            jan["over"].as_u64()
+        ),
+        (Some(7), Some(5), Some(2)),
+        "{jan}"
+    );
+    assert_eq!(jan["exceeded"], true);
+    assert_eq!(jan["outside_grant"], 0);
+    // March: pulled after the agreement ended, under no grant and no cap.
+    let mar = month(&all, "2023-03");
+    assert_eq!(
+        (mar["records"].as_u64(), mar["outside_grant"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert!(mar["grant"].is_null(), "{mar}");
+    // A window chooses which periods are shown, never what they count.
+    let window = env.json(&[
+        "audit",
+        "streamy",
+        "--from",
+        "2023-01-15",
+        "--to",
+        "2023-01-31",
+    ]);
+    assert_eq!(month(&window, "2023-01")["records"], 7);
+    assert!(
+        window["volume"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["period"] != "2023-03"),
+        "{window}"
+    );
+    // The partner share of 2023-01-15 covered what acme collected by then: in the whole
+    // audit, not in a window that starts after it.
+    assert_eq!(all["disclosures"].as_array().unwrap().len(), 1, "{all}");
+    let later = env.json(&["audit", "streamy", "--from", "2023-01-16"]);
+    assert!(
+        later["disclosures"].as_array().unwrap().is_empty(),
+        "{later}"
+    );
+    // The audit's findings hold the collection findings of the audited versions.
+    let verdicts: std::collections::BTreeSet<String> = all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["verdict"].as_str().unwrap().to_string())
+        .collect();
+    for v in [
+        "collected-without-grant",
+        "volume-exceeded",
+        "retained-after-end",
+    ] {
+        assert!(verdicts.contains(v), "{v} missing: {verdicts:?}");
+    }
+}
