@@ -254,6 +254,31 @@ pub fn volumes(reg: &dyn Registry) -> Result<Vec<(Source, Vec<VolumePeriod>)>> {
     Ok(out)
 }
 
+/// Checks that `org` is one the registry knows: it owns a version, holds a grant, trained
+/// a model, runs an application or shared content. A typo is an error, not an empty audit.
+fn check_org(reg: &dyn Registry, org: &str) -> Result<()> {
+    let mut known: BTreeSet<String> = reg.datasets()?.into_iter().filter_map(|d| d.org).collect();
+    known.extend(
+        reg.grants()?
+            .into_iter()
+            .map(|g| g.grantee)
+            .filter(|g| g != "*"),
+    );
+    known.extend(reg.training_runs()?.into_iter().map(|t| t.org));
+    known.extend(reg.applications()?.into_iter().map(|a| a.org));
+    known.extend(reg.disclosures()?.into_iter().filter_map(|d| d.org));
+    if known.contains(org) {
+        return Ok(());
+    }
+    Err(crate::suggest::unknown(
+        "--org",
+        "org",
+        org,
+        known.iter().map(String::as_str),
+        "orgs come from scans, grants, training runs and applications",
+    ))
+}
+
 /// Audits one source.
 pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
     let source = reg
@@ -285,6 +310,9 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
         })
         .collect();
 
+    if let Some(org) = &opts.org {
+        check_org(reg, org)?;
+    }
     let content = reg.source_content(&source.id)?;
     let rows: Vec<&ContentRow> = content.iter().filter(|r| keep(opts, r)).collect();
 

@@ -28,6 +28,7 @@ pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod scan;
+pub mod suggest;
 pub mod synth;
 pub mod types;
 pub mod values;

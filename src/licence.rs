@@ -1,7 +1,7 @@
 //! The built-in licence catalogue and the allow/deny test for a use. The catalogue is a
 //! triage default, not legal advice; a policy file may override any entry by id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -21,6 +21,11 @@ pub fn sharing_use(kind: &str) -> &'static str {
         THIRD_PARTY_SHARING
     }
 }
+
+/// The words findings about collections themselves carry as their use: was the content
+/// collected under a grant (`collection`), is it still held where it must be deleted
+/// (`retention`).
+pub const COLLECTION_USES: &[&str] = &["collection", "retention"];
 
 /// The uses vocabulary of the spec (custom kebab-case words are allowed too).
 pub const KNOWN_USES: &[&str] = &[
@@ -247,6 +252,23 @@ impl Catalogue {
     /// Looks a licence up by id.
     pub fn get(&self, id: &str) -> Option<&Licence> {
         self.by_id.get(id)
+    }
+
+    /// Every use this catalogue knows: the built-in vocabulary, the collection words, and
+    /// every word a licence allows or denies (so a policy's own uses are known once a
+    /// licence names them).
+    pub fn vocabulary(&self) -> BTreeSet<&str> {
+        let mut out: BTreeSet<&str> = KNOWN_USES.iter().chain(COLLECTION_USES).copied().collect();
+        for l in self.all() {
+            out.extend(
+                l.allow
+                    .iter()
+                    .chain(&l.deny)
+                    .map(String::as_str)
+                    .filter(|u| *u != "*"),
+            );
+        }
+        out
     }
 
     /// Every licence, in id order.

@@ -125,9 +125,17 @@ fn audit_filters_and_errors() {
     assert_eq!(later["totals"]["datasets"], 1);
     assert_eq!(later["datasets"][0]["dataset"], "web-mix@2022");
     assert!(later["disclosures"].as_array().unwrap().is_empty());
-    let none = env.json(&["audit", "twitter", "--org", "globex"]);
-    assert_eq!(none["totals"]["records"], 0);
-    assert!(none["models"].as_array().unwrap().is_empty());
+    // An org the registry does not know is a typo, not an empty audit.
+    let typo = env.fails(&["audit", "twitter", "--org", "acmee"]);
+    assert!(
+        typo.contains("unknown org 'acmee'; did you mean 'acme'?"),
+        "{typo}"
+    );
+    let stranger = env.fails(&["audit", "twitter", "--org", "globex"]);
+    assert!(
+        stranger.contains("unknown org 'globex' (known: acme"),
+        "{stranger}"
+    );
     // Reddit has no grant at all: every training finding is no-licence and the crawl itself
     // was collected without one; Wikipedia has none.
     let reddit = env.json(&["audit", "reddit"]);

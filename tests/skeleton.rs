@@ -197,10 +197,34 @@ fn report_names_one_verdict_per_case() {
         verdicts(&env.json(&["report", "--source", "denied"])),
         set(&[("use-denied", "denied", 3)])
     );
-    assert_eq!(
-        env.json(&["report", "--model", "nope"])["summary"]["findings"],
-        0
-    );
+    // Names the registry does not know are errors naming the nearest one, never "0 findings".
+    for (args, want) in [
+        (
+            vec!["--model", "nope"],
+            "--model: unknown model 'nope' (known: m1)",
+        ),
+        (
+            vec!["--model", "m2"],
+            "unknown model 'm2'; did you mean 'm1'?",
+        ),
+        (
+            vec!["--dataset", "mix@2"],
+            "unknown dataset 'mix@2'; did you mean 'mix@1'?",
+        ),
+        (
+            vec!["--source", "denyed"],
+            "unknown source 'denyed'; did you mean 'denied'?",
+        ),
+        (
+            vec!["--use", "comercial"],
+            "unknown use 'comercial'; did you mean 'commercial'?",
+        ),
+    ] {
+        let mut all = vec!["report"];
+        all.extend(args);
+        let err = env.fails(&all);
+        assert!(err.contains(want), "{all:?}: {err}");
+    }
     assert!(
         env.fails(&["report", "--verdict", "bogus"])
             .contains("unknown verdict")

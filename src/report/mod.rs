@@ -17,6 +17,7 @@ pub use collections::{COLLECTION, RETENTION};
 
 use crate::error::Result;
 use crate::registry::{DatasetInfo, Registry, SourceUsage, Subject, TrainingRun};
+use crate::suggest;
 use crate::types::{DatasetRef, Date};
 use crate::verdict::{self, Outcome, Rules, Verdict};
 use facts::Facts;
@@ -273,16 +274,74 @@ pub enum Scope {
     Planned,
 }
 
-/// Builds the report from the registry.
+/// Builds the report from the registry, after [`check_filter`].
 pub fn build(reg: &dyn Registry, filter: &Filter, rules: Rules) -> Result<Report> {
-    build_for(
-        reg,
-        reg.training_runs()?,
-        Vec::new(),
-        Scope::Registry,
-        filter,
-        rules,
-    )
+    let runs = reg.training_runs()?;
+    check_filter(reg, &runs, filter)?;
+    build_for(reg, runs, Vec::new(), Scope::Registry, filter, rules)
+}
+
+/// Checks that every name `filter` gives is one the registry knows — a model of `runs`, a
+/// registered version, a source, a use of the vocabulary or of a run: a typo is an error
+/// naming the nearest known name, never an empty report.
+pub fn check_filter(reg: &dyn Registry, runs: &[TrainingRun], filter: &Filter) -> Result<()> {
+    if let Some(m) = &filter.model
+        && !runs.iter().any(|r| r.model == *m)
+    {
+        let known = runs.iter().map(|r| r.model.as_str());
+        return Err(suggest::unknown(
+            "--model",
+            "model",
+            m,
+            known,
+            "record runs with train or apply",
+        ));
+    }
+    if let Some(d) = &filter.dataset
+        && reg.dataset(d)?.is_none()
+    {
+        let all: Vec<String> = reg
+            .datasets()?
+            .iter()
+            .map(|i| i.dataset.to_string())
+            .collect();
+        let known = all.iter().map(String::as_str);
+        return Err(suggest::unknown(
+            "--dataset",
+            "dataset",
+            &d.to_string(),
+            known,
+            "see dataset list",
+        ));
+    }
+    if let Some(s) = &filter.source {
+        let sources = reg.sources()?;
+        if !sources.iter().any(|x| x.id == *s) {
+            let known = sources.iter().map(|x| x.id.as_str());
+            return Err(suggest::unknown(
+                "--source",
+                "source",
+                s,
+                known,
+                "see source list",
+            ));
+        }
+    }
+    if let Some(u) = &filter.use_ {
+        let cat = crate::licence::Catalogue::with_overrides(reg.licences()?);
+        let mut known = cat.vocabulary();
+        known.extend(runs.iter().flat_map(|r| r.uses.iter().map(String::as_str)));
+        if !known.contains(u.as_str()) {
+            return Err(suggest::unknown(
+                "--use",
+                "use",
+                u,
+                known.iter().copied(),
+                "see docs/policy.md",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Builds the report for the given training runs (registered or hypothetical, as a gate's
