@@ -30,6 +30,17 @@ struct RawPolicy {
     application: Vec<Spanned<RawApplication>>,
     #[serde(default)]
     disclosure: Vec<Spanned<RawDisclosure>>,
+    #[serde(default, rename = "use")]
+    uses: Vec<Spanned<RawUse>>,
+}
+
+/// A custom use word the policy declares (`[[use]] id = "fine-tuning"`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUse {
+    id: S<String>,
+    #[allow(dead_code)] // documentation for the reader of the file; not stored
+    description: Option<String>,
 }
 
 type S<T> = Spanned<T>;
@@ -125,6 +136,9 @@ pub struct Known {
     pub licences: HashSet<String>,
     /// Model names of recorded training runs.
     pub models: HashSet<String>,
+    /// The use vocabulary: the built-in words and every use the registry's licences and
+    /// training runs already name.
+    pub uses: HashSet<String>,
 }
 
 /// Counts of what one `apply` upserted.
@@ -154,15 +168,24 @@ pub fn known(reg: &dyn Registry) -> Result<Known> {
         .into_iter()
         .map(|l| l.id)
         .collect();
-    licences.extend(reg.licences()?.into_iter().map(|l| l.id));
+    let declared = reg.licences()?;
+    licences.extend(declared.iter().map(|l| l.id.clone()));
+    let runs = reg.training_runs()?;
+    let mut uses: HashSet<String> = crate::licence::Catalogue::with_overrides(declared)
+        .vocabulary()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    uses.extend(runs.iter().flat_map(|r| r.uses.iter().cloned()));
     Ok(Known {
+        uses,
         sources: reg
             .sources()?
             .into_iter()
             .map(|s| (s.id, s.domains))
             .collect(),
         licences,
-        models: reg.training_runs()?.into_iter().map(|t| t.model).collect(),
+        models: runs.into_iter().map(|t| t.model).collect(),
     })
 }
 
@@ -208,7 +231,20 @@ pub fn parse(name: &str, text: &str, known: &Known) -> Result<Policy> {
             msg: e.message().trim().replace('\n', " "),
         }
     })?;
-    Validator { name, text, known }.validate(raw)
+    let mut v = Validator {
+        name,
+        text,
+        known,
+        vocabulary: known.uses.clone(),
+    };
+    for u in &raw.uses {
+        let id = &u.get_ref().id;
+        if let Err(m) = check_use(id.get_ref()) {
+            return v.err(id.span(), m);
+        }
+        v.vocabulary.insert(id.get_ref().clone());
+    }
+    v.validate(raw)
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -224,6 +260,8 @@ struct Validator<'a> {
     name: &'a str,
     text: &'a str,
     known: &'a Known,
+    /// The known uses and the file's `[[use]]` words.
+    vocabulary: HashSet<String>,
 }
 
 impl Validator<'_> {
@@ -260,14 +298,30 @@ impl Validator<'_> {
             .or_else(|m: String| self.err(v.span(), format!("{field}: {m}")))
     }
 
-    fn uses(&self, list: &[S<String>], allow_star: bool) -> Result<Vec<String>> {
+    /// Validated use words (`vocabulary`: each must be a known use or a `[[use]]` of the
+    /// file; conditions are free words).
+    fn uses(&self, list: &[S<String>], allow_star: bool, vocabulary: bool) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for u in list {
             let w = u.get_ref();
-            if !(allow_star && w == "*")
-                && let Err(m) = check_use(w)
-            {
+            if allow_star && w == "*" {
+                // every use
+            } else if let Err(m) = check_use(w) {
                 return self.err(u.span(), m);
+            } else if vocabulary && !self.vocabulary.contains(w) {
+                let msg = crate::suggest::unknown(
+                    "use",
+                    "use",
+                    w,
+                    self.vocabulary.iter().map(String::as_str),
+                    "",
+                )
+                .to_string();
+                let msg = msg.trim_start_matches("use: ");
+                return self.err(
+                    u.span(),
+                    format!("{msg} (declare a custom use with [[use]] id = \"{w}\")"),
+                );
             }
             if !out.contains(w) {
                 out.push(w.clone());
@@ -335,14 +389,14 @@ impl Validator<'_> {
             if !licence_ids.insert(id.clone()) {
                 return self.err(span, format!("licence '{id}' is declared twice"));
             }
-            let mut conditions = self.uses(&l.conditions, false)?;
+            let mut conditions = self.uses(&l.conditions, false, false)?;
             if l.delete_on_end && !conditions.iter().any(|c| c == DELETE_ON_END) {
                 conditions.push(DELETE_ON_END.to_string());
             }
             policy.licences.push(Licence {
                 name: l.name.clone().unwrap_or_else(|| id.clone()),
-                allow: self.uses(&l.allow, true)?,
-                deny: self.uses(&l.deny, true)?,
+                allow: self.uses(&l.allow, true, true)?,
+                deny: self.uses(&l.deny, true, true)?,
                 conditions,
                 builtin: false,
                 id,
@@ -451,7 +505,7 @@ impl Validator<'_> {
                     datasets.push(r);
                 }
             }
-            let mut uses = self.uses(&t.uses, false)?;
+            let mut uses = self.uses(&t.uses, false, true)?;
             if !uses.iter().any(|u| u == AI_TRAINING) {
                 uses.insert(0, AI_TRAINING.to_string());
             }
@@ -581,8 +635,39 @@ mod tests {
                 .into_iter()
                 .map(|l| l.id)
                 .collect(),
+            uses: crate::licence::Catalogue::with_overrides(Vec::new())
+                .vocabulary()
+                .into_iter()
+                .map(String::from)
+                .collect(),
             ..Known::default()
         }
+    }
+
+    #[test]
+    fn uses_are_the_vocabulary_or_declared() {
+        let run = |uses: &str, decl: &str| {
+            format!(
+                "{decl}\n[[training]]\nmodel = \"m\"\norg = \"acme\"\ndate = \"2024-01-01\"\ndatasets = [\"d@1\"]\nuses = [{uses}]\n"
+            )
+        };
+        let e = err_of(&run("\"comercial\"", ""));
+        assert!(
+            e.starts_with("p.toml:7: unknown use 'comercial'; did you mean 'commercial'?"),
+            "{e}"
+        );
+        let p = parse(
+            "p.toml",
+            &run("\"fine-tuning\"", "[[use]]\nid = \"fine-tuning\""),
+            &known(),
+        )
+        .unwrap();
+        assert_eq!(p.training[0].uses, vec!["ai-training", "fine-tuning"]);
+        let e = err_of("[[licence]]\nid = \"l\"\nallow = [\"displai\"]\n");
+        assert!(
+            e.contains("p.toml:3: unknown use 'displai'; did you mean 'display'?"),
+            "{e}"
+        );
     }
 
     fn err_of(text: &str) -> String {

@@ -33,9 +33,14 @@ pub fn unknown<'a>(
             0 => format!("unknown {kind} '{name}': the registry has none ({how})"),
             n if n <= 8 => format!("unknown {kind} '{name}' (known: {})", all.join(", ")),
             n => format!(
-                "unknown {kind} '{name}' (known: {}, and {} more; {how})",
+                "unknown {kind} '{name}' (known: {}, and {} more{})",
                 all[..8].join(", "),
-                n - 8
+                n - 8,
+                if how.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {how}")
+                }
             ),
         }
     };
