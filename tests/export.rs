@@ -225,3 +225,56 @@ fn export_to_a_file_and_bad_input() {
     let err = env.fails(&["export", "not-a-ref", "--format", "spdx3"]);
     assert!(err.contains("not-a-ref"), "{err}");
 }
+
+#[test]
+fn unlicensed_or_unknown_content_is_never_declared_licensed() {
+    let env = story();
+    // web-mix holds reddit content collected under no grant and 150 records of unknown
+    // provenance: its licence is NOASSERTION, saying why, in both formats.
+    let spdx = export(&env, "web-mix@2022", "spdx3");
+    let graph = spdx["@graph"].as_array().unwrap();
+    let dataset = graph
+        .iter()
+        .find(|e| e["type"] == "dataset_DatasetPackage")
+        .unwrap();
+    let declared: Vec<&Value> = graph
+        .iter()
+        .filter(|e| e["relationshipType"] == "hasDeclaredLicense" && e["from"] == dataset["spdxId"])
+        .collect();
+    assert_eq!(declared.len(), 1, "{declared:?}");
+    assert_eq!(
+        declared[0]["to"],
+        serde_json::json!(["expandedlicensing_NoAssertionLicense"])
+    );
+    let why = declared[0]["comment"].as_str().unwrap();
+    assert!(
+        why.contains("no grant covered the collection of reddit")
+            && why.contains("150 records of unknown provenance"),
+        "{why}"
+    );
+    // The wikipedia shard alone is licensed and says so.
+    assert!(
+        graph
+            .iter()
+            .any(|e| e["simplelicensing_licenseExpression"] == "CC-BY-SA-4.0"),
+        "CC-BY-SA-4.0 missing"
+    );
+    let cdx = export(&env, "web-mix@2022", "cyclonedx");
+    let ds = &cdx["components"][0];
+    assert!(ds.get("licenses").is_none(), "{ds}");
+    assert!(
+        ds["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "provtrack:licence"
+                && p["value"].as_str().unwrap().starts_with("NOASSERTION: ")),
+        "{ds}"
+    );
+    // A version wholly collected under a grant keeps its expression.
+    let tw = export(&env, "tw-pull@2022-03", "cyclonedx");
+    assert_eq!(
+        tw["components"][0]["licenses"][0]["expression"],
+        "LicenseRef-twitter-free-api"
+    );
+}

@@ -35,14 +35,11 @@ pub fn bom(b: &Bom, created: &str) -> Value {
             "data": [{ "type": "dataset", "name": f.path }],
             "properties": props,
         });
-        let exprs: Vec<String> = b
-            .sources
-            .iter()
-            .filter(|s| f.sources.contains(&s.source.id))
-            .filter_map(super::source_expression)
-            .collect();
-        if !exprs.is_empty() {
-            c["licenses"] = json!([{ "expression": exprs.join(" AND ") }]);
+        match super::file_declared(b, f) {
+            super::Declared::Expression(expr) => {
+                c["licenses"] = json!([{ "expression": expr }]);
+            }
+            super::Declared::NoAssertion(why) => no_licence(&mut c, &why),
         }
         files.push(c);
     }
@@ -132,8 +129,11 @@ pub fn bom(b: &Bom, created: &str) -> Value {
     if let Some(org) = &b.info.org {
         dataset["supplier"] = json!({ "name": org });
     }
-    if let Some(expr) = super::dataset_expression(b) {
-        dataset["licenses"] = json!([{ "expression": expr }]);
+    match super::dataset_declared(b) {
+        super::Declared::Expression(expr) => {
+            dataset["licenses"] = json!([{ "expression": expr }]);
+        }
+        super::Declared::NoAssertion(why) => no_licence(&mut dataset, &why),
     }
     let refs: Vec<Value> = b.sources.iter().map(source_reference).collect();
     if !refs.is_empty() {
@@ -243,4 +243,14 @@ fn serial_number(b: &Bom) -> String {
         &hex[16..20],
         &hex[20..]
     )
+}
+
+/// A component whose licence cannot be declared: no `licenses`, and a property saying why.
+fn no_licence(c: &mut Value, why: &str) {
+    if let Some(props) = c["properties"].as_array_mut() {
+        props.push(json!({ "name": "provtrack:licence", "value": format!("NOASSERTION: {why}") }));
+    } else {
+        c["properties"] =
+            json!([{ "name": "provtrack:licence", "value": format!("NOASSERTION: {why}") }]);
+    }
 }

@@ -175,15 +175,68 @@ pub fn source_expression(s: &BomSource) -> Option<String> {
     }
 }
 
-/// The dataset's licence expression: every source's expression joined by `AND` (its
-/// content is under all of them at once).
-pub fn dataset_expression(bom: &Bom) -> Option<String> {
-    let parts: BTreeSet<String> = bom.sources.iter().filter_map(source_expression).collect();
-    if parts.is_empty() {
-        None
-    } else {
-        Some(parts.into_iter().collect::<Vec<_>>().join(" AND "))
+/// What an export may declare as the licence of some content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Declared {
+    /// Every part of the content was collected under a grant: each source's expression,
+    /// joined by `AND` (the content is under all of them at once).
+    Expression(String),
+    /// Some of it was not: content of no known source, or of a source no grant covered at
+    /// collection. Nothing may be declared (SPDX `NOASSERTION`); the reason says why.
+    NoAssertion(String),
+}
+
+/// What may be declared for content of the sources `ids` plus `unattributed` records of no
+/// known source: an expression only when every part of it was collected under a grant —
+/// never a conjunction of the licensed parts that would read as if the rest were licensed.
+pub fn declared<'a>(
+    bom: &Bom,
+    ids: impl IntoIterator<Item = &'a str>,
+    unattributed: u64,
+) -> Declared {
+    let mut parts = BTreeSet::new();
+    let mut gaps = Vec::new();
+    for id in ids {
+        match bom
+            .sources
+            .iter()
+            .find(|s| s.source.id == id)
+            .and_then(source_expression)
+        {
+            Some(e) => {
+                parts.insert(e);
+            }
+            None => gaps.push(format!("no grant covered the collection of {id}")),
+        }
     }
+    if unattributed > 0 {
+        gaps.push(format!("{unattributed} records of unknown provenance"));
+    }
+    if !gaps.is_empty() {
+        return Declared::NoAssertion(gaps.join("; "));
+    }
+    if parts.is_empty() {
+        return Declared::NoAssertion("no content attributed to any source".into());
+    }
+    Declared::Expression(parts.into_iter().collect::<Vec<_>>().join(" AND "))
+}
+
+/// [`declared`] for the whole dataset version.
+pub fn dataset_declared(bom: &Bom) -> Declared {
+    declared(
+        bom,
+        bom.sources.iter().map(|s| s.source.id.as_str()),
+        bom.unattributed.as_ref().map_or(0, |u| u.records),
+    )
+}
+
+/// [`declared`] for one shard of the version.
+pub fn file_declared(bom: &Bom, f: &BomFile) -> Declared {
+    declared(
+        bom,
+        f.sources.iter().map(String::as_str),
+        f.shard.unattributed_records,
+    )
 }
 
 /// What kind of data a shard holds, from its format and file name: `text` for JSON Lines,

@@ -134,12 +134,15 @@ pub fn document(bom: &Bom, created: &str) -> Value {
     }
     g.add(ds);
     // The dataset's declared licence: every source's licences at once.
-    if let Some(expr) = super::dataset_expression(bom) {
-        let eid = g.expression(
-            &expr,
-            "every source's licences together (AND); a source with several grants has them as alternatives (OR)".into(),
-        );
-        g.relate(&dataset, "hasDeclaredLicense", vec![eid]);
+    match super::dataset_declared(bom) {
+        super::Declared::Expression(expr) => {
+            let eid = g.expression(
+                &expr,
+                "every source's licences together (AND); a source with several grants has them as alternatives (OR)".into(),
+            );
+            g.relate(&dataset, "hasDeclaredLicense", vec![eid]);
+        }
+        super::Declared::NoAssertion(why) => g.no_assertion(&dataset, &why),
     }
 
     // Files.
@@ -167,12 +170,17 @@ pub fn document(bom: &Bom, created: &str) -> Value {
                 Value::Array(f.sources.iter().map(|s| json!(source_id(s))).collect());
         }
         g.add(v);
-        let licences: Vec<String> = per_source_licence
-            .iter()
-            .filter(|(s, _)| f.sources.contains(s))
-            .map(|(_, e)| e.clone())
-            .collect();
-        g.relate(&fid, "hasDeclaredLicense", licences);
+        match super::file_declared(bom, f) {
+            super::Declared::Expression(_) => {
+                let licences: Vec<String> = per_source_licence
+                    .iter()
+                    .filter(|(s, _)| f.sources.contains(s))
+                    .map(|(_, e)| e.clone())
+                    .collect();
+                g.relate(&fid, "hasDeclaredLicense", licences);
+            }
+            super::Declared::NoAssertion(why) => g.no_assertion(&fid, &why),
+        }
         file_ids.push(fid);
     }
     g.relate(&dataset, "contains", file_ids);
@@ -288,6 +296,21 @@ impl Graph {
     }
 
     /// A relationship `from` → `to` (nothing when `to` is empty).
+    /// `from` declares no licence that can be asserted (`NOASSERTION`), saying why.
+    fn no_assertion(&mut self, from: &str, why: &str) {
+        self.relationships += 1;
+        let rid = format!("{}/relationship/{}", self.base, self.relationships);
+        self.add(json!({
+            "type": "Relationship",
+            "spdxId": rid,
+            "creationInfo": CREATION,
+            "from": from,
+            "relationshipType": "hasDeclaredLicense",
+            "to": ["expandedlicensing_NoAssertionLicense"],
+            "comment": format!("NOASSERTION: {why}"),
+        }));
+    }
+
     fn relate(&mut self, from: &str, kind: &str, to: Vec<String>) {
         if to.is_empty() {
             return;
