@@ -17,7 +17,7 @@ mod scan;
 mod train;
 mod verify;
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -56,13 +56,9 @@ impl Context {
         Ok(registry::open(&self.registry)?)
     }
 
-    /// Prints text that is already the result (a graph drawing).
+    /// Prints text that is already the result (a bill of materials).
     pub fn emit_text(&self, text: &str) -> Result<()> {
-        let stdout = io::stdout();
-        let mut w = stdout.lock();
-        w.write_all(text.as_bytes())
-            .and_then(|()| w.flush())
-            .map_err(|e| Error::io("<stdout>", e))
+        output::to_stdout(|w| w.write_all(text.as_bytes())).map_err(|e| Error::io("<stdout>", e))
     }
 
     /// Prints a result of several sections on stdout in the chosen format.
@@ -71,19 +67,13 @@ impl Context {
         json: &T,
         sections: &[(&str, Table)],
     ) -> Result<()> {
-        let stdout = io::stdout();
-        let mut w = io::BufWriter::new(stdout.lock());
-        output::emit_sections(&mut w, self.format, self.color, json, sections)
-            .and_then(|()| w.flush())
+        output::to_stdout(|w| output::emit_sections(w, self.format, self.color, json, sections))
             .map_err(|e| Error::io("<stdout>", e))
     }
 
     /// Prints a result on stdout in the chosen format.
     pub fn emit<T: Serialize + ?Sized>(&self, json: &T, table: &Table) -> Result<()> {
-        let stdout = io::stdout();
-        let mut w = io::BufWriter::new(stdout.lock());
-        output::emit(&mut w, self.format, self.color, json, table)
-            .and_then(|()| w.flush())
+        output::to_stdout(|w| output::emit(w, self.format, self.color, json, table))
             .map_err(|e| Error::io("<stdout>", e))
     }
 }
@@ -203,9 +193,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Ok(Exit::Success) => ExitCode::SUCCESS,
         Ok(Exit::Blocked) => ExitCode::from(1),
         // A closed pipe (`provtrack report | head`) is a quiet success.
-        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
-            ExitCode::SUCCESS
-        }
+        Err(Error::Io { source, .. }) if output::is_closed_pipe(&source) => ExitCode::SUCCESS,
         Err(e) => {
             ui.error(e);
             ExitCode::from(2)
