@@ -4,7 +4,7 @@ use super::{Context, Exit};
 use crate::cli::GateArgs;
 use crate::error::{Error, Result};
 use crate::gate::{self, GateOptions};
-use crate::output::Table;
+use crate::output::{self, Table};
 use crate::scan::{ProgressSink, ReadOptions};
 use crate::types::{Date, check_ident, check_use};
 use std::sync::Arc;
@@ -68,7 +68,9 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<Exit> {
         ));
     }
     if let Some(path) = &args.junit {
-        std::fs::write(path, gate::junit(&r, opts.allow_unknown))
+        let mut xml = Vec::new();
+        output::junit::write(&r, opts.allow_unknown, &mut xml)
+            .and_then(|()| std::fs::write(path, xml))
             .map_err(|e| Error::io(path, e))?;
     }
     let blocking: Vec<_> = r

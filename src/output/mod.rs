@@ -6,6 +6,7 @@
 pub mod csv;
 pub mod escape;
 pub mod graph;
+pub mod junit;
 pub mod markdown;
 pub mod table;
 
