@@ -4,16 +4,21 @@
 
 mod apply;
 mod audit;
+mod bench_registry;
 mod card;
+mod dataset;
 mod demo;
 mod export;
 mod gate;
 mod html;
+mod init;
+mod licence;
 mod lineage;
-mod list;
 mod log;
+mod registry;
 pub(crate) mod report;
 mod scan;
+mod source;
 mod train;
 mod verify;
 
@@ -25,7 +30,7 @@ use serde::Serialize;
 use crate::cli::{Cli, Color, Command, DatasetCommand, ListOnly, RegistryCommand};
 use crate::error::{Error, Result};
 use crate::output::{self, OutputFormat, Table, Ui};
-use crate::registry::{self, Registry};
+use crate::registry::Registry;
 
 /// How a command that did not fail ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +58,7 @@ pub struct Context {
 impl Context {
     /// Opens (creating and migrating) the registry.
     pub fn open(&self) -> Result<Box<dyn Registry>> {
-        Ok(registry::open(&self.registry)?)
+        Ok(crate::registry::open(&self.registry)?)
     }
 
     /// Prints text that is already the result (a bill of materials).
@@ -117,34 +122,27 @@ pub fn run(cli: Cli) -> Result<Exit> {
         actor: actor(&cli),
     };
     match cli.command {
-        Command::Init => {
-            ctx.open()?;
-            ctx.ui.info(format_args!(
-                "registry ready at {}",
-                registry::display(&ctx.registry)
-            ));
-            Ok(Exit::Success)
-        }
+        Command::Init => init::run(&ctx),
         Command::Apply { file } => apply::run(&ctx, &file),
         Command::Scan(args) => scan::run(&ctx, args),
         Command::Source {
             command: ListOnly::List,
-        } => list::sources(&ctx),
+        } => source::list(&ctx),
         Command::Licence {
             command: ListOnly::List,
-        } => list::licences(&ctx),
+        } => licence::list(&ctx),
         Command::Registry {
             command: RegistryCommand::Copy { from, to },
-        } => list::copy_registry(&ctx, &from, &to),
+        } => registry::copy(&ctx, &from, &to),
         Command::Dataset {
             command: DatasetCommand::List,
-        } => list::datasets(&ctx),
+        } => dataset::list(&ctx),
         Command::Dataset {
             command: DatasetCommand::Show { dataset },
-        } => list::show_dataset(&ctx, &dataset),
+        } => dataset::show(&ctx, &dataset),
         Command::Dataset {
             command: DatasetCommand::Seal { dataset },
-        } => list::seal_dataset(&ctx, &dataset),
+        } => dataset::seal(&ctx, &dataset),
         Command::Train(args) => train::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),
@@ -162,24 +160,16 @@ pub fn run(cli: Cli) -> Result<Exit> {
             shards_per_dataset,
             runs,
             events,
-        } => {
-            let sizes = crate::synth::Sizes {
+        } => bench_registry::run(
+            &ctx,
+            crate::synth::Sizes {
                 sources,
                 datasets,
                 shards_per_dataset,
                 runs,
                 events,
-            };
-            let mut reg = ctx.open()?;
-            let ui = ctx.ui;
-            let built = crate::synth::build(reg.as_mut(), sizes, &|n| {
-                if n % 200 == 0 {
-                    ui.info(format_args!("{n}/{datasets} datasets"));
-                }
-            })?;
-            ctx.emit(&built, &Table::new(&[]))?;
-            Ok(Exit::Success)
-        }
+            },
+        ),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod escape;
 pub mod graph;
 pub mod junit;
 pub mod markdown;
+pub mod rows;
 pub mod table;
 
 pub use table::Table;
