@@ -6,17 +6,17 @@ use crate::error::{Error, Result};
 use crate::gate::{self, GateOptions};
 use crate::output::{self, Table};
 use crate::scan::{ProgressSink, ReadOptions};
-use crate::types::{Date, check_ident, check_use};
+use crate::training;
+use crate::types::Date;
 use std::sync::Arc;
 
 /// Runs the gate: exit 0 pass, 1 blocked.
 pub fn run(ctx: &Context, args: GateArgs) -> Result<Exit> {
-    check_ident("org", &args.org).map_err(|m| Error::input("--org", m))?;
-    for u in &args.uses {
-        check_use(u).map_err(|m| Error::input("--use", m))?;
-    }
+    // Checked here, before anything is read, to point at the flags.
+    training::check_org(&args.org).map_err(super::invalid_run)?;
+    let uses = training::uses(&args.uses).map_err(super::invalid_run)?;
     let opts = GateOptions {
-        uses: args.uses,
+        uses,
         org: args.org,
         date: args.date.unwrap_or_else(Date::today),
         allow_unknown: args.allow_unknown,

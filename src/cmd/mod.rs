@@ -31,6 +31,7 @@ use crate::cli::{Cli, Color, Command, DatasetCommand, ListOnly, RegistryCommand}
 use crate::error::{Error, Result};
 use crate::output::{self, OutputFormat, Table, Ui};
 use crate::registry::Registry;
+use crate::training;
 
 /// How a command that did not fail ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +82,16 @@ impl Context {
         output::to_stdout(|w| output::emit(w, self.format, self.color, json, table))
             .map_err(|e| Error::io("<stdout>", e))
     }
+}
+
+/// A wrong part of a training run, pointed at by the flag that gave it.
+fn invalid_run((part, msg): training::Invalid) -> Error {
+    let place = match part {
+        training::Part::Model => "MODEL",
+        training::Part::Org => "--org",
+        training::Part::Use => "--use",
+    };
+    Error::input(place, msg)
 }
 
 fn actor(cli: &Cli) -> String {
