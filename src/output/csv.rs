@@ -8,6 +8,11 @@ use super::escape;
 
 /// Writes the table as CSV.
 pub fn write(table: &Table, w: &mut dyn Write) -> io::Result<()> {
+    if table.headers.is_empty() {
+        // A result with no columns (JSON only) is one empty line, where the csv crate
+        // would write a record of one empty quoted field.
+        return w.write_all(b"\r\n");
+    }
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         // Rows are as long as the header; a short one is written short rather than refused.
