@@ -167,3 +167,69 @@ pub fn mermaid(g: &Lineage, w: &mut dyn Write) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lineage::Edge;
+
+    /// A source whose label holds a quote, a line break that would start a Mermaid
+    /// statement, markup and ESC, feeding an undisclosed application.
+    fn hostile() -> Lineage {
+        let node = |id: &str, kind: &'static str, label: &str, disclosed| Node {
+            id: id.into(),
+            kind,
+            label: label.into(),
+            disclosed,
+        };
+        Lineage {
+            root: "source:s".into(),
+            nodes: vec![
+                node("app:a", "application", "a", Some(false)),
+                node("source:s", "source", "x\"]\nclick n0 href <b>\x1b[2J", None),
+            ],
+            edges: vec![Edge {
+                from: "source:s".into(),
+                to: "app:a".into(),
+                kind: "content",
+                blocked: true,
+            }],
+        }
+    }
+
+    fn draw(f: fn(&Lineage, &mut dyn Write) -> io::Result<()>) -> String {
+        let mut out = Vec::new();
+        f(&hostile(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn tree_lines_are_terminal_safe() {
+        assert_eq!(
+            draw(tree),
+            "source x\"]\\u{a}click n0 href <b>\\u{1b}[2J\n  ↓ application a (undisclosed)  [blocked: findings]\n"
+        );
+    }
+
+    #[test]
+    fn dot_quotes_every_name() {
+        let dot = draw(dot);
+        assert!(
+            dot.contains(
+                "  \"source:s\" [label=\"source x\\\"]\\u{a}click n0 href <b>\\u{1b}[2J\", shape=cylinder, penwidth=2];\n"
+            ),
+            "{dot}"
+        );
+        assert_eq!(dot.lines().count(), 7, "{dot}");
+    }
+
+    #[test]
+    fn mermaid_labels_cannot_add_statements() {
+        assert_eq!(
+            draw(mermaid),
+            "graph LR\n  n0([\"application a (undisclosed)\"])\n  \
+             n1[(\"source x']\\u{a}click n0 href #60;b#62;\\u{1b}[2J\")]\n  \
+             n1 -. blocked .-> n0\n  style n0 stroke:#c00,stroke-dasharray: 5 5\n"
+        );
+    }
+}
