@@ -4,7 +4,7 @@ use super::{Context, Exit};
 use crate::cli::GateArgs;
 use crate::error::{Error, Result};
 use crate::gate::{self, GateOptions};
-use crate::output::{self, Table};
+use crate::output::{self, rows};
 use crate::scan::{ProgressSink, ReadOptions};
 use crate::training;
 use crate::types::Date;
@@ -101,21 +101,6 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<Exit> {
             format!(" — {} blocking finding(s)", blocking.len())
         }
     ));
-    let mut t = Table::new(&[
-        "verdict", "use", "source", "licence", "records", "detail", "to pass",
-    ])
-    .verdicts_in(0);
-    for f in &blocking {
-        t.push(vec![
-            f.verdict.code().into(),
-            f.use_.clone(),
-            f.source.clone().unwrap_or_else(|| "-".into()),
-            f.licence.clone().unwrap_or_else(|| "-".into()),
-            f.records.to_string(),
-            f.detail.clone(),
-            gate::remedy(f.verdict).into(),
-        ]);
-    }
-    ctx.emit(&r, &t)?;
+    ctx.emit(&r, &rows::gate_table(&blocking))?;
     Ok(if r.pass { Exit::Success } else { Exit::Blocked })
 }

@@ -1,9 +1,11 @@
 //! The rows of the results that several commands print or that take more than a few lines
-//! to lay out: a report's findings and obligations, an audit's sections. Values in, tables
+//! to lay out: a report's findings and obligations, the gate's blocking findings, an
+//! audit's sections. Values in, tables
 //! out; the printers in this module's siblings do the rest.
 
 use super::Table;
 use crate::audit::Audit;
+use crate::gate;
 use crate::report::{Finding, Report};
 
 /// `-` for none, as every table shows it.
@@ -46,6 +48,26 @@ pub fn obligations_table(r: &Report) -> Table {
             o.use_.clone(),
             o.licence.clone(),
             o.conditions.join(" "),
+        ]);
+    }
+    t
+}
+
+/// The gate's blocking findings, each with what would let it pass.
+pub fn gate_table(blocking: &[&Finding]) -> Table {
+    let mut t = Table::new(&[
+        "verdict", "use", "source", "licence", "records", "detail", "to pass",
+    ])
+    .verdicts_in(0);
+    for f in blocking {
+        t.push(vec![
+            f.verdict.code().into(),
+            f.use_.clone(),
+            opt(&f.source),
+            opt(&f.licence),
+            f.records.to_string(),
+            f.detail.clone(),
+            gate::remedy(f.verdict).into(),
         ]);
     }
     t
