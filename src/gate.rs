@@ -10,17 +10,17 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::licence::AI_TRAINING;
-use crate::registry::{DatasetInfo, EventDraft, Registry, RegistryError, SourceUsage, TrainingRun};
+use crate::registry::{DatasetInfo, EventDraft, Registry, RegistryError, SourceUsage};
 use crate::report::{self, Filter, Finding};
 use crate::scan::{self, ReadOptions};
+use crate::training;
 use crate::types::{DatasetRef, Date};
 use crate::verdict::{Rules, Verdict};
 
 /// How to check.
 #[derive(Clone, Debug)]
 pub struct GateOptions {
-    /// The uses planned (`ai-training` is always one).
+    /// The uses planned (`ai-training` is always one, see [`training::uses`]).
     pub uses: Vec<String>,
     /// The training org.
     pub org: String,
@@ -86,16 +86,6 @@ pub struct DirFacts {
 /// Whether a finding blocks under these options.
 pub fn blocks(f: &Finding, allow_unknown: bool) -> bool {
     !(allow_unknown && f.verdict == Verdict::UnknownProvenance)
-}
-
-fn planned_uses(opts: &GateOptions) -> Vec<String> {
-    let mut uses = vec![AI_TRAINING.to_string()];
-    for u in &opts.uses {
-        if !uses.contains(u) {
-            uses.push(u.clone());
-        }
-    }
-    uses
 }
 
 /// Runs the gate against a registered dataset and records its verdict as a `gate` event.
@@ -246,17 +236,13 @@ fn decide(
     mut payload: serde_json::Value,
     opts: &GateOptions,
 ) -> Result<GateResult> {
-    let uses = planned_uses(opts);
+    // The caller checked org and uses; a library caller that did not hears it here.
+    let run = training::planned(&opts.org, opts.date, info.dataset.clone(), &opts.uses)
+        .map_err(|(_, m)| Error::input("gate", m))?;
+    let uses = run.uses.clone();
     let label = match &dir {
         Some(d) => d.path.clone(),
         None => info.dataset.to_string(),
-    };
-    let run = TrainingRun {
-        model: "(planned run)".into(),
-        org: opts.org.clone(),
-        date: opts.date,
-        datasets: vec![info.dataset.clone()],
-        uses: uses.clone(),
     };
     let sources_of: Vec<String> = usage
         .iter()
@@ -333,57 +319,4 @@ fn decide(
 /// What to do about a blocking verdict, in a few words.
 pub fn remedy(v: Verdict) -> &'static str {
     v.remedy()
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// JUnit XML: one test case per source of the dataset, failing with its blocking findings.
-pub fn junit(r: &GateResult, allow_unknown: bool) -> String {
-    let failures = r.sources.iter().filter(|(_, v)| !v.is_empty()).count();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    out.push_str(&format!(
-        "<testsuites name=\"provtrack gate\" tests=\"{}\" failures=\"{failures}\">\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
-        r.sources.len(),
-        xml(&r.dataset),
-        r.sources.len()
-    ));
-    for (source, verdicts) in &r.sources {
-        out.push_str(&format!(
-            "    <testcase classname=\"provtrack.gate.{}\" name=\"{}\"",
-            xml(&r.dataset),
-            xml(source)
-        ));
-        if verdicts.is_empty() {
-            out.push_str("/>\n");
-            continue;
-        }
-        out.push_str(">\n");
-        let codes: Vec<&str> = verdicts.iter().map(|v| v.code()).collect();
-        let details: Vec<String> = r
-            .findings
-            .iter()
-            .filter(|f| {
-                f.source.as_deref().unwrap_or("unknown") == source && blocks(f, allow_unknown)
-            })
-            .map(|f| {
-                format!(
-                    "{} {}: {} ({} records)",
-                    f.verdict, f.use_, f.detail, f.records
-                )
-            })
-            .collect();
-        out.push_str(&format!(
-            "      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",
-            xml(&format!("{source}: {}", codes.join(", "))),
-            xml(codes[0]),
-            xml(&details.join("\n"))
-        ));
-    }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
 }

@@ -5,7 +5,8 @@
 //! Modules own one concern each, from the ground up: [`types`], [`values`] and [`digest`]
 //! (plain values every layer shares), [`registry`] (storage), [`policy`] (policy files),
 //! [`licence`] (catalogue), [`scan`] (walk and hash), [`attribute`] (records and URLs),
-//! [`verdict`] (permission semantics), [`report`] (findings), [`audit`], [`lineage`],
+//! [`verdict`] (permission semantics), [`training`] (the rules of a training run),
+//! [`report`] (findings), [`audit`], [`lineage`],
 //! [`export`] (SPDX, CycloneDX, the HTML report), [`card`] (dataset cards), [`events`]
 //! (hash chain), [`output`] (formats), [`cli`] and [`cmd`] (the command line), [`demo`]
 //! (bundled samples).
@@ -30,6 +31,7 @@ pub mod report;
 pub mod scan;
 pub mod suggest;
 pub mod synth;
+pub mod training;
 pub mod types;
 pub mod values;
 pub mod verdict;

@@ -1,12 +1,11 @@
 //! Lineage: the graph sources → datasets (and their derivations) → models → applications
 //! around one node — a source, a dataset, a model, an application or a shard hash —
-//! walked up (towards sources), down (towards applications) or both, and rendered as an
-//! indented tree, Graphviz DOT, Mermaid or JSON. Edges into a model that carry findings are
-//! marked blocked; undisclosed applications are marked.
+//! walked up (towards sources), down (towards applications) or both, as a plain graph value
+//! that `output::graph` draws. Edges into a model that carry findings are marked blocked;
+//! undisclosed applications are marked.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Write as _;
 
 use serde::Serialize;
 
@@ -364,145 +363,4 @@ fn walk(
         nodes: nodes.iter().map(|n| w.node(n)).collect(),
         edges: edges.into_iter().collect(),
     })
-}
-
-fn label(n: &Node) -> String {
-    let mut s = format!("{} {}", n.kind, n.label);
-    if n.disclosed == Some(false) {
-        s.push_str(" (undisclosed)");
-    }
-    s
-}
-
-impl Lineage {
-    /// An indented tree: the root, then its upstream nodes (`↑`), then its downstream ones
-    /// (`↓`), depth first; a node reached twice is printed again but not expanded again.
-    pub fn tree(&self) -> String {
-        let by_id: HashMap<&str, &Node> = self.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
-        let show = |id: &str| by_id.get(id).map_or_else(|| id.to_string(), |n| label(n));
-        let mut out = format!("{}\n", show(&self.root));
-        for up in [true, false] {
-            let mut seen = BTreeSet::from([self.root.as_str()]);
-            self.branch(&mut out, &self.root, 1, up, &mut seen, &show);
-        }
-        out
-    }
-
-    fn branch<'a>(
-        &'a self,
-        out: &mut String,
-        id: &str,
-        depth: usize,
-        up: bool,
-        seen: &mut BTreeSet<&'a str>,
-        show: &dyn Fn(&str) -> String,
-    ) {
-        let mut next: Vec<(&'a str, bool)> = self
-            .edges
-            .iter()
-            .filter_map(|e| match (up, e.to == id, e.from == id) {
-                (true, true, _) => Some((e.from.as_str(), e.blocked)),
-                (false, _, true) => Some((e.to.as_str(), e.blocked)),
-                _ => None,
-            })
-            .collect();
-        next.sort();
-        for (n, blocked) in next {
-            let _ = writeln!(
-                out,
-                "{}{} {}{}",
-                "  ".repeat(depth),
-                if up { "↑" } else { "↓" },
-                show(n),
-                if blocked { "  [blocked: findings]" } else { "" }
-            );
-            if seen.insert(n) {
-                self.branch(out, n, depth + 1, up, seen, show);
-            }
-        }
-    }
-
-    /// Graphviz DOT, left to right; blocked edges red, undisclosed applications dashed red.
-    pub fn dot(&self) -> String {
-        let mut out = String::from(
-            "digraph lineage {\n  rankdir=LR;\n  node [shape=box, fontname=\"sans-serif\"];\n",
-        );
-        for n in &self.nodes {
-            let shape = match n.kind {
-                "source" => "cylinder",
-                "model" => "component",
-                "application" => "box3d",
-                "shard" => "note",
-                _ => "folder",
-            };
-            let style = if n.disclosed == Some(false) {
-                ", style=dashed, color=red"
-            } else {
-                ""
-            };
-            let bold = if n.id == self.root {
-                ", penwidth=2"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                out,
-                "  {:?} [label={:?}, shape={shape}{style}{bold}];",
-                n.id,
-                label(n)
-            );
-        }
-        for e in &self.edges {
-            let style = if e.blocked {
-                ", color=red, fontcolor=red, label=\"blocked\""
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                out,
-                "  {:?} -> {:?} [tooltip={:?}{style}];",
-                e.from, e.to, e.kind
-            );
-        }
-        out.push_str("}\n");
-        out
-    }
-
-    /// A Mermaid flowchart, left to right.
-    pub fn mermaid(&self) -> String {
-        let ids: HashMap<&str, String> = self
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.id.as_str(), format!("n{i}")))
-            .collect();
-        let mut out = String::from("graph LR\n");
-        for n in &self.nodes {
-            let text = label(n).replace('"', "'");
-            let (open, close) = match n.kind {
-                "source" => ("[(", ")]"),
-                "model" => ("[[", "]]"),
-                "application" => ("([", "])"),
-                _ => ("[", "]"),
-            };
-            let _ = writeln!(out, "  {}{open}\"{text}\"{close}", ids[n.id.as_str()]);
-        }
-        for e in &self.edges {
-            let arrow = if e.blocked { "-. blocked .->" } else { "-->" };
-            let _ = writeln!(
-                out,
-                "  {} {arrow} {}",
-                ids[e.from.as_str()],
-                ids[e.to.as_str()]
-            );
-        }
-        for n in self.nodes.iter().filter(|n| n.disclosed == Some(false)) {
-            let _ = writeln!(
-                out,
-                "  style {} stroke:#c00,stroke-dasharray: 5 5",
-                ids[n.id.as_str()]
-            );
-        }
-        out
-    }
 }

@@ -22,10 +22,7 @@ fn main() -> ExitCode {
                     .map(str::trim)
                     .filter(|l| !l.is_empty())
                     .collect();
-                eprintln!(
-                    "provtrack: {}",
-                    line.join(" ").trim_start_matches("error: ")
-                );
+                provtrack::output::error_line(line.join(" ").trim_start_matches("error: "));
                 ExitCode::from(2)
             }
         },

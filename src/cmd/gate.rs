@@ -4,19 +4,19 @@ use super::{Context, Exit};
 use crate::cli::GateArgs;
 use crate::error::{Error, Result};
 use crate::gate::{self, GateOptions};
-use crate::output::Table;
+use crate::output::{self, rows};
 use crate::scan::{ProgressSink, ReadOptions};
-use crate::types::{Date, check_ident, check_use};
+use crate::training;
+use crate::types::Date;
 use std::sync::Arc;
 
 /// Runs the gate: exit 0 pass, 1 blocked.
 pub fn run(ctx: &Context, args: GateArgs) -> Result<Exit> {
-    check_ident("org", &args.org).map_err(|m| Error::input("--org", m))?;
-    for u in &args.uses {
-        check_use(u).map_err(|m| Error::input("--use", m))?;
-    }
+    // Checked here, before anything is read, to point at the flags.
+    training::check_org(&args.org).map_err(super::invalid_run)?;
+    let uses = training::uses(&args.uses).map_err(super::invalid_run)?;
     let opts = GateOptions {
-        uses: args.uses,
+        uses,
         org: args.org,
         date: args.date.unwrap_or_else(Date::today),
         allow_unknown: args.allow_unknown,
@@ -68,7 +68,9 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<Exit> {
         ));
     }
     if let Some(path) = &args.junit {
-        std::fs::write(path, gate::junit(&r, opts.allow_unknown))
+        let mut xml = Vec::new();
+        output::junit::write(&r, opts.allow_unknown, &mut xml)
+            .and_then(|()| std::fs::write(path, xml))
             .map_err(|e| Error::io(path, e))?;
     }
     let blocking: Vec<_> = r
@@ -99,21 +101,6 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<Exit> {
             format!(" — {} blocking finding(s)", blocking.len())
         }
     ));
-    let mut t = Table::new(&[
-        "verdict", "use", "source", "licence", "records", "detail", "to pass",
-    ])
-    .verdicts_in(0);
-    for f in &blocking {
-        t.push(vec![
-            f.verdict.code().into(),
-            f.use_.clone(),
-            f.source.clone().unwrap_or_else(|| "-".into()),
-            f.licence.clone().unwrap_or_else(|| "-".into()),
-            f.records.to_string(),
-            f.detail.clone(),
-            gate::remedy(f.verdict).into(),
-        ]);
-    }
-    ctx.emit(&r, &t)?;
+    ctx.emit(&r, &rows::gate_table(&blocking))?;
     Ok(if r.pass { Exit::Success } else { Exit::Blocked })
 }

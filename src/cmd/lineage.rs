@@ -1,9 +1,9 @@
 //! `provtrack lineage ID`.
 
 use super::{Context, Exit};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lineage::{self, Direction};
-use crate::output::{OutputFormat, Table};
+use crate::output;
 
 /// Prints the lineage graph around `id`.
 pub fn run(ctx: &Context, id: &str, direction: Direction) -> Result<Exit> {
@@ -15,26 +15,8 @@ pub fn run(ctx: &Context, id: &str, direction: Direction) -> Result<Exit> {
         g.edges.len(),
         g.root
     ));
-    match ctx.format {
-        // Export formats were refused before the command ran.
-        OutputFormat::Table
-        | OutputFormat::Tree
-        | OutputFormat::Spdx3
-        | OutputFormat::Cyclonedx => ctx.emit_text(&g.tree())?,
-        OutputFormat::Dot => ctx.emit_text(&g.dot())?,
-        OutputFormat::Mermaid => ctx.emit_text(&g.mermaid())?,
-        OutputFormat::Json | OutputFormat::Csv | OutputFormat::Md => {
-            let mut t = Table::new(&["from", "to", "kind", "blocked"]);
-            for e in &g.edges {
-                t.push(vec![
-                    e.from.clone(),
-                    e.to.clone(),
-                    e.kind.into(),
-                    e.blocked.to_string(),
-                ]);
-            }
-            ctx.emit(&g, &t)?;
-        }
-    }
+    // Export formats were refused before the command ran; table draws the tree.
+    output::to_stdout(|w| output::emit_graph(w, ctx.format, ctx.color, &g))
+        .map_err(|e| Error::io("<stdout>", e))?;
     Ok(Exit::Success)
 }

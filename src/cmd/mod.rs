@@ -4,20 +4,25 @@
 
 mod apply;
 mod audit;
+mod bench_registry;
 mod card;
+mod dataset;
 mod demo;
 mod export;
 mod gate;
 mod html;
+mod init;
+mod licence;
 mod lineage;
-mod list;
 mod log;
+mod registry;
 pub(crate) mod report;
 mod scan;
+mod source;
 mod train;
 mod verify;
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -25,7 +30,8 @@ use serde::Serialize;
 use crate::cli::{Cli, Color, Command, DatasetCommand, ListOnly, RegistryCommand};
 use crate::error::{Error, Result};
 use crate::output::{self, OutputFormat, Table, Ui};
-use crate::registry::{self, Registry};
+use crate::registry::Registry;
+use crate::training;
 
 /// How a command that did not fail ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,16 +59,12 @@ pub struct Context {
 impl Context {
     /// Opens (creating and migrating) the registry.
     pub fn open(&self) -> Result<Box<dyn Registry>> {
-        Ok(registry::open(&self.registry)?)
+        Ok(crate::registry::open(&self.registry)?)
     }
 
-    /// Prints text that is already the result (a graph drawing).
+    /// Prints text that is already the result (a bill of materials).
     pub fn emit_text(&self, text: &str) -> Result<()> {
-        let stdout = io::stdout();
-        let mut w = stdout.lock();
-        w.write_all(text.as_bytes())
-            .and_then(|()| w.flush())
-            .map_err(|e| Error::io("<stdout>", e))
+        output::to_stdout(|w| w.write_all(text.as_bytes())).map_err(|e| Error::io("<stdout>", e))
     }
 
     /// Prints a result of several sections on stdout in the chosen format.
@@ -71,21 +73,25 @@ impl Context {
         json: &T,
         sections: &[(&str, Table)],
     ) -> Result<()> {
-        let stdout = io::stdout();
-        let mut w = io::BufWriter::new(stdout.lock());
-        output::emit_sections(&mut w, self.format, self.color, json, sections)
-            .and_then(|()| w.flush())
+        output::to_stdout(|w| output::emit_sections(w, self.format, self.color, json, sections))
             .map_err(|e| Error::io("<stdout>", e))
     }
 
     /// Prints a result on stdout in the chosen format.
     pub fn emit<T: Serialize + ?Sized>(&self, json: &T, table: &Table) -> Result<()> {
-        let stdout = io::stdout();
-        let mut w = io::BufWriter::new(stdout.lock());
-        output::emit(&mut w, self.format, self.color, json, table)
-            .and_then(|()| w.flush())
+        output::to_stdout(|w| output::emit(w, self.format, self.color, json, table))
             .map_err(|e| Error::io("<stdout>", e))
     }
+}
+
+/// A wrong part of a training run, pointed at by the flag that gave it.
+fn invalid_run((part, msg): training::Invalid) -> Error {
+    let place = match part {
+        training::Part::Model => "MODEL",
+        training::Part::Org => "--org",
+        training::Part::Use => "--use",
+    };
+    Error::input(place, msg)
 }
 
 fn actor(cli: &Cli) -> String {
@@ -127,34 +133,27 @@ pub fn run(cli: Cli) -> Result<Exit> {
         actor: actor(&cli),
     };
     match cli.command {
-        Command::Init => {
-            ctx.open()?;
-            ctx.ui.info(format_args!(
-                "registry ready at {}",
-                registry::display(&ctx.registry)
-            ));
-            Ok(Exit::Success)
-        }
+        Command::Init => init::run(&ctx),
         Command::Apply { file } => apply::run(&ctx, &file),
         Command::Scan(args) => scan::run(&ctx, args),
         Command::Source {
             command: ListOnly::List,
-        } => list::sources(&ctx),
+        } => source::list(&ctx),
         Command::Licence {
             command: ListOnly::List,
-        } => list::licences(&ctx),
+        } => licence::list(&ctx),
         Command::Registry {
             command: RegistryCommand::Copy { from, to },
-        } => list::copy_registry(&ctx, &from, &to),
+        } => registry::copy(&ctx, &from, &to),
         Command::Dataset {
             command: DatasetCommand::List,
-        } => list::datasets(&ctx),
+        } => dataset::list(&ctx),
         Command::Dataset {
             command: DatasetCommand::Show { dataset },
-        } => list::show_dataset(&ctx, &dataset),
+        } => dataset::show(&ctx, &dataset),
         Command::Dataset {
             command: DatasetCommand::Seal { dataset },
-        } => list::seal_dataset(&ctx, &dataset),
+        } => dataset::seal(&ctx, &dataset),
         Command::Train(args) => train::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),
@@ -172,24 +171,16 @@ pub fn run(cli: Cli) -> Result<Exit> {
             shards_per_dataset,
             runs,
             events,
-        } => {
-            let sizes = crate::synth::Sizes {
+        } => bench_registry::run(
+            &ctx,
+            crate::synth::Sizes {
                 sources,
                 datasets,
                 shards_per_dataset,
                 runs,
                 events,
-            };
-            let mut reg = ctx.open()?;
-            let ui = ctx.ui;
-            let built = crate::synth::build(reg.as_mut(), sizes, &|n| {
-                if n % 200 == 0 {
-                    ui.info(format_args!("{n}/{datasets} datasets"));
-                }
-            })?;
-            ctx.emit(&built, &Table::new(&[]))?;
-            Ok(Exit::Success)
-        }
+            },
+        ),
     }
 }
 
@@ -203,9 +194,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Ok(Exit::Success) => ExitCode::SUCCESS,
         Ok(Exit::Blocked) => ExitCode::from(1),
         // A closed pipe (`provtrack report | head`) is a quiet success.
-        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
-            ExitCode::SUCCESS
-        }
+        Err(Error::Io { source, .. }) if output::is_closed_pipe(&source) => ExitCode::SUCCESS,
         Err(e) => {
             ui.error(e);
             ExitCode::from(2)

@@ -3,48 +3,9 @@
 use super::{Context, Exit};
 use crate::cli::{ReportArgs, Unspecified};
 use crate::error::{Error, Result};
-use crate::output::{OutputFormat, Table};
+use crate::output::{OutputFormat, rows};
 use crate::report::{self, Filter, Report};
 use crate::verdict::{Rules, Verdict};
-
-/// The findings table shared by `report` and `demo`.
-pub fn findings_table(r: &Report) -> Table {
-    let mut t = Table::new(&[
-        "verdict", "use", "source", "dataset", "model", "licence", "shards", "records", "detail",
-    ])
-    .verdicts_in(0);
-    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
-    for f in &r.findings {
-        t.push(vec![
-            f.verdict.code().into(),
-            f.use_.clone(),
-            dash(&f.source),
-            dash(&f.dataset),
-            dash(&f.model),
-            dash(&f.licence),
-            f.shards.to_string(),
-            f.records.to_string(),
-            f.detail.clone(),
-        ]);
-    }
-    t
-}
-
-/// The obligations table shared by `report` and `demo`.
-pub fn obligations_table(r: &Report) -> Table {
-    let mut t = Table::new(&["model", "dataset", "source", "use", "licence", "conditions"]);
-    for o in &r.obligations {
-        t.push(vec![
-            o.model.clone(),
-            o.dataset.clone(),
-            o.source.clone(),
-            o.use_.clone(),
-            o.licence.clone(),
-            o.conditions.join(" "),
-        ]);
-    }
-    t
-}
 
 /// Prints a report: the findings, then (in table and Markdown output) the obligations.
 pub fn emit_report(ctx: &Context, r: &Report) -> Result<()> {
@@ -54,12 +15,12 @@ pub fn emit_report(ctx: &Context, r: &Report) -> Result<()> {
         ctx.emit_sections(
             r,
             &[
-                ("findings", findings_table(r)),
-                ("obligations", obligations_table(r)),
+                ("findings", rows::findings_table(&r.findings)),
+                ("obligations", rows::obligations_table(r)),
             ],
         )
     } else {
-        ctx.emit(r, &findings_table(r))
+        ctx.emit(r, &rows::findings_table(&r.findings))
     }
 }
 

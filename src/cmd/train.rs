@@ -2,36 +2,15 @@
 
 use super::{Context, Exit};
 use crate::cli::TrainArgs;
-use crate::error::{Error, Result};
-use crate::licence::AI_TRAINING;
+use crate::error::Result;
 use crate::output::Table;
-use crate::registry::{EventDraft, TrainingRun};
-use crate::types::{check_ident, check_use};
+use crate::registry::EventDraft;
+use crate::training;
 
 /// Records a training run.
 pub fn run(ctx: &Context, args: TrainArgs) -> Result<Exit> {
-    check_ident("model", &args.model).map_err(|m| Error::input("MODEL", m))?;
-    check_ident("org", &args.org).map_err(|m| Error::input("--org", m))?;
-    let mut uses = vec![AI_TRAINING.to_string()];
-    for u in args.uses {
-        check_use(&u).map_err(|m| Error::input("--use", m))?;
-        if !uses.contains(&u) {
-            uses.push(u);
-        }
-    }
-    let mut datasets = Vec::new();
-    for d in args.datasets {
-        if !datasets.contains(&d) {
-            datasets.push(d);
-        }
-    }
-    let run = TrainingRun {
-        model: args.model,
-        org: args.org,
-        date: args.date,
-        datasets,
-        uses,
-    };
+    let run = training::run(args.model, args.org, args.date, args.datasets, &args.uses)
+        .map_err(super::invalid_run)?;
     let mut reg = ctx.open()?;
     for d in &run.datasets {
         if reg.dataset(d)?.is_none() {

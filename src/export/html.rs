@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 use crate::audit::{self, VolumePeriod};
 use crate::error::Result;
 use crate::lineage::{self, Lineage};
+// The one HTML escaping rule of the program; `escape` is pure and imports nothing back.
+use crate::output::escape::html as esc;
 use crate::registry::{Registry, Source};
 use crate::report::{self, Filter, Report};
 use crate::verdict::Rules;
@@ -23,22 +25,6 @@ pub struct Page {
     pub findings: usize,
     /// SVG charts in it (volume charts and the lineage graph).
     pub charts: usize,
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "
@@ -185,7 +171,7 @@ fn findings_section(h: &mut String, report: &Report) {
         let _ = write!(h, "<th>{c}</th>");
     }
     h.push_str("</tr></thead>\n<tbody>\n");
-    let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or("-"));
+    let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or("-")).into_owned();
     for f in &report.findings {
         let _ = writeln!(
             h,
@@ -377,17 +363,4 @@ fn lineage_svg(h: &mut String, g: &Lineage) {
         );
     }
     h.push_str("</svg>\n");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::esc;
-
-    #[test]
-    fn text_is_escaped() {
-        assert_eq!(
-            esc("<script>\"a\" & 'b'</script>"),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
-        );
-    }
 }

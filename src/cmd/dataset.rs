@@ -1,10 +1,9 @@
-//! `source list`, `licence list`, `dataset list` and `dataset show`.
+//! `provtrack dataset list`, `dataset show D@V` and `dataset seal D@V`.
 
 use serde::Serialize;
 
 use super::{Context, Exit};
 use crate::error::{Error, Result};
-use crate::licence::{CATALOGUE_NOTE, Catalogue};
 use crate::output::Table;
 use crate::registry::{DatasetInfo, SourceUsage};
 use crate::report::{self, Filter, Finding};
@@ -12,36 +11,17 @@ use crate::scan::show_path;
 use crate::types::DatasetRef;
 use crate::verdict::Rules;
 
-/// Lists sources.
-pub fn sources(ctx: &Context) -> Result<Exit> {
-    let reg = ctx.open()?;
-    let sources = reg.sources()?;
-    let mut t = Table::new(&["id", "name", "domains"]);
-    for s in &sources {
-        t.push(vec![s.id.clone(), s.name.clone(), s.domains.join(" ")]);
-    }
-    ctx.emit(&sources, &t)?;
-    Ok(Exit::Success)
-}
-
-/// Lists the licences in force (built-ins overridden by policy files).
-pub fn licences(ctx: &Context) -> Result<Exit> {
-    let reg = ctx.open()?;
-    let cat = Catalogue::with_overrides(reg.licences()?);
-    let all: Vec<_> = cat.all().collect();
-    let mut t = Table::new(&["id", "origin", "allow", "deny", "conditions"]);
-    for l in &all {
-        t.push(vec![
-            l.id.clone(),
-            if l.builtin { "built-in" } else { "policy" }.into(),
-            l.allow.join(" "),
-            l.deny.join(" "),
-            l.conditions.join(" "),
-        ]);
-    }
-    ctx.ui.info(CATALOGUE_NOTE);
-    ctx.emit(&all, &t)?;
-    Ok(Exit::Success)
+/// The columns of a dataset version.
+fn dataset_table() -> Table {
+    Table::new(&[
+        "dataset",
+        "org",
+        "collected",
+        "files",
+        "bytes",
+        "records",
+        "root",
+    ])
 }
 
 fn dataset_row(d: &DatasetInfo) -> Vec<String> {
@@ -57,18 +37,10 @@ fn dataset_row(d: &DatasetInfo) -> Vec<String> {
 }
 
 /// Lists dataset versions.
-pub fn datasets(ctx: &Context) -> Result<Exit> {
+pub fn list(ctx: &Context) -> Result<Exit> {
     let reg = ctx.open()?;
     let all = reg.datasets()?;
-    let mut t = Table::new(&[
-        "dataset",
-        "org",
-        "collected",
-        "files",
-        "bytes",
-        "records",
-        "root",
-    ]);
+    let mut t = dataset_table();
     for d in &all {
         t.push(dataset_row(d));
     }
@@ -76,33 +48,8 @@ pub fn datasets(ctx: &Context) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// Copies a whole registry into a new one.
-pub fn copy_registry(ctx: &Context, from: &str, to: &str) -> Result<Exit> {
-    if from == to {
-        return Err(crate::error::Error::input(
-            "registry copy",
-            "FROM and TO are the same registry",
-        ));
-    }
-    let source = crate::registry::open(from)?;
-    let mut target = crate::registry::open(to)?;
-    let copied = crate::registry::copy(&*source, target.as_mut())?;
-    ctx.ui.info(format_args!(
-        "copied {} events and {} rows; chain head {}",
-        copied.events,
-        copied.rows.iter().map(|(_, n)| n).sum::<u64>(),
-        copied.chain_head.as_deref().unwrap_or("(empty chain)")
-    ));
-    let mut t = Table::new(&["table", "rows"]);
-    for (table, n) in &copied.rows {
-        t.push(vec![table.clone(), n.to_string()]);
-    }
-    ctx.emit(&copied, &t)?;
-    Ok(Exit::Success)
-}
-
 /// Publishes a version scanned in parts.
-pub fn seal_dataset(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
+pub fn seal(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
     let mut reg = ctx.open()?;
     let parts = reg.staged_parts(r)?.len();
     let info = crate::scan::seal(reg.as_mut(), r, &ctx.actor)?;
@@ -112,15 +59,7 @@ pub fn seal_dataset(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
         info.files,
         info.root.to_hex()
     ));
-    let mut t = Table::new(&[
-        "dataset",
-        "org",
-        "collected",
-        "files",
-        "bytes",
-        "records",
-        "root",
-    ]);
+    let mut t = dataset_table();
     t.push(dataset_row(&info));
     ctx.emit(&info, &t)?;
     Ok(Exit::Success)
@@ -147,7 +86,7 @@ struct DatasetShow {
 }
 
 /// Shows one dataset version.
-pub fn show_dataset(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
+pub fn show(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
     let reg = ctx.open()?;
     let info = reg
         .dataset(r)?

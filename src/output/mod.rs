@@ -1,5 +1,17 @@
-//! The output layer: the only code that knows tables, CSV, Markdown and JSON, and the only
-//! code that writes to stdout (results) or stderr (progress, warnings).
+//! The output layer: the formats, the printers and the standard streams. It is the only
+//! code that knows tables, CSV, Markdown, JSON, XML and graph drawings, and the only code
+//! that writes to stdout (results) or stderr (progress, warnings, the error line). Commands
+//! hand it rows and values; [`escape`] holds every rule that keeps hostile names inert.
+
+pub mod csv;
+pub mod escape;
+pub mod graph;
+pub mod junit;
+pub mod markdown;
+pub mod rows;
+pub mod table;
+
+pub use table::Table;
 
 use std::fmt::Display;
 use std::io::{self, IsTerminal, Write};
@@ -45,113 +57,6 @@ impl OutputFormat {
     }
 }
 
-/// Rows of strings with a header, rendered as table, CSV or Markdown.
-#[derive(Clone, Debug, Default)]
-pub struct Table {
-    headers: Vec<String>,
-    rows: Vec<Vec<String>>,
-    /// Column whose cells are verdict codes, coloured in terminal tables.
-    verdict_column: Option<usize>,
-}
-
-impl Table {
-    /// An empty table with these column names.
-    pub fn new(headers: &[&str]) -> Table {
-        Table {
-            headers: headers.iter().map(|h| h.to_string()).collect(),
-            ..Table::default()
-        }
-    }
-
-    /// Marks the column holding verdict codes.
-    pub fn verdicts_in(mut self, col: usize) -> Table {
-        self.verdict_column = Some(col);
-        self
-    }
-
-    /// Appends a row.
-    pub fn push(&mut self, row: Vec<String>) {
-        self.rows.push(row);
-    }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// True when there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    fn write_plain(&self, w: &mut dyn Write, color: bool) -> io::Result<()> {
-        let cols = self.headers.len();
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
-        for r in &self.rows {
-            for (i, c) in r.iter().enumerate().take(cols) {
-                widths[i] = widths[i].max(c.chars().count());
-            }
-        }
-        let line = |w: &mut dyn Write, cells: &[String], header: bool| -> io::Result<()> {
-            let mut out = String::new();
-            for (i, c) in cells.iter().enumerate().take(cols) {
-                let last = i + 1 == cols;
-                let pad = if last {
-                    0
-                } else {
-                    widths[i] - c.chars().count()
-                };
-                let text = if header { c.to_uppercase() } else { c.clone() };
-                let styled = match (color, header, self.verdict_column == Some(i)) {
-                    (true, false, true) if c == "permitted" => format!("\x1b[32m{text}\x1b[0m"),
-                    (true, false, true) => format!("\x1b[31m{text}\x1b[0m"),
-                    (true, true, _) => format!("\x1b[1m{text}\x1b[0m"),
-                    _ => text,
-                };
-                out.push_str(&styled);
-                if !last {
-                    out.push_str(&" ".repeat(pad + 2));
-                }
-            }
-            writeln!(w, "{}", out.trim_end())
-        };
-        line(w, &self.headers, true)?;
-        for r in &self.rows {
-            line(w, r, false)?;
-        }
-        Ok(())
-    }
-
-    fn write_csv(&self, w: &mut dyn Write) -> io::Result<()> {
-        let esc = |s: &str| {
-            if s.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_string()
-            }
-        };
-        for r in std::iter::once(&self.headers).chain(&self.rows) {
-            let cells: Vec<String> = r.iter().map(|c| esc(c)).collect();
-            write!(w, "{}\r\n", cells.join(","))?;
-        }
-        Ok(())
-    }
-
-    fn write_md(&self, w: &mut dyn Write) -> io::Result<()> {
-        let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-        let row = |cells: &[String]| {
-            let cells: Vec<String> = cells.iter().map(|c| esc(c)).collect();
-            format!("| {} |", cells.join(" | "))
-        };
-        writeln!(w, "{}", row(&self.headers))?;
-        writeln!(w, "|{}", "---|".repeat(self.headers.len()))?;
-        for r in &self.rows {
-            writeln!(w, "{}", row(r))?;
-        }
-        Ok(())
-    }
-}
-
 /// Writes a result: `json` for `--format json`, `table` for the others.
 pub fn emit<T: Serialize + ?Sized>(
     w: &mut dyn Write,
@@ -170,9 +75,30 @@ pub fn emit<T: Serialize + ?Sized>(
         | OutputFormat::Dot
         | OutputFormat::Mermaid
         | OutputFormat::Spdx3
-        | OutputFormat::Cyclonedx => table.write_plain(w, color),
-        OutputFormat::Csv => table.write_csv(w),
-        OutputFormat::Md => table.write_md(w),
+        | OutputFormat::Cyclonedx => table.write_terminal(w, color),
+        OutputFormat::Csv => csv::write(table, w),
+        OutputFormat::Md => markdown::write(table, w),
+    }
+}
+
+/// Writes a lineage graph: drawn as a tree (table format too), DOT or Mermaid, else its
+/// edges as rows (JSON: the whole graph).
+pub fn emit_graph(
+    w: &mut dyn Write,
+    format: OutputFormat,
+    color: bool,
+    g: &crate::lineage::Lineage,
+) -> io::Result<()> {
+    match format {
+        OutputFormat::Table
+        | OutputFormat::Tree
+        | OutputFormat::Spdx3
+        | OutputFormat::Cyclonedx => graph::tree(g, w),
+        OutputFormat::Dot => graph::dot(g, w),
+        OutputFormat::Mermaid => graph::mermaid(g, w),
+        OutputFormat::Json | OutputFormat::Csv | OutputFormat::Md => {
+            emit(w, format, color, g, &graph::edges_table(g))
+        }
     }
 }
 
@@ -193,13 +119,45 @@ pub fn emit_sections<T: Serialize + ?Sized>(
             writeln!(w)?;
         }
         match format {
-            OutputFormat::Md => writeln!(w, "## {name}\n")?,
-            OutputFormat::Csv => write!(w, "# {name}\r\n")?,
-            _ => writeln!(w, "{}", name.to_uppercase())?,
+            OutputFormat::Md => markdown::heading(w, name)?,
+            OutputFormat::Csv => csv::heading(w, name)?,
+            _ => writeln!(w, "{}", escape::terminal(name).to_uppercase())?,
         }
         emit(w, format, color, json, table)?;
     }
     Ok(())
+}
+
+/// Writes a result to stdout through a buffer, flushed at the end. The caller maps a
+/// closed pipe (`provtrack report | head`) to a quiet success.
+pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut w = io::BufWriter::new(stdout.lock());
+    write(&mut w)?;
+    w.flush()
+}
+
+/// True for the error a write to a closed pipe gets: a quiet success, not a failure.
+pub fn is_closed_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
+
+/// One `provtrack: …` line on stderr, its control characters made visible: messages quote
+/// names from files and the command line, and must neither drive the terminal nor span
+/// lines.
+fn message(kind: &str, msg: impl Display) {
+    let text = msg.to_string();
+    // Nothing is left to tell if stderr itself is gone.
+    let _ = writeln!(
+        io::stderr().lock(),
+        "provtrack: {kind}{}",
+        escape::terminal(&text)
+    );
+}
+
+/// The one line printed for a command that could not run (also for usage errors).
+pub fn error_line(msg: impl Display) {
+    message("", msg);
 }
 
 /// Messages for a person on stderr: progress, notes and warnings. Results never go here.
@@ -215,21 +173,21 @@ impl Ui {
     /// Progress and notes; silenced by `-q`.
     pub fn info(&self, msg: impl Display) {
         if !self.quiet {
-            eprintln!("provtrack: {msg}");
+            message("", msg);
         }
     }
 
     /// Something the user should look at; silenced by `-q`.
     pub fn warn(&self, msg: impl Display) {
         if !self.quiet {
-            eprintln!("provtrack: warning: {msg}");
+            message("warning: ", msg);
         }
     }
 
     /// Detail shown with `-v`.
     pub fn debug(&self, msg: impl Display) {
         if self.verbose && !self.quiet {
-            eprintln!("provtrack: {msg}");
+            message("", msg);
         }
     }
 
@@ -254,7 +212,7 @@ impl Ui {
 
     /// The one line printed for a failed command.
     pub fn error(&self, msg: impl Display) {
-        eprintln!("provtrack: {msg}");
+        error_line(msg);
     }
 }
 
