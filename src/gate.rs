@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::registry::{DatasetInfo, EventDraft, Registry, RegistryError, SourceUsage};
-use crate::report::{self, Filter, Finding};
+use crate::report::{self, Filter, Finding, Obligation};
 use crate::scan::{self, ReadOptions};
 use crate::training;
 use crate::types::{DatasetRef, Date};
@@ -39,6 +39,9 @@ pub struct GateResult {
     pub pass: bool,
     /// Every finding, blocking or not (unknown provenance with `--allow-unknown`).
     pub findings: Vec<Finding>,
+    /// What the licences of the permitted uses ask in return (attribution, share-alike…),
+    /// owed when the training goes ahead.
+    pub obligations: Vec<Obligation>,
     /// The dataset checked: `NAME@VERSION`, or the directory as given.
     pub dataset: String,
     /// Its root hash.
@@ -254,15 +257,22 @@ fn decide(
     } else {
         Vec::new()
     };
-    let mut findings = report::build_for(
+    let planned = report::build_for(
         &*reg,
         vec![run],
         extra,
         report::Scope::Planned,
         &Filter::default(),
         Rules::default(),
-    )?
-    .findings;
+    )?;
+    let mut findings = planned.findings;
+    let mut obligations = planned.obligations;
+    for o in &mut obligations {
+        o.model = "-".into();
+        if unregistered {
+            o.dataset = label.clone();
+        }
+    }
     for f in &mut findings {
         f.model = None;
         if unregistered {
@@ -307,6 +317,7 @@ fn decide(
     Ok(GateResult {
         pass,
         findings,
+        obligations,
         dataset: label,
         root,
         uses,

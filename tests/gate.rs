@@ -309,3 +309,56 @@ fn gate_dir_uses_registered_attributions_and_attributes_new_shards() {
     assert_eq!(before, without_events(&env));
     assert_eq!(env.json(&["verify"])["ok"], true);
 }
+
+#[test]
+fn a_pass_says_so_and_lists_what_the_licences_ask() {
+    let env = common::Env::new();
+    env.write(
+        "p.toml",
+        r#"
+[[source]]
+id = "open"
+domains = ["open.example"]
+
+[[grant]]
+source = "open"
+licence = "CC-BY-SA-4.0"
+grantee = "*"
+from = "2020-01-01"
+"#,
+    );
+    env.ok(&["apply", env.path("p.toml").to_str().unwrap()]);
+    env.write("d/s.jsonl", common::records("open.example", 4));
+    env.ok(&[
+        "scan",
+        env.path("d").to_str().unwrap(),
+        "--dataset",
+        "open@1",
+        "--org",
+        "acme",
+        "--collected",
+        "2024-01-01",
+    ]);
+    let args = [
+        "gate",
+        "--dataset",
+        "open@1",
+        "--org",
+        "acme",
+        "--use",
+        "commercial",
+    ];
+    let table = env.ok(&args);
+    assert!(table.starts_with("RESULT\nVERDICT"), "{table}");
+    assert!(
+        table.contains("PASS") && table.contains("open@1"),
+        "{table}"
+    );
+    assert!(table.contains("\nOBLIGATIONS\n"), "{table}");
+    assert!(table.contains("attribution share-alike"), "{table}");
+    let j = env.json(&args);
+    assert_eq!(j["pass"], true);
+    let obligations = j["obligations"].as_array().unwrap();
+    assert_eq!(obligations.len(), 2, "{j}"); // ai-training and commercial
+    assert_eq!(obligations[0]["licence"], "CC-BY-SA-4.0");
+}

@@ -101,6 +101,14 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<Exit> {
             format!(" — {} blocking finding(s)", blocking.len())
         }
     ));
-    ctx.emit(&r, &rows::gate_table(&blocking))?;
+    let mut sections = vec![if r.pass {
+        ("result", rows::gate_pass_table(&r))
+    } else {
+        ("blocking", rows::gate_table(&blocking))
+    }];
+    if !r.obligations.is_empty() {
+        sections.push(("obligations", rows::gate_obligations_table(&r)));
+    }
+    ctx.emit_sections(&r, &sections)?;
     Ok(if r.pass { Exit::Success } else { Exit::Blocked })
 }

@@ -5,7 +5,7 @@
 
 use super::Table;
 use crate::audit::Audit;
-use crate::gate;
+use crate::gate::{self, GateResult};
 use crate::report::{Finding, Report};
 
 /// `-` for none, as every table shows it.
@@ -68,6 +68,33 @@ pub fn gate_table(blocking: &[&Finding]) -> Table {
             f.records.to_string(),
             f.detail.clone(),
             gate::remedy(f.verdict).into(),
+        ]);
+    }
+    t
+}
+
+/// A passing gate's one-line answer: what was checked and that nothing blocks.
+pub fn gate_pass_table(r: &GateResult) -> Table {
+    let mut t = Table::new(&["verdict", "dataset", "uses", "findings"]);
+    t.push(vec![
+        "PASS".into(),
+        r.dataset.clone(),
+        r.uses.join(" "),
+        format!("{} (none blocking)", r.findings.len()),
+    ]);
+    t
+}
+
+/// What a passing gate's training owes the licences of its permitted uses.
+pub fn gate_obligations_table(r: &GateResult) -> Table {
+    let mut t = Table::new(&["dataset", "source", "use", "licence", "conditions"]);
+    for o in &r.obligations {
+        t.push(vec![
+            o.dataset.clone(),
+            o.source.clone(),
+            o.use_.clone(),
+            o.licence.clone(),
+            o.conditions.join(" "),
         ]);
     }
     t
