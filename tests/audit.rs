@@ -309,3 +309,22 @@ uses = ["ai-training"]
         (Some(2), Some(60))
     );
 }
+
+#[test]
+fn audit_csv_is_one_rectangular_table() {
+    let env = story();
+    let out = env.ok(&["audit", "twitter", "--format", "csv"]);
+    let mut r = csv::Reader::from_reader(out.as_bytes());
+    let headers = r.headers().unwrap().clone();
+    assert_eq!(&headers[0], "section");
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert!(rows.iter().all(|x| x.len() == headers.len()));
+    let sections: std::collections::BTreeSet<&str> =
+        rows.iter().map(|x| x.get(0).unwrap()).collect();
+    for s in [
+        "totals", "grants", "volume", "datasets", "models", "findings",
+    ] {
+        assert!(sections.contains(s), "{s} missing: {sections:?}");
+    }
+    assert!(!out.contains("\n#"), "{out}");
+}

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{Context, Exit};
 use crate::error::{Error, Result};
-use crate::output::Table;
+use crate::output::{Table, rows};
 use crate::registry::{DatasetInfo, SourceUsage};
 use crate::report::{self, Filter, Finding};
 use crate::scan::show_path;
@@ -121,43 +121,59 @@ pub fn show(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
             s.unattributed_records.to_string(),
         ]);
     }
-    ctx.ui.info(format_args!(
-        "{} org {} collected {} root {} parents [{}]",
-        info.dataset,
-        info.org.as_deref().unwrap_or("-"),
-        info.collected,
-        info.root.to_hex(),
-        info.parents
-            .iter()
-            .map(|p| p.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+    // Everything on stdout, section by section: the version, its content per source
+    // (each distinct shard once, as every count of a version is), its shards, its findings.
+    let mut version = Table::new(&[
+        "dataset",
+        "org",
+        "collected",
+        "root",
+        "files",
+        "bytes",
+        "records",
+        "parents",
+    ]);
+    version.push(vec![
+        info.dataset.to_string(),
+        info.org.clone().unwrap_or_else(|| "-".into()),
+        info.collected.to_string(),
+        info.root.to_hex().to_string(),
+        info.files.to_string(),
+        info.bytes.to_string(),
+        info.records.to_string(),
+        if info.parents.is_empty() {
+            "-".into()
+        } else {
+            info.parents
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+    ]);
+    let mut content = Table::new(&["source", "shards", "records", "bytes"]);
     for u in &sources {
-        ctx.ui.info(format_args!(
-            "  {}: {} records in {} shards",
-            u.source.as_deref().unwrap_or("(unattributed)"),
-            u.records,
-            u.shards
-        ));
+        content.push(vec![
+            u.source.clone().unwrap_or_else(|| "(unattributed)".into()),
+            u.shards.to_string(),
+            u.records.to_string(),
+            u.bytes.to_string(),
+        ]);
     }
-    for f in &findings {
-        ctx.ui.info(format_args!(
-            "  finding: {} {} {} ({})",
-            f.verdict,
-            f.use_,
-            f.source.as_deref().unwrap_or("-"),
-            f.model.as_deref().unwrap_or("disclosure")
-        ));
-    }
-    ctx.emit(
+    let findings_table = rows::findings_table(&findings);
+    ctx.emit_sections(
         &DatasetShow {
             info,
             sources,
             shards,
             findings,
         },
-        &t,
+        &[
+            ("dataset", version),
+            ("sources", content),
+            ("shards", t),
+            ("findings", findings_table),
+        ],
     )?;
     Ok(Exit::Success)
 }

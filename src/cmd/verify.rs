@@ -12,22 +12,27 @@ use crate::verify;
 pub fn run(ctx: &Context, dataset: Option<&DatasetRef>, path: Option<&Path>) -> Result<Exit> {
     let reg = ctx.open()?;
     let v = verify::verify(reg.as_ref(), dataset, path)?;
+    // The verdict and the chain head are results an auditor records: on stdout, first.
+    let mut summary = Table::new(&["result", "events", "datasets", "files", "chain head"]);
+    summary.push(vec![
+        if v.ok { "intact" } else { "MISMATCH" }.into(),
+        v.events.to_string(),
+        v.datasets.to_string(),
+        if path.is_some() {
+            v.files.to_string()
+        } else {
+            "-".into()
+        },
+        v.chain_head.clone(),
+    ]);
     let mut t = Table::new(&["check", "subject", "detail"]);
     for m in &v.mismatches {
         t.push(vec![m.check.into(), m.subject.clone(), m.detail.clone()]);
     }
-    ctx.ui.info(format_args!(
-        "{}: {} events, {} datasets{}; chain head {}",
-        if v.ok { "intact" } else { "MISMATCH" },
-        v.events,
-        v.datasets,
-        if path.is_some() {
-            format!(", {} files re-hashed", v.files)
-        } else {
-            String::new()
-        },
-        v.chain_head
-    ));
-    ctx.emit(&v, &t)?;
+    let mut sections = vec![("verify", summary)];
+    if !v.mismatches.is_empty() {
+        sections.push(("mismatches", t));
+    }
+    ctx.emit_sections(&v, &sections)?;
     Ok(if v.ok { Exit::Success } else { Exit::Blocked })
 }

@@ -111,8 +111,10 @@ pub fn emit_sections<T: Serialize + ?Sized>(
     json: &T,
     sections: &[(&str, Table)],
 ) -> io::Result<()> {
-    if format == OutputFormat::Json {
-        return emit(w, format, color, json, &Table::default());
+    match format {
+        OutputFormat::Json => return emit(w, format, color, json, &Table::default()),
+        OutputFormat::Csv => return csv::write_sections(sections, w),
+        _ => {}
     }
     for (i, (name, table)) in sections.iter().enumerate() {
         if i > 0 {
@@ -120,7 +122,6 @@ pub fn emit_sections<T: Serialize + ?Sized>(
         }
         match format {
             OutputFormat::Md => markdown::heading(w, name)?,
-            OutputFormat::Csv => csv::heading(w, name)?,
             _ => writeln!(w, "{}", escape::terminal(name).to_uppercase())?,
         }
         emit(w, format, color, json, table)?;
