@@ -224,3 +224,21 @@ fn the_audit_counts_periods_over_the_whole_history_and_flags_pulls_outside_any_g
         assert!(verdicts.contains(v), "{v} missing: {verdicts:?}");
     }
 }
+
+#[test]
+fn the_html_report_draws_pulls_outside_any_grant_in_red() {
+    let env = story();
+    let out = env.path("r.html");
+    env.ok(&["html-report", "--out", out.to_str().unwrap()]);
+    let html = std::fs::read_to_string(out).unwrap();
+    assert!(
+        html.contains("2023-03: 2 records — 2 collected outside any grant"),
+        "{html}"
+    );
+    assert!(html.contains("2023-01: 7 records, cap 5 (streamy-api-2022) — EXCEEDED by 2"));
+    let march = html
+        .split("<rect ")
+        .find(|r| r.contains("<title>2023-03:"))
+        .unwrap();
+    assert!(march.contains("fill=\"#b3261e\""), "{march}");
+}

@@ -5,7 +5,7 @@
 //! [`report::build`], [`audit::volumes`] (the audit's volume section) and
 //! [`lineage::overview`]; this module only draws.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use crate::audit::{self, VolumePeriod};
@@ -86,8 +86,16 @@ pub fn build(reg: &dyn Registry, now: &str) -> Result<Page> {
 
     // Headline counts.
     let undisclosed = apps.iter().filter(|a| !a.disclosed).count();
-    let records: u64 = datasets.iter().map(|d| d.records).sum();
-    let files: u64 = datasets.iter().map(|d| d.files).sum();
+    // Each distinct shard once, however many versions (or paths) hold it — as every count
+    // of content is made.
+    let mut distinct: HashMap<blake3::Hash, u64> = HashMap::new();
+    for d in &datasets {
+        for m in reg.dataset_members(&d.dataset)? {
+            distinct.insert(m.shard.hash, m.shard.records);
+        }
+    }
+    let records: u64 = distinct.values().sum();
+    let files = distinct.len() as u64;
     let counts: Vec<(&str, String, bool)> = vec![
         (
             "findings",
@@ -96,7 +104,7 @@ pub fn build(reg: &dyn Registry, now: &str) -> Result<Page> {
         ),
         ("sources", sources.len().to_string(), false),
         ("datasets", datasets.len().to_string(), false),
-        ("files", files.to_string(), false),
+        ("distinct shards", files.to_string(), false),
         ("records", records.to_string(), false),
         ("models", runs.len().to_string(), false),
         ("applications", apps.len().to_string(), false),
@@ -131,7 +139,7 @@ pub fn build(reg: &dyn Registry, now: &str) -> Result<Page> {
 
     // Volume against caps.
     h.push_str("<section id=\"volume\">\n<h2>Records per month against caps</h2>\n");
-    h.push_str("<p class=\"muted\">Each distinct shard counted once, in the month of its earliest collection by the org; red bars exceed the cap of the grant valid then (dashed line).</p>\n<div class=\"charts\">\n");
+    h.push_str("<p class=\"muted\">Each distinct shard counted once, in the month of its earliest collection by the org; red bars exceed the cap of the grant valid then (dashed line) or hold content collected outside any grant.</p>\n<div class=\"charts\">\n");
     let mut charts = 0;
     for (source, periods) in &volumes {
         charts += volume_charts(&mut h, source, periods);
@@ -225,7 +233,8 @@ fn volume_charts(h: &mut String, source: &Source, volume: &[VolumePeriod]) -> us
         );
         for (i, p) in periods.iter().enumerate() {
             let x = left + gap + i as f64 * (bar + gap);
-            let color = if p.exceeded { "#b3261e" } else { "#4a7bd0" };
+            let bad = p.exceeded || p.outside_grant > 0;
+            let color = if bad { "#b3261e" } else { "#4a7bd0" };
             let cap = p
                 .cap
                 .map(|c| format!(", cap {c} ({})", p.grant.as_deref().unwrap_or("-")))
@@ -234,10 +243,18 @@ fn volume_charts(h: &mut String, source: &Source, volume: &[VolumePeriod]) -> us
                 h,
                 "<rect x=\"{x:.1}\" y=\"{yy:.1}\" width=\"{bar}\" height=\"{hh:.1}\" fill=\"{color}\"><title>{}</title></rect><text x=\"{cx:.1}\" y=\"{ly:.1}\" font-size=\"10\" text-anchor=\"middle\">{}</text><text x=\"{cx:.1}\" y=\"{py:.1}\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
                 esc(&format!(
-                    "{}: {} records{cap}{}",
+                    "{}: {} records{cap}{}{}",
                     p.period,
                     p.records,
-                    if p.exceeded { " — EXCEEDED" } else { "" }
+                    if p.exceeded {
+                        format!(" — EXCEEDED by {}", p.over)
+                    } else {
+                        String::new()
+                    },
+                    match p.outside_grant {
+                        0 => String::new(),
+                        n => format!(" — {n} collected outside any grant"),
+                    }
                 )),
                 p.records,
                 esc(&p.period),
@@ -257,7 +274,21 @@ fn volume_charts(h: &mut String, source: &Source, volume: &[VolumePeriod]) -> us
                 );
             }
         }
-        h.push_str("</svg></figure>\n");
+        h.push_str("</svg>");
+        // Caps over a grant's whole window have no month to draw: said under the chart.
+        for t in volume
+            .iter()
+            .filter(|v| v.per == "total" && v.org == *org && v.exceeded)
+        {
+            let _ = write!(
+                h,
+                "<p class=\"verdict\">total cap {} of grant {} exceeded by {} records</p>",
+                t.cap.unwrap_or(0),
+                esc(t.grant.as_deref().unwrap_or("-")),
+                t.over
+            );
+        }
+        h.push_str("</figure>\n");
     }
     by_org.len()
 }
