@@ -61,6 +61,13 @@ pub fn write_sections(sections: &[(&str, Table)], w: &mut dyn Write) -> io::Resu
     out.flush()
 }
 
+fn into_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,12 +84,5 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "section,source,records,dataset\r\ntotals,tw,5,\r\ndatasets,,'=1+1,d@1\r\n"
         );
-    }
-}
-
-fn into_io(e: csv::Error) -> io::Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        other => io::Error::other(format!("{other:?}")),
     }
 }
