@@ -93,6 +93,7 @@ fn text_from_the_registry_is_escaped() {
 #[test]
 fn an_empty_registry_still_makes_a_page_and_bad_paths_fail() {
     let env = Env::new();
+    env.ok(&["init"]);
     let out = env.path("r.html");
     env.ok(&["html-report", "--out", out.to_str().unwrap()]);
     let html = std::fs::read_to_string(&out).unwrap();

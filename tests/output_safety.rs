@@ -156,6 +156,7 @@ fn markdown_cells_carry_no_markup() {
 #[test]
 fn junit_of_a_hostile_directory_is_well_formed_xml() {
     let env = Env::new();
+    env.ok(&["init"]);
     let dir = format!("plan{HOSTILE}");
     env.write(
         &format!("{dir}/new{HOSTILE}.dat"),

@@ -989,3 +989,49 @@ date = "2023-01-01"
     assert_eq!(audit["disclosures"][0]["verdict"], "permitted");
     assert_eq!(audit["disclosures"][0]["kind"], "public");
 }
+
+#[test]
+fn reading_commands_on_a_missing_registry_are_errors_that_create_nothing() {
+    let env = Env::new();
+    if env.sqlite_only("a registry file that does not exist") {
+        return;
+    }
+    for args in [
+        vec!["report"],
+        vec!["verify"],
+        vec!["log"],
+        vec!["audit", "twitter"],
+        vec!["dataset", "list"],
+        vec!["source", "list"],
+        vec!["lineage", "twitter"],
+        vec![
+            "gate",
+            "--dataset",
+            "d@1",
+            "--org",
+            "acme",
+            "--use",
+            "research",
+        ],
+        vec![
+            "train",
+            "m",
+            "--org",
+            "acme",
+            "--date",
+            "2024-01-01",
+            "--dataset",
+            "d@1",
+        ],
+    ] {
+        let err = env.fails(&args);
+        assert!(
+            err.contains("no registry here; create it with `provtrack init` or `provtrack apply`"),
+            "{args:?}: {err}"
+        );
+        assert!(!env.db.exists(), "{args:?} created {}", env.db.display());
+    }
+    env.ok(&["init"]);
+    assert!(env.db.exists());
+    assert!(env.ok(&["report"]).contains("VERDICT"));
+}

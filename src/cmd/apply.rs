@@ -9,7 +9,7 @@ use crate::policy;
 
 /// Applies a policy file and prints what it upserted.
 pub fn run(ctx: &Context, file: &Path) -> Result<Exit> {
-    let mut reg = ctx.open()?;
+    let mut reg = ctx.create()?;
     let stats = policy::apply_file(reg.as_mut(), file, &ctx.actor)?;
     let mut t = Table::new(&["kind", "upserted"]);
     for (k, n) in [

@@ -8,7 +8,7 @@ use crate::synth::{self, Sizes};
 /// Builds the synthetic registry and prints what was built (JSON; no table).
 pub fn run(ctx: &Context, sizes: Sizes) -> Result<Exit> {
     let datasets = sizes.datasets;
-    let mut reg = ctx.open()?;
+    let mut reg = ctx.create()?;
     let ui = ctx.ui;
     let built = synth::build(reg.as_mut(), sizes, &|n| {
         if n % 200 == 0 {

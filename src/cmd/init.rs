@@ -6,7 +6,7 @@ use crate::registry;
 
 /// Creates (or migrates) the registry and says where it is.
 pub fn run(ctx: &Context) -> Result<Exit> {
-    ctx.open()?;
+    ctx.create()?;
     ctx.ui.info(format_args!(
         "registry ready at {}",
         registry::display(&ctx.registry)

@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
         read: read_options(args.read)?,
         partition: args.partition,
     };
-    let mut reg = ctx.open()?;
+    let mut reg = ctx.create()?;
     let bar = ctx.ui.progress_bar().map(Arc::new);
     let mut opts = opts;
     opts.read.progress = bar.clone().map(|b| b as Arc<dyn ProgressSink>);
