@@ -476,10 +476,11 @@ fn upsert_policy(tx: &mut Transaction<'_>, loc: &str, p: &Policy) -> Result<(), 
                 .ctx(loc, "store source")?;
             if let Some(owner) = owner {
                 let owner: String = owner.get(0);
-                return Err(RegistryError::Conflict(format!(
-                    "domain '{d}' of source '{}' already belongs to source '{owner}'",
-                    s.id
-                )));
+                return Err(RegistryError::DomainTaken {
+                    domain: d.clone(),
+                    source_id: s.id.clone(),
+                    owner,
+                });
             }
             tx.execute(
                 "INSERT INTO source_domains (domain, source_id) VALUES ($1, $2)",
@@ -628,9 +629,7 @@ fn store_shards(
             .map(|r| r.get(0))
             .collect();
         if let Some(s) = sources.iter().find(|s| !known.contains(**s)) {
-            return Err(RegistryError::Conflict(format!(
-                "unknown source '{s}' (declare it in a policy file and `provtrack apply` it)"
-            )));
+            return Err(RegistryError::UnknownSource(s.to_string()));
         }
     }
 
@@ -897,9 +896,10 @@ fn parent_ids(
                 &[&p.name, &p.version],
             )
             .ctx(loc, "look up parent dataset")?;
-        out.push(id.map(|r| r.get::<_, i64>(0)).ok_or_else(|| {
-            RegistryError::Conflict(format!("parent dataset {p} is not registered"))
-        })?);
+        out.push(
+            id.map(|r| r.get::<_, i64>(0))
+                .ok_or_else(|| RegistryError::UnknownParent(p.clone()))?,
+        );
     }
     Ok(out)
 }
@@ -964,9 +964,7 @@ fn stage_part(
         )
         .ctx(loc, "look up dataset")?;
     if sealed.is_some() {
-        return Err(RegistryError::Conflict(format!(
-            "dataset {d} is already registered (sealed); scan the parts of a new version"
-        )));
+        return Err(RegistryError::StagingSealed(d.clone()));
     }
     let staged: Vec<(i64, i64, Vec<u8>)> = tx
         .query(
@@ -980,17 +978,22 @@ fn stage_part(
         .collect();
     let (k64, n64) = (i64::from(k), i64::from(n));
     if let Some((j, m, _)) = staged.iter().find(|(_, m, _)| *m != n64) {
-        return Err(RegistryError::Conflict(format!(
-            "dataset {d} is being scanned in {m} parts (part {j}/{m} is staged), not {n}: use --partition K/{m}"
-        )));
+        return Err(RegistryError::PartCountDiffers {
+            dataset: d.clone(),
+            staged: *j,
+            parts: *m,
+            asked: n,
+        });
     }
     if let Some((_, _, root)) = staged.iter().find(|(j, _, _)| *j == k64) {
         if root.as_slice() == ds.root_hash.as_bytes() {
             return Ok(Registered::Unchanged);
         }
-        return Err(RegistryError::Conflict(format!(
-            "part {k}/{n} of dataset {d} is already staged with different content; scan the parts of a new version"
-        )));
+        return Err(RegistryError::PartChanged {
+            dataset: d.clone(),
+            part: k,
+            parts: n,
+        });
     }
     let parents = parent_ids(tx, loc, &ds.parents)?;
     let part_id: i64 = tx
@@ -1207,11 +1210,10 @@ impl Registry for PgRegistry {
                 let old = read_members(tx, loc, id)?;
                 let old: Vec<(Vec<u8>, blake3::Hash)> =
                     old.into_iter().map(|m| (m.path, m.shard.hash)).collect();
-                return Err(RegistryError::Conflict(format!(
-                    "dataset {} is already registered with different content ({}); scan it as a new version",
-                    ds.dataset,
-                    super::describe_changes(&old, &ds.members)
-                )));
+                return Err(RegistryError::DatasetChanged {
+                    dataset: ds.dataset.clone(),
+                    changes: super::describe_changes(&old, &ds.members),
+                });
             }
             let parents = parent_ids(tx, loc, &ds.parents)?;
             let files = ds.members.len() as u64;
@@ -1274,9 +1276,9 @@ impl Registry for PgRegistry {
         card: &CardImport,
         event: &EventDraft,
     ) -> Result<CardAttributed, RegistryError> {
-        let dataset_id = self.dataset_id(&card.dataset)?.ok_or_else(|| {
-            RegistryError::Conflict(format!("dataset {} is not registered", card.dataset))
-        })?;
+        let dataset_id = self
+            .dataset_id(&card.dataset)?
+            .ok_or_else(|| RegistryError::UnknownDataset(card.dataset.clone()))?;
         self.write("import a dataset card", |tx, loc| {
             tx.execute(
                 "INSERT INTO sources (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
@@ -1867,9 +1869,9 @@ impl Registry for PgRegistry {
                 .ctx(loc, "inspect the target")?
                 .get(0);
             if held > 0 {
-                return Err(RegistryError::Conflict(format!(
-                    "registry {loc} already holds data; copy into a new, empty registry"
-                )));
+                return Err(RegistryError::NotEmpty {
+                    location: loc.to_string(),
+                });
             }
             for (table, columns, rows) in tables {
                 check_table(table, columns)?;
