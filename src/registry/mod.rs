@@ -1,14 +1,23 @@
-//! The registry: the [`Registry`] trait every storage backend implements, and opening one
-//! by its location. All SQL lives below this module; commands only see the trait. Each
-//! writing method is one transaction that also appends its event to the hash chain, so a
-//! failure leaves nothing behind.
+//! The registry: the [`Registry`] trait, and opening a backend by its location. All SQL
+//! lives below this module; commands only see the trait. Each writing method is one
+//! transaction that also appends its event to the hash chain, so a failure leaves nothing
+//! behind.
+//!
+//! Layout: `model` (what is stored), `error`, `rules` (pure checks), `copy` (`registry
+//! copy`); the workflows `write` and `read`, written once against `conn::Conn`; `backend`
+//! (how a backend becomes a [`Registry`]); `sqlite` and `postgres` (connecting, migrations,
+//! value conversion, locking, bulk paths).
 
+mod backend;
+mod conn;
 mod copy;
 mod error;
 mod model;
 mod postgres;
+mod read;
 mod rules;
 mod sqlite;
+mod write;
 
 use std::collections::HashMap;
 
@@ -31,10 +40,24 @@ pub use sqlite::SqliteRegistry;
 pub trait Registry {
     /// Upserts everything in the policy; never deletes.
     fn apply_policy(&mut self, policy: &Policy, event: &EventDraft) -> Result<(), RegistryError>;
-    /// Stores a dataset version, or reports it unchanged when the same version with the same
-    /// root hash exists (a different root hash is an error). A shard
-    /// already stored keeps its attributions (the new ones are added) and the smaller of the
-    /// two unattributed counts: same bytes, same provenance.
+    /// Stores a dataset version with the scanner's state, or reports it unchanged when the
+    /// same version with the same root hash exists (a different root hash is
+    /// [`RegistryError::DatasetChanged`]); either way answers what the registry then holds
+    /// of it. A shard already stored keeps its attributions (the new ones are added) and the
+    /// smaller of the two unattributed counts: same bytes, same provenance.
+    fn register_dataset(
+        &mut self,
+        ds: &NewDataset,
+        event: &EventDraft,
+    ) -> Result<Registered, RegistryError>;
+    /// Stages part `part` = (K, N) of a partitioned scan (`root_hash` over this part's
+    /// members only): invisible to queries until the version is sealed.
+    fn stage_part(
+        &mut self,
+        ds: &NewDataset,
+        part: (u32, u32),
+        event: &EventDraft,
+    ) -> Result<Registered, RegistryError>;
     /// Publishes a version scanned in parts: checks that parts 1..N are all staged with the
     /// same N, org, collection date and parents and that no path is in two parts, then
     /// stores the version with the root hash over all members, removes the staged parts and
@@ -45,33 +68,39 @@ pub trait Registry {
         dataset: &DatasetRef,
         event: &dyn Fn(&DatasetInfo) -> EventDraft,
     ) -> Result<DatasetInfo, RegistryError>;
-    /// The staged parts of a version: (part, of N, files).
-    fn staged_parts(&self, dataset: &DatasetRef) -> Result<Vec<(u32, u32, u64)>, RegistryError>;
-    fn register_dataset(
-        &mut self,
-        ds: &NewDataset,
-        event: &EventDraft,
-    ) -> Result<Registered, RegistryError>;
     /// Upserts one training run.
     fn record_training(
         &mut self,
         run: &TrainingRun,
         event: &EventDraft,
     ) -> Result<(), RegistryError>;
-
     /// Registers what a dataset card declares: the source (when new), its unknown licences
     /// (when new), the grants, and the declared attribution of the named members' content
     /// that no source claims yet (same bytes, same provenance: it holds wherever the shard
-    /// appears). An unregistered dataset is an error; nothing changes.
+    /// appears). An unregistered dataset is [`RegistryError::UnknownDataset`]; nothing
+    /// changes.
     fn import_card(
         &mut self,
         card: &CardImport,
         event: &EventDraft,
     ) -> Result<CardAttributed, RegistryError>;
-
     /// Appends one event on its own (a gate's verdict).
     fn record_event(&mut self, event: &EventDraft) -> Result<(), RegistryError>;
+    /// Replaces the scanner's saved state for the directory `dir` (canonical path bytes).
+    fn store_scan_state(&mut self, dir: &[u8], state: &[u8]) -> Result<(), RegistryError>;
+    /// Stores exported tables verbatim (ids, times, event hashes) in one transaction, into a
+    /// registry that holds nothing yet (else [`RegistryError::NotEmpty`]).
+    fn import_tables(&mut self, tables: &[ExportedTable<'_>]) -> Result<(), RegistryError>;
 
+    /// What a scan of `dir` needs, read in one pass: the sources, the saved state, the
+    /// version `dataset` when registered (with its totals), and the sources of the parents'
+    /// content. An unregistered parent is [`RegistryError::UnknownParent`].
+    fn scan_context(
+        &self,
+        dataset: Option<&DatasetRef>,
+        parents: &[DatasetRef],
+        dir: &[u8],
+    ) -> Result<ScanContext, RegistryError>;
     /// All sources, by id.
     fn sources(&self) -> Result<Vec<Source>, RegistryError>;
     /// Licences declared by policy files (not the built-ins), by id.
@@ -98,47 +127,16 @@ pub trait Registry {
     fn datasets_usage(
         &self,
         refs: &[DatasetRef],
-    ) -> Result<HashMap<DatasetRef, (DatasetInfo, Vec<SourceUsage>)>, RegistryError> {
-        let mut out = HashMap::with_capacity(refs.len());
-        for r in refs {
-            if out.contains_key(r) {
-                continue;
-            }
-            if let Some(info) = self.dataset(r)? {
-                out.insert(r.clone(), (info, self.dataset_usage(r)?));
-            }
-        }
-        Ok(out)
-    }
+    ) -> Result<HashMap<DatasetRef, (DatasetInfo, Vec<SourceUsage>)>, RegistryError>;
     /// For caps: per (source, org), each distinct shard holding the source's content in the
     /// org's versions, with the records of the source in it and its earliest collection
     /// date by that org, in no particular order. Versions with no org are left out.
     fn cap_volumes(
         &self,
         sources: &[String],
-    ) -> Result<HashMap<(String, String), Vec<VolumeRow>>, RegistryError> {
-        let mut out: HashMap<(String, String), Vec<VolumeRow>> = HashMap::new();
-        for source in sources {
-            let mut first: HashMap<(String, blake3::Hash), VolumeRow> = HashMap::new();
-            for r in self.source_content(source)? {
-                let Some(org) = r.org.clone() else { continue };
-                let row = first.entry((org, r.shard)).or_insert_with(|| r.volume());
-                if r.collected < row.collected {
-                    row.collected = r.collected;
-                }
-            }
-            for ((org, _), row) in first {
-                out.entry((source.clone(), org)).or_default().push(row);
-            }
-        }
-        Ok(out)
-    }
-    /// The scanner's saved state for the directory `dir` (canonical path bytes).
-    fn scan_state(&self, dir: &[u8]) -> Result<Option<Vec<u8>>, RegistryError>;
-    /// Replaces the scanner's saved state for `dir`.
-    fn store_scan_state(&mut self, dir: &[u8], state: &[u8]) -> Result<(), RegistryError>;
-    /// Per-source totals over a dataset's members (each path counted), as `scan` prints them.
-    fn dataset_totals(&self, r: &DatasetRef) -> Result<DatasetTotals, RegistryError>;
+    ) -> Result<HashMap<(String, String), Vec<VolumeRow>>, RegistryError>;
+    /// The staged parts of a version: (part, of N, files).
+    fn staged_parts(&self, dataset: &DatasetRef) -> Result<Vec<(u32, u32, u64)>, RegistryError>;
     /// Datasets holding the shard with this hash, and the sources it is attributed to;
     /// `None` when no such shard is registered.
     fn shard_links(&self, hash: &blake3::Hash) -> Result<Option<ShardLinks>, RegistryError>;
@@ -155,9 +153,6 @@ pub trait Registry {
     /// Every row of one of [`TABLES`], in primary-key order, with the given columns.
     fn export_table(&self, table: &str, columns: &[&str])
     -> Result<Vec<Vec<Value>>, RegistryError>;
-    /// Stores exported tables verbatim (ids, times, event hashes) in one transaction, into a
-    /// registry that holds nothing yet (else an error).
-    fn import_tables(&mut self, tables: &[ExportedTable<'_>]) -> Result<(), RegistryError>;
 }
 
 /// `location` as it may be shown: a PostgreSQL URL without its password.

@@ -44,9 +44,19 @@ pub struct NewDataset {
     pub members: Vec<Member>,
     /// The scanner's state to save with it: (directory key, state blob).
     pub state: Option<(Vec<u8>, Vec<u8>)>,
-    /// Part K of N (1-based) of a partitioned scan: staged, invisible to queries until the
-    /// version is sealed; `root_hash` is then over this part's members only.
-    pub part: Option<(u32, u32)>,
+}
+
+/// What a scan reads from the registry before it starts, in one pass.
+#[derive(Clone, Debug, Default)]
+pub struct ScanContext {
+    /// All sources, by id.
+    pub sources: Vec<Source>,
+    /// The scanner's saved state for the directory.
+    pub state: Option<Vec<u8>>,
+    /// The version being scanned, when registered, with its totals.
+    pub existing: Option<(DatasetInfo, DatasetTotals)>,
+    /// The sources of the `--derived-from` parents' content, sorted.
+    pub parent_sources: Vec<String>,
 }
 
 /// A registered dataset version.
@@ -200,17 +210,23 @@ pub struct Event {
     pub hash: String,
 }
 
-/// What registering a dataset did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What registering (or staging) a dataset did.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Registered {
     /// A new version was stored.
     Created {
         /// Shards already registered whose stored attributions add to what this scan found
         /// (same bytes, same provenance).
         inherited_shards: u64,
+        /// What the registry now holds of the version, per source.
+        totals: DatasetTotals,
     },
-    /// The same version with identical content was already there; nothing changed.
-    Unchanged,
+    /// The same version (or part) with identical content was already there; nothing
+    /// changed.
+    Unchanged {
+        /// What the registry holds of the version (nothing for a staged part).
+        totals: DatasetTotals,
+    },
     /// A part of a partitioned scan was staged.
     Staged {
         /// As for `Created`.

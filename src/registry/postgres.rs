@@ -4,25 +4,23 @@
 //! advisory lock) and large writes go through `COPY ... (FORMAT binary)`. The event chain
 //! is appended under a transaction-scoped advisory lock, so concurrent writers still make
 //! one chain. A password in the URL never appears in messages: the location shown is the
-//! URL without it.
+//! URL without it. The shared workflows' `?N` statements are prepared once per connection.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::collections::{HashMap, HashSet};
+use std::ops::DerefMut;
 use std::str::FromStr;
 
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, Row, Transaction};
+use postgres::{Client, GenericClient, Row, Statement};
 
+use super::backend::Backend;
+use super::conn::{Conn, Owner, Param, Rows, dollar};
 use super::{
-    Application, Cap, CardAttributed, CardImport, ContentRow, DatasetInfo, DatasetTotals,
-    Disclosure, Event, EventDraft, ExportedTable, Grant, KnownShard, Member, NewDataset,
-    PartMember, Policy, Registered, Registry, RegistryError, Shard, ShardLinks, Source,
-    SourceUsage, StagedPartRow, StoredMember, Subject, TrainingRun, Value, VolumeRow, check_table,
+    DatasetInfo, KnownShard, Member, RegistryError, Shard, SourceUsage, Value, VolumeRow, read,
 };
-use crate::events;
-use crate::licence::Licence;
-use crate::types::{DatasetRef, Date, utc_now_rfc3339};
+use crate::types::{DatasetRef, Date};
 
 /// Ordered migrations; the same numbering as the SQLite ones.
 const MIGRATIONS: &[&str] = &[
@@ -43,8 +41,9 @@ const CHAIN_LOCK: i64 = 0x7072_6f76_0002;
 pub struct PgRegistry {
     client: RefCell<Client>,
     location: String,
-    /// Prepared read statements, by SQL text: a query is then one round trip, not two.
-    statements: RefCell<HashMap<String, postgres::Statement>>,
+    /// Prepared statements, by SQL text as written (`?N`): a query is then one round trip,
+    /// not two.
+    statements: RefCell<HashMap<String, Statement>>,
 }
 
 trait Ctx<T> {
@@ -108,10 +107,6 @@ fn hash_of(loc: &str, bytes: &[u8]) -> Result<blake3::Hash, RegistryError> {
 
 fn date_of(loc: &str, s: &str) -> Result<Date, RegistryError> {
     s.parse().map_err(|e: String| bad(loc, "read date", e))
-}
-
-fn dataset_ref_of(loc: &str, s: &str) -> Result<DatasetRef, RegistryError> {
-    s.parse().map_err(|e: String| bad(loc, "read dataset", e))
 }
 
 /// `postgres://user:secret@host/db` shown as `postgres://user@host/db`.
@@ -269,327 +264,14 @@ impl PgRegistry {
         .ctx(&loc, "set schema version")?;
         tx.commit().ctx(&loc, "commit migration")
     }
-
-    fn query(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-        what: &str,
-    ) -> Result<Vec<Row>, RegistryError> {
-        let mut client = self.client.borrow_mut();
-        let mut statements = self.statements.borrow_mut();
-        let stmt = match statements.get(sql) {
-            Some(s) => s.clone(),
-            None => {
-                let s = client.prepare(sql).ctx(&self.location, what)?;
-                statements.insert(sql.to_string(), s.clone());
-                s
-            }
-        };
-        client.query(&stmt, params).ctx(&self.location, what)
-    }
-
-    fn dataset_id(&self, r: &DatasetRef) -> Result<Option<i64>, RegistryError> {
-        Ok(self
-            .query(
-                "SELECT id FROM datasets WHERE name = $1 AND version = $2",
-                &[&r.name, &r.version],
-                "look up dataset",
-            )?
-            .first()
-            .map(|r| r.get(0)))
-    }
-
-    fn read_datasets(&self, filter: Option<i64>) -> Result<Vec<DatasetInfo>, RegistryError> {
-        Ok(self
-            .read_datasets_by_id(filter)?
-            .into_iter()
-            .map(|(_, d)| d)
-            .collect())
-    }
-
-    /// Dataset versions (all, or the one with id `filter`) with their ids, by name and
-    /// version.
-    fn read_datasets_by_id(
-        &self,
-        filter: Option<i64>,
-    ) -> Result<Vec<(i64, DatasetInfo)>, RegistryError> {
-        let loc = &self.location;
-        let mut parents: HashMap<i64, Vec<DatasetRef>> = HashMap::new();
-        for row in self.query(
-            "SELECT p.dataset_id, d.name || '@' || d.version FROM dataset_parents p \
-             JOIN datasets d ON d.id = p.parent_id ORDER BY d.name, d.version",
-            &[],
-            "read dataset parents",
-        )? {
-            parents
-                .entry(row.get(0))
-                .or_default()
-                .push(dataset_ref_of(loc, row.get(1))?);
-        }
-        let rows = self.query(
-            "SELECT id, name, version, org, collected, root_hash, files, bytes, records \
-             FROM datasets WHERE $1::BIGINT IS NULL OR id = $1 ORDER BY name, version",
-            &[&filter],
-            "read datasets",
-        )?;
-        rows.iter()
-            .map(|r| {
-                let id: i64 = r.get(0);
-                Ok((
-                    id,
-                    DatasetInfo {
-                        dataset: DatasetRef {
-                            name: r.get(1),
-                            version: r.get(2),
-                        },
-                        org: r.get(3),
-                        collected: date_of(loc, r.get(4))?,
-                        root: hash_of(loc, r.get(5))?,
-                        files: u(r.get(6)),
-                        bytes: u(r.get(7)),
-                        records: u(r.get(8)),
-                        parents: parents.get(&id).cloned().unwrap_or_default(),
-                    },
-                ))
-            })
-            .collect()
-    }
-
-    fn grouped(
-        &self,
-        sql: &str,
-        what: &str,
-    ) -> Result<HashMap<String, Vec<String>>, RegistryError> {
-        let mut out: HashMap<String, Vec<String>> = HashMap::new();
-        for row in self.query(sql, &[], what)? {
-            out.entry(row.get(0)).or_default().push(row.get(1));
-        }
-        Ok(out)
-    }
-
-    fn write<T>(
-        &self,
-        what: &str,
-        f: impl FnOnce(&mut Transaction<'_>, &str) -> Result<T, RegistryError>,
-    ) -> Result<T, RegistryError> {
-        let loc = self.location.clone();
-        let mut client = self.client.borrow_mut();
-        let mut tx = client.transaction().ctx(&loc, what)?;
-        let out = f(&mut tx, &loc)?;
-        tx.commit().ctx(&loc, what)?;
-        Ok(out)
-    }
-}
-
-/// Appends one event to the chain inside `tx`, holding the chain lock until it commits:
-/// concurrent writers append one after the other, each after the previous head.
-fn append_event(
-    tx: &mut Transaction<'_>,
-    loc: &str,
-    draft: &EventDraft,
-) -> Result<(), RegistryError> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHAIN_LOCK])
-        .ctx(loc, "lock the chain head")?;
-    let last = tx
-        .query_opt(
-            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-            &[],
-        )
-        .ctx(loc, "read chain head")?;
-    let (seq, prev) = match last {
-        Some(r) => (r.get::<_, i64>(0), r.get::<_, String>(1)),
-        None => (0, events::GENESIS.to_string()),
-    };
-    let seq = u(seq) + 1;
-    let time = utc_now_rfc3339();
-    let payload = events::canonical(&draft.payload);
-    let hash = events::chain_hash(&prev, seq, &time, &draft.actor, &draft.kind, &payload);
-    tx.execute(
-        "INSERT INTO events (seq, time, actor, kind, payload, prev, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[
-            &i(seq),
-            &time,
-            &draft.actor,
-            &draft.kind,
-            &payload,
-            &prev,
-            &hash,
-        ],
-    )
-    .ctx(loc, "append event")?;
-    Ok(())
-}
-
-fn upsert_training(
-    tx: &mut Transaction<'_>,
-    loc: &str,
-    t: &TrainingRun,
-) -> Result<(), RegistryError> {
-    tx.execute(
-        "INSERT INTO training_runs (model, org, date) VALUES ($1, $2, $3) \
-         ON CONFLICT (model) DO UPDATE SET org = excluded.org, date = excluded.date",
-        &[&t.model, &t.org, &t.date.to_string()],
-    )
-    .ctx(loc, "store training run")?;
-    tx.execute(
-        "DELETE FROM training_datasets WHERE model = $1",
-        &[&t.model],
-    )
-    .ctx(loc, "store training run")?;
-    tx.execute("DELETE FROM training_uses WHERE model = $1", &[&t.model])
-        .ctx(loc, "store training run")?;
-    for d in &t.datasets {
-        tx.execute(
-            "INSERT INTO training_datasets (model, dataset) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&t.model, &d.to_string()],
-        )
-        .ctx(loc, "store training run")?;
-    }
-    for use_ in &t.uses {
-        tx.execute(
-            "INSERT INTO training_uses (model, use_name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&t.model, use_],
-        )
-        .ctx(loc, "store training run")?;
-    }
-    Ok(())
-}
-
-fn upsert_policy(tx: &mut Transaction<'_>, loc: &str, p: &Policy) -> Result<(), RegistryError> {
-    for s in &p.sources {
-        tx.execute(
-            "INSERT INTO sources (id, name) VALUES ($1, $2) \
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-            &[&s.id, &s.name],
-        )
-        .ctx(loc, "store source")?;
-        tx.execute("DELETE FROM source_domains WHERE source_id = $1", &[&s.id])
-            .ctx(loc, "store source")?;
-        for d in &s.domains {
-            let owner = tx
-                .query_opt(
-                    "SELECT source_id FROM source_domains WHERE domain = $1",
-                    &[d],
-                )
-                .ctx(loc, "store source")?;
-            if let Some(owner) = owner {
-                let owner: String = owner.get(0);
-                return Err(RegistryError::DomainTaken {
-                    domain: d.clone(),
-                    source_id: s.id.clone(),
-                    owner,
-                });
-            }
-            tx.execute(
-                "INSERT INTO source_domains (domain, source_id) VALUES ($1, $2)",
-                &[d, &s.id],
-            )
-            .ctx(loc, "store source")?;
-        }
-    }
-    for l in &p.licences {
-        tx.execute(
-            "INSERT INTO licences (id, name) VALUES ($1, $2) \
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-            &[&l.id, &l.name],
-        )
-        .ctx(loc, "store licence")?;
-        tx.execute("DELETE FROM licence_terms WHERE licence_id = $1", &[&l.id])
-            .ctx(loc, "store licence")?;
-        let terms = l
-            .allow
-            .iter()
-            .map(|t| ("allow", t))
-            .chain(l.deny.iter().map(|t| ("deny", t)))
-            .chain(l.conditions.iter().map(|t| ("condition", t)));
-        for (kind, term) in terms {
-            tx.execute(
-                "INSERT INTO licence_terms (licence_id, kind, term) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-                &[&l.id, &kind, term],
-            )
-            .ctx(loc, "store licence")?;
-        }
-    }
-    for g in &p.grants {
-        tx.execute(
-            "INSERT INTO grants (id, source_id, licence_id, grantee, valid_from, valid_until, \
-             cap_records, cap_per) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (id) DO UPDATE SET source_id = excluded.source_id, \
-             licence_id = excluded.licence_id, grantee = excluded.grantee, \
-             valid_from = excluded.valid_from, valid_until = excluded.valid_until, \
-             cap_records = excluded.cap_records, cap_per = excluded.cap_per",
-            &[
-                &g.id,
-                &g.source,
-                &g.licence,
-                &g.grantee,
-                &g.from.to_string(),
-                &g.until.map(|d| d.to_string()),
-                &g.cap.map(|c| i(c.records)),
-                &g.cap.map(|c| c.per.as_str()),
-            ],
-        )
-        .ctx(loc, "store grant")?;
-    }
-    for t in &p.training {
-        upsert_training(tx, loc, t)?;
-    }
-    for a in &p.applications {
-        tx.execute(
-            "INSERT INTO applications (id, org, disclosed) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET org = excluded.org, disclosed = excluded.disclosed",
-            &[&a.id, &a.org, &a.disclosed],
-        )
-        .ctx(loc, "store application")?;
-        tx.execute(
-            "DELETE FROM application_models WHERE application_id = $1",
-            &[&a.id],
-        )
-        .ctx(loc, "store application")?;
-        for m in &a.models {
-            tx.execute(
-                "INSERT INTO application_models (application_id, model) VALUES ($1, $2) \
-                 ON CONFLICT DO NOTHING",
-                &[&a.id, m],
-            )
-            .ctx(loc, "store application")?;
-        }
-    }
-    for d in &p.disclosures {
-        let (dataset, source) = match &d.subject {
-            Subject::Dataset(r) => (Some(r.to_string()), None),
-            Subject::Source(s) => (None, Some(s.clone())),
-        };
-        tx.execute(
-            "INSERT INTO disclosures (id, dataset, source_id, recipient, kind, date, org) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (id) DO UPDATE SET dataset = excluded.dataset, \
-             source_id = excluded.source_id, recipient = excluded.recipient, \
-             kind = excluded.kind, date = excluded.date, org = excluded.org",
-            &[
-                &d.id,
-                &dataset,
-                &source,
-                &d.recipient,
-                &d.kind,
-                &d.date.to_string(),
-                &d.org,
-            ],
-        )
-        .ctx(loc, "store disclosure")?;
-    }
-    Ok(())
 }
 
 /// Stores the members' shards and attributions in bulk (binary COPY into temporary tables,
 /// then set-based inserts in hash order): the same bytes are one shard, whose stored
 /// attributions are kept and added to, and the smaller unattributed count wins. Returns
 /// each member's shard id and how many known shards had attributions this scan did not find.
-fn store_shards(
-    tx: &mut Transaction<'_>,
+fn store_shards<G: GenericClient>(
+    tx: &mut G,
     loc: &str,
     members: &[Member],
 ) -> Result<(Vec<i64>, u64), RegistryError> {
@@ -837,17 +519,9 @@ fn store_shards(
     Ok((shard_ids, inherited))
 }
 
-/// Whose members `copy_members` writes.
-enum Owner {
-    /// A published version's (`dataset_shards`, with the `dup` mark).
-    Dataset(i64),
-    /// A staged part's (`dataset_part_shards`).
-    Part(i64),
-}
-
 /// Writes members (path, shard id) by binary COPY, in path order.
-fn copy_members(
-    tx: &mut Transaction<'_>,
+fn copy_members<G: GenericClient>(
+    tx: &mut G,
     loc: &str,
     owner: Owner,
     members: &[(&[u8], i64)],
@@ -883,800 +557,263 @@ fn copy_members(
     Ok(())
 }
 
-fn parent_ids(
-    tx: &mut Transaction<'_>,
-    loc: &str,
-    parents: &[DatasetRef],
-) -> Result<Vec<i64>, RegistryError> {
-    let mut out = Vec::with_capacity(parents.len());
-    for p in parents {
-        let id = tx
-            .query_opt(
-                "SELECT id FROM datasets WHERE name = $1 AND version = $2",
-                &[&p.name, &p.version],
-            )
-            .ctx(loc, "look up parent dataset")?;
-        out.push(
-            id.map(|r| r.get::<_, i64>(0))
-                .ok_or_else(|| RegistryError::UnknownParent(p.clone()))?,
-        );
+/// A parameter as the statement's declared type wants it (NULL typed too: the client
+/// checks types, and binary COPY as well).
+fn pg_param<'p>(p: Param<'p>, ty: &Type) -> Box<dyn ToSql + Sync + 'p> {
+    match (p, ty) {
+        (Param::Int(n), t) if *t == Type::BOOL => Box::new(n != 0),
+        (Param::Int(n), t) if *t == Type::INT4 => Box::new(i32::try_from(n).unwrap_or(i32::MAX)),
+        (Param::Int(n), _) => Box::new(n),
+        (Param::Bool(b), _) => Box::new(b),
+        (Param::Text(s), _) => Box::new(s),
+        (Param::Blob(b), _) => Box::new(b),
+        (Param::Null, t) if *t == Type::BOOL => Box::new(None::<bool>),
+        (Param::Null, t) if *t == Type::INT8 => Box::new(None::<i64>),
+        (Param::Null, t) if *t == Type::INT4 => Box::new(None::<i32>),
+        (Param::Null, t) if *t == Type::BYTEA => Box::new(None::<&[u8]>),
+        (Param::Null, _) => Box::new(None::<&str>),
     }
-    Ok(out)
 }
 
-fn save_state(tx: &mut Transaction<'_>, loc: &str, ds: &NewDataset) -> Result<(), RegistryError> {
-    if let Some((dir, state)) = &ds.state {
-        tx.execute(
-            "INSERT INTO scan_state (dir, state) VALUES ($1, $2) \
-             ON CONFLICT (dir) DO UPDATE SET state = excluded.state",
-            &[dir, state],
-        )
-        .ctx(loc, "write scan state")?;
+/// A stored value as a parameter.
+fn param_of(v: &Value) -> Param<'_> {
+    match v {
+        Value::Null => Param::Null,
+        Value::Int(n) => Param::Int(*n),
+        Value::Text(s) => Param::Text(s),
+        Value::Blob(b) => Param::Blob(b),
     }
-    Ok(())
 }
 
-fn read_members(
-    client: &mut impl postgres::GenericClient,
-    loc: &str,
-    dataset_id: i64,
-) -> Result<Vec<StoredMember>, RegistryError> {
-    let rows = client
-        .query(
-            "SELECT m.path, s.hash, s.size, s.format, s.records, s.unattributed_records, \
-             s.unattributed_bytes, s.malformed, s.problem \
-             FROM dataset_shards m JOIN shards s ON s.id = m.shard_id \
-             WHERE m.dataset_id = $1 ORDER BY m.path",
-            &[&dataset_id],
-        )
-        .ctx(loc, "read dataset shards")?;
-    rows.iter()
-        .map(|r| {
-            Ok(StoredMember {
-                path: r.get(0),
-                shard: Shard {
-                    hash: hash_of(loc, r.get(1))?,
-                    size: u(r.get(2)),
-                    format: r.get(3),
-                    records: u(r.get(4)),
-                    unattributed_records: u(r.get(5)),
-                    unattributed_bytes: u(r.get(6)),
-                    malformed: u(r.get(7)),
-                    problem: r.get(8),
-                },
-            })
+/// A row's columns as values, by their declared types (booleans as 0/1).
+fn values_of(r: &Row) -> Result<Vec<Value>, postgres::Error> {
+    (0..r.len())
+        .map(|k| {
+            let ty = r.columns()[k].type_();
+            if *ty == Type::BOOL {
+                r.try_get::<_, Option<bool>>(k)
+                    .map(|v| v.map_or(Value::Null, |b| Value::Int(i64::from(b))))
+            } else if *ty == Type::INT8 {
+                r.try_get::<_, Option<i64>>(k)
+                    .map(|v| v.map_or(Value::Null, Value::Int))
+            } else if *ty == Type::INT4 {
+                r.try_get::<_, Option<i32>>(k)
+                    .map(|v| v.map_or(Value::Null, |n| Value::Int(i64::from(n))))
+            } else if *ty == Type::BYTEA {
+                r.try_get::<_, Option<Vec<u8>>>(k)
+                    .map(|v| v.map_or(Value::Null, Value::Blob))
+            } else {
+                r.try_get::<_, Option<String>>(k)
+                    .map(|v| v.map_or(Value::Null, Value::Text))
+            }
         })
         .collect()
 }
 
-fn stage_part(
-    tx: &mut Transaction<'_>,
-    loc: &str,
-    ds: &NewDataset,
-    (k, n): (u32, u32),
-    event: &EventDraft,
-) -> Result<Registered, RegistryError> {
-    let d = &ds.dataset;
-    let sealed = tx
-        .query_opt(
-            "SELECT id FROM datasets WHERE name = $1 AND version = $2",
-            &[&d.name, &d.version],
-        )
-        .ctx(loc, "look up dataset")?;
-    if sealed.is_some() {
-        return Err(RegistryError::StagingSealed(d.clone()));
-    }
-    let staged: Vec<(i64, i64, Vec<u8>)> = tx
-        .query(
-            "SELECT part, parts, root_hash FROM dataset_parts \
-             WHERE name = $1 AND version = $2 ORDER BY part",
-            &[&d.name, &d.version],
-        )
-        .ctx(loc, "read staged parts")?
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
-    let (k64, n64) = (i64::from(k), i64::from(n));
-    if let Some((j, m, _)) = staged.iter().find(|(_, m, _)| *m != n64) {
-        return Err(RegistryError::PartCountDiffers {
-            dataset: d.clone(),
-            staged: *j,
-            parts: *m,
-            asked: n,
-        });
-    }
-    if let Some((_, _, root)) = staged.iter().find(|(j, _, _)| *j == k64) {
-        if root.as_slice() == ds.root_hash.as_bytes() {
-            return Ok(Registered::Unchanged);
+/// The connection, or a transaction on it, with the statement cache.
+struct PgConn<'a, C> {
+    c: C,
+    statements: RefMut<'a, HashMap<String, Statement>>,
+    location: &'a str,
+}
+
+impl<C> PgConn<'_, C>
+where
+    C: DerefMut,
+    C::Target: GenericClient + Sized,
+{
+    /// `sql` prepared once (its `?N` read as `$N`).
+    fn statement(&mut self, sql: &str, what: &str) -> Result<Statement, RegistryError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
         }
-        return Err(RegistryError::PartChanged {
-            dataset: d.clone(),
-            part: k,
-            parts: n,
-        });
-    }
-    let parents = parent_ids(tx, loc, &ds.parents)?;
-    let part_id: i64 = tx
-        .query_one(
-            "INSERT INTO dataset_parts (name, version, part, parts, org, collected, root_hash, \
-             files, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            &[
-                &d.name,
-                &d.version,
-                &k64,
-                &n64,
-                &ds.org,
-                &ds.collected.to_string(),
-                &ds.root_hash.as_bytes().as_slice(),
-                &i(ds.members.len() as u64),
-                &utc_now_rfc3339(),
-            ],
-        )
-        .ctx(loc, "stage part")?
-        .get(0);
-    for p in parents {
-        tx.execute(
-            "INSERT INTO dataset_part_parents (part_id, parent_id) VALUES ($1, $2) \
-             ON CONFLICT DO NOTHING",
-            &[&part_id, &p],
-        )
-        .ctx(loc, "stage part parents")?;
-    }
-    let (shard_ids, inherited_shards) = store_shards(tx, loc, &ds.members)?;
-    copy_members(
-        tx,
-        loc,
-        Owner::Part(part_id),
-        &super::member_rows(&ds.members, &shard_ids),
-    )?;
-    save_state(tx, loc, ds)?;
-    append_event(tx, loc, event)?;
-    Ok(Registered::Staged { inherited_shards })
-}
-
-/// A copied value as the column's type wants it (NULL typed too: binary COPY checks).
-fn pg_value(v: &Value, ty: &Type) -> Box<dyn ToSql + Sync> {
-    match (v, ty) {
-        (Value::Int(n), t) if *t == Type::BOOL => Box::new(*n != 0),
-        (Value::Int(n), _) => Box::new(*n),
-        (Value::Text(s), _) => Box::new(s.clone()),
-        (Value::Blob(b), _) => Box::new(b.clone()),
-        (Value::Null, t) if *t == Type::BOOL => Box::new(None::<bool>),
-        (Value::Null, t) if *t == Type::INT8 => Box::new(None::<i64>),
-        (Value::Null, t) if *t == Type::BYTEA => Box::new(None::<Vec<u8>>),
-        (Value::Null, _) => Box::new(None::<String>),
-    }
-}
-
-impl Registry for PgRegistry {
-    fn apply_policy(&mut self, policy: &Policy, event: &EventDraft) -> Result<(), RegistryError> {
-        self.write("apply a policy", |tx, loc| {
-            upsert_policy(tx, loc, policy)?;
-            append_event(tx, loc, event)
-        })
+        let s = self.c.prepare(&dollar(sql)).ctx(self.location, what)?;
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
     }
 
-    fn seal_dataset(
+    /// Runs `sql` with parameters given as the client's own values (arrays).
+    fn raw(
         &mut self,
-        d: &DatasetRef,
-        event: &dyn Fn(&DatasetInfo) -> EventDraft,
-    ) -> Result<DatasetInfo, RegistryError> {
-        let id = self.write("seal a dataset", |tx, loc| {
-            let sealed = tx
-                .query_opt(
-                    "SELECT id FROM datasets WHERE name = $1 AND version = $2",
-                    &[&d.name, &d.version],
-                )
-                .ctx(loc, "look up dataset")?;
-            // Parts are locked while they are checked and published.
-            let parts: Vec<StagedPartRow> = tx
-                .query(
-                    "SELECT id, part, parts, org, collected FROM dataset_parts \
-                     WHERE name = $1 AND version = $2 ORDER BY part FOR UPDATE",
-                    &[&d.name, &d.version],
-                )
-                .ctx(loc, "read staged parts")?
-                .iter()
-                .map(|r| StagedPartRow {
-                    id: r.get(0),
-                    part: r.get(1),
-                    parts: r.get(2),
-                    org: r.get(3),
-                    collected: r.get(4),
-                })
-                .collect();
-            super::check_staged_parts(d, sealed.is_some(), &parts)?;
-            let mut parents = Vec::with_capacity(parts.len());
-            for p in &parts {
-                parents.push(
-                    tx.query(
-                        "SELECT parent_id FROM dataset_part_parents WHERE part_id = $1 \
-                         ORDER BY parent_id",
-                        &[&p.id],
-                    )
-                    .ctx(loc, "read part parents")?
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect(),
-                );
-            }
-            let parents = super::same_parents(d, &parts, parents)?;
-            let part_ids: Vec<i64> = parts.iter().map(|p| p.id).collect();
-            let rows = tx
-                .query(
-                    "SELECT m.path, s.id, s.hash, s.size, s.records, p.part \
-                     FROM dataset_part_shards m JOIN shards s ON s.id = m.shard_id \
-                     JOIN dataset_parts p ON p.id = m.part_id \
-                     WHERE m.part_id = ANY($1) ORDER BY m.path, p.part",
-                    &[&part_ids],
-                )
-                .ctx(loc, "read part shards")?;
-            let mut members: Vec<PartMember> = Vec::with_capacity(rows.len());
-            for r in &rows {
-                members.push(PartMember {
-                    path: r.get(0),
-                    shard_id: r.get(1),
-                    hash: hash_of(loc, r.get(2))?,
-                    size: u(r.get(3)),
-                    records: u(r.get(4)),
-                    part: r.get(5),
-                });
-            }
-            drop(rows);
-            let info = super::sealed_info(d, &parts, &mut members)?;
-            let dataset_id: i64 = tx
-                .query_one(
-                    "INSERT INTO datasets (name, version, org, collected, root_hash, files, \
-                     bytes, records, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     RETURNING id",
-                    &[
-                        &d.name,
-                        &d.version,
-                        &info.org,
-                        &info.collected.to_string(),
-                        &info.root.as_bytes().as_slice(),
-                        &i(info.files),
-                        &i(info.bytes),
-                        &i(info.records),
-                        &utc_now_rfc3339(),
-                    ],
-                )
-                .ctx(loc, "store dataset")?
-                .get(0);
-            let rows: Vec<(&[u8], i64)> = members
-                .iter()
-                .map(|m| (m.path.as_slice(), m.shard_id))
-                .collect();
-            copy_members(tx, loc, Owner::Dataset(dataset_id), &rows)?;
-            for p in parents {
-                tx.execute(
-                    "INSERT INTO dataset_parents (dataset_id, parent_id) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING",
-                    &[&dataset_id, &p],
-                )
-                .ctx(loc, "store dataset parents")?;
-            }
-            tx.execute(
-                "DELETE FROM dataset_parts WHERE name = $1 AND version = $2",
-                &[&d.name, &d.version],
-            )
-            .ctx(loc, "remove staged parts")?;
-            append_event(tx, loc, &event(&info))?;
-            Ok(dataset_id)
-        })?;
-        self.read_datasets(Some(id))?.pop().ok_or_else(|| {
-            bad(
-                &self.location,
-                "seal a dataset",
-                "sealed dataset not found".into(),
-            )
-        })
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        what: &str,
+    ) -> Result<Vec<Row>, RegistryError> {
+        let stmt = self.statement(sql, what)?;
+        self.c.query(&stmt, params).ctx(self.location, what)
     }
 
-    fn staged_parts(&self, d: &DatasetRef) -> Result<Vec<(u32, u32, u64)>, RegistryError> {
-        Ok(self
-            .query(
-                "SELECT part, parts, files FROM dataset_parts \
-                 WHERE name = $1 AND version = $2 ORDER BY part",
-                &[&d.name, &d.version],
-                "read staged parts",
-            )?
+    fn bound(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        what: &str,
+    ) -> Result<Vec<Row>, RegistryError> {
+        let stmt = self.statement(sql, what)?;
+        let values: Vec<Box<dyn ToSql + Sync>> = params
             .iter()
-            .map(|r| (u(r.get(0)) as u32, u(r.get(1)) as u32, u(r.get(2))))
-            .collect())
+            .zip(stmt.params())
+            .map(|(p, ty)| pg_param(*p, ty))
+            .collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| &**b).collect();
+        self.c.query(&stmt, &refs).ctx(self.location, what)
+    }
+}
+
+impl<C> Conn for PgConn<'_, C>
+where
+    C: DerefMut,
+    C::Target: GenericClient + Sized,
+{
+    fn location(&self) -> &str {
+        self.location
     }
 
-    fn register_dataset(
+    fn execute(
         &mut self,
-        ds: &NewDataset,
-        event: &EventDraft,
-    ) -> Result<Registered, RegistryError> {
-        self.write("register a dataset", |tx, loc| {
-            if let Some(part) = ds.part {
-                return stage_part(tx, loc, ds, part, event);
-            }
-            let existing = tx
-                .query_opt(
-                    "SELECT id, root_hash FROM datasets WHERE name = $1 AND version = $2",
-                    &[&ds.dataset.name, &ds.dataset.version],
-                )
-                .ctx(loc, "look up dataset")?;
-            if let Some(row) = existing {
-                let id: i64 = row.get(0);
-                let root = hash_of(loc, row.get(1))?;
-                if root == ds.root_hash {
-                    return Ok(Registered::Unchanged);
-                }
-                let old = read_members(tx, loc, id)?;
-                let old: Vec<(Vec<u8>, blake3::Hash)> =
-                    old.into_iter().map(|m| (m.path, m.shard.hash)).collect();
-                return Err(RegistryError::DatasetChanged {
-                    dataset: ds.dataset.clone(),
-                    changes: super::describe_changes(&old, &ds.members),
-                });
-            }
-            let parents = parent_ids(tx, loc, &ds.parents)?;
-            let files = ds.members.len() as u64;
-            let bytes: u64 = ds.members.iter().map(|m| m.shard.size).sum();
-            let records: u64 = ds.members.iter().map(|m| m.shard.records).sum();
-            // A concurrent scan of the same version: the unique key makes the second wait
-            // for the first, then fail on the conflict rather than store a second copy.
-            let dataset_id: i64 = tx
-                .query_one(
-                    "INSERT INTO datasets (name, version, org, collected, root_hash, files, bytes, \
-                     records, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-                    &[
-                        &ds.dataset.name,
-                        &ds.dataset.version,
-                        &ds.org,
-                        &ds.collected.to_string(),
-                        &ds.root_hash.as_bytes().as_slice(),
-                        &i(files),
-                        &i(bytes),
-                        &i(records),
-                        &utc_now_rfc3339(),
-                    ],
-                )
-                .ctx(loc, "store dataset")?
-                .get(0);
-            for p in parents {
-                tx.execute(
-                    "INSERT INTO dataset_parents (dataset_id, parent_id) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING",
-                    &[&dataset_id, &p],
-                )
-                .ctx(loc, "store dataset parents")?;
-            }
-            let (shard_ids, inherited_shards) = store_shards(tx, loc, &ds.members)?;
-            copy_members(
-                tx,
-                loc,
-                Owner::Dataset(dataset_id),
-                &super::member_rows(&ds.members, &shard_ids),
-            )?;
-            save_state(tx, loc, ds)?;
-            append_event(tx, loc, event)?;
-            Ok(Registered::Created { inherited_shards })
-        })
+        sql: &str,
+        params: &[Param<'_>],
+        what: &str,
+    ) -> Result<u64, RegistryError> {
+        Ok(self.bound(sql, params, what)?.len() as u64)
     }
 
-    fn record_training(
+    fn query(
         &mut self,
-        run: &TrainingRun,
-        event: &EventDraft,
+        sql: &str,
+        params: &[Param<'_>],
+        what: &str,
+    ) -> Result<Rows, RegistryError> {
+        let rows = self.bound(sql, params, what)?;
+        let values = rows
+            .iter()
+            .map(values_of)
+            .collect::<Result<Vec<_>, _>>()
+            .ctx(self.location, what)?;
+        Ok(Rows::new(values, self.location, what))
+    }
+
+    fn insert_id(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        what: &str,
+    ) -> Result<i64, RegistryError> {
+        let rows = self.bound(&format!("{sql} RETURNING id"), params, what)?;
+        match rows.first() {
+            Some(r) => r.try_get(0).ctx(self.location, what),
+            None => Err(bad(self.location, what, "no id returned".into())),
+        }
+    }
+
+    fn row_lock(&self, clause: &'static str) -> &'static str {
+        clause
+    }
+
+    fn lock_chain(&mut self) -> Result<(), RegistryError> {
+        // Held until the transaction ends: concurrent writers append one after the other,
+        // each after the previous head.
+        self.raw(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&CHAIN_LOCK],
+            "lock the chain head",
+        )?;
+        Ok(())
+    }
+
+    fn store_shards(&mut self, members: &[Member]) -> Result<(Vec<i64>, u64), RegistryError> {
+        store_shards(&mut *self.c, self.location, members)
+    }
+
+    fn write_members(
+        &mut self,
+        owner: Owner,
+        members: &[(&[u8], i64)],
     ) -> Result<(), RegistryError> {
-        self.write("record a training run", |tx, loc| {
-            upsert_training(tx, loc, run)?;
-            append_event(tx, loc, event)
-        })
+        copy_members(&mut *self.c, self.location, owner, members)
     }
 
-    fn import_card(
+    fn insert_rows(
         &mut self,
-        card: &CardImport,
-        event: &EventDraft,
-    ) -> Result<CardAttributed, RegistryError> {
-        let dataset_id = self
-            .dataset_id(&card.dataset)?
-            .ok_or_else(|| RegistryError::UnknownDataset(card.dataset.clone()))?;
-        self.write("import a dataset card", |tx, loc| {
-            tx.execute(
-                "INSERT INTO sources (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-                &[&card.source.id, &card.source.name],
-            )
-            .ctx(loc, "store source")?;
-            for l in &card.licences {
-                tx.execute(
-                    "INSERT INTO licences (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-                    &[&l.id, &l.name],
-                )
-                .ctx(loc, "store licence")?;
-            }
-            upsert_policy(
-                tx,
-                loc,
-                &Policy {
-                    grants: card.grants.clone(),
-                    ..Policy::default()
-                },
-            )?;
-            // FOR UPDATE: a scan merging its counts into the same shards waits for us.
-            let members: Vec<(Vec<u8>, i64, i64, i64)> = tx
-                .query(
-                    "SELECT m.path, s.id, s.unattributed_records, s.unattributed_bytes \
-                     FROM dataset_shards m JOIN shards s ON s.id = m.shard_id \
-                     WHERE m.dataset_id = $1 ORDER BY m.path FOR UPDATE OF s",
-                    &[&dataset_id],
-                )
-                .ctx(loc, "read dataset shards")?
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Value>],
+    ) -> Result<(), RegistryError> {
+        let loc = self.location;
+        let what = format!("import {table}");
+        let cols = columns.join(", ");
+        let types: Vec<Type> = self
+            .c
+            .prepare(&format!("SELECT {cols} FROM {table} LIMIT 0"))
+            .ctx(loc, &what)?
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let w = self
+            .c
+            .copy_in(&format!("COPY {table} ({cols}) FROM STDIN (FORMAT binary)"))
+            .ctx(loc, &what)?;
+        let mut w = BinaryCopyInWriter::new(w, &types);
+        for row in rows {
+            let values: Vec<Box<dyn ToSql + Sync>> = row
                 .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .zip(&types)
+                .map(|(v, ty)| pg_param(param_of(v), ty))
                 .collect();
-            let (targets, attributed) = card.targets(&members);
-            for (shard, records, bytes) in targets {
-                tx.execute(
-                    "INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
-                     VALUES ($1, $2, $3, $4, 'declared') ON CONFLICT (shard_id, source_id) \
-                     DO UPDATE SET records = attributions.records + excluded.records, \
-                     bytes = attributions.bytes + excluded.bytes",
-                    &[&shard, &card.source.id, &records, &bytes],
+            let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| &**b).collect();
+            w.write(&refs).ctx(loc, &what)?;
+        }
+        w.finish().ctx(loc, &what)?;
+        Ok(())
+    }
+
+    fn continue_ids(&mut self) -> Result<(), RegistryError> {
+        for table in super::GENERATED_IDS {
+            self.c
+                .execute(
+                    &format!(
+                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                         COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                    ),
+                    &[],
                 )
-                .ctx(loc, "store attribution")?;
-                tx.execute(
-                    "UPDATE shards SET unattributed_records = 0, unattributed_bytes = 0 \
-                     WHERE id = $1",
-                    &[&shard],
-                )
-                .ctx(loc, "store attribution")?;
-            }
-            let mut event = event.clone();
-            event.payload["attributed"] = serde_json::to_value(attributed).unwrap_or_default();
-            append_event(tx, loc, &event)?;
-            Ok(attributed)
-        })
-    }
-
-    fn record_event(&mut self, event: &EventDraft) -> Result<(), RegistryError> {
-        self.write("record an event", |tx, loc| append_event(tx, loc, event))
-    }
-
-    fn sources(&self) -> Result<Vec<Source>, RegistryError> {
-        let mut domains = self.grouped(
-            "SELECT source_id, domain FROM source_domains ORDER BY source_id, domain",
-            "read source domains",
-        )?;
-        Ok(self
-            .query(
-                "SELECT id, name FROM sources ORDER BY id",
-                &[],
-                "read sources",
-            )?
-            .iter()
-            .map(|r| {
-                let id: String = r.get(0);
-                let domains = domains.remove(&id).unwrap_or_default();
-                Source {
-                    id,
-                    name: r.get(1),
-                    domains,
-                }
-            })
-            .collect())
-    }
-
-    fn licences(&self) -> Result<Vec<Licence>, RegistryError> {
-        let mut terms: HashMap<(String, String), Vec<String>> = HashMap::new();
-        for r in self.query(
-            "SELECT licence_id, kind, term FROM licence_terms ORDER BY licence_id, kind, term",
-            &[],
-            "read licence terms",
-        )? {
-            terms
-                .entry((r.get(0), r.get(1)))
-                .or_default()
-                .push(r.get(2));
+                .ctx(self.location, "continue generated ids")?;
         }
-        Ok(self
-            .query(
-                "SELECT id, name FROM licences ORDER BY id",
-                &[],
-                "read licences",
-            )?
-            .iter()
-            .map(|r| {
-                let id: String = r.get(0);
-                let mut take = |k: &str| {
-                    terms
-                        .remove(&(id.clone(), k.to_string()))
-                        .unwrap_or_default()
-                };
-                let (allow, deny, conditions) = (take("allow"), take("deny"), take("condition"));
-                Licence {
-                    id,
-                    name: r.get(1),
-                    allow,
-                    deny,
-                    conditions,
-                    builtin: false,
-                }
-            })
-            .collect())
+        Ok(())
     }
+}
 
-    fn grants(&self) -> Result<Vec<Grant>, RegistryError> {
-        let loc = &self.location;
-        self.query(
-            "SELECT id, source_id, licence_id, grantee, valid_from, valid_until, cap_records, \
-             cap_per FROM grants ORDER BY id",
-            &[],
-            "read grants",
-        )?
-        .iter()
-        .map(|r| {
-            let until: Option<String> = r.get(5);
-            let until = until.map(|s| date_of(loc, &s)).transpose()?;
-            let cap_records: Option<i64> = r.get(6);
-            let cap_per: Option<String> = r.get(7);
-            let cap = match (cap_records, cap_per) {
-                (Some(n), Some(p)) => Some(Cap {
-                    records: u(n),
-                    per: p.parse().map_err(|e: String| bad(loc, "read grants", e))?,
-                }),
-                _ => None,
-            };
-            Ok(Grant {
-                id: r.get(0),
-                source: r.get(1),
-                licence: r.get(2),
-                grantee: r.get(3),
-                from: date_of(loc, r.get(4))?,
-                until,
-                cap,
-            })
-        })
-        .collect()
-    }
-
-    fn training_runs(&self) -> Result<Vec<TrainingRun>, RegistryError> {
-        let loc = &self.location;
-        let mut datasets = self.grouped(
-            "SELECT model, dataset FROM training_datasets ORDER BY model, dataset",
-            "read training datasets",
-        )?;
-        let mut uses = self.grouped(
-            "SELECT model, use_name FROM training_uses ORDER BY model, use_name",
-            "read training uses",
-        )?;
-        self.query(
-            "SELECT model, org, date FROM training_runs ORDER BY date, model",
-            &[],
-            "read training runs",
-        )?
-        .iter()
-        .map(|r| {
-            let model: String = r.get(0);
-            let ds = datasets
-                .remove(&model)
-                .unwrap_or_default()
-                .iter()
-                .map(|s| dataset_ref_of(loc, s))
-                .collect::<Result<Vec<_>, _>>()?;
-            let uses = uses.remove(&model).unwrap_or_default();
-            Ok(TrainingRun {
-                model,
-                org: r.get(1),
-                date: date_of(loc, r.get(2))?,
-                datasets: ds,
-                uses,
-            })
-        })
-        .collect()
-    }
-
-    fn applications(&self) -> Result<Vec<Application>, RegistryError> {
-        let mut models = self.grouped(
-            "SELECT application_id, model FROM application_models ORDER BY application_id, model",
-            "read application models",
-        )?;
-        Ok(self
-            .query(
-                "SELECT id, org, disclosed FROM applications ORDER BY id",
-                &[],
-                "read applications",
-            )?
-            .iter()
-            .map(|r| {
-                let id: String = r.get(0);
-                let models = models.remove(&id).unwrap_or_default();
-                Application {
-                    id,
-                    org: r.get(1),
-                    models,
-                    disclosed: r.get(2),
-                }
-            })
-            .collect())
-    }
-
-    fn disclosures(&self) -> Result<Vec<Disclosure>, RegistryError> {
-        let loc = &self.location;
-        self.query(
-            "SELECT id, dataset, source_id, recipient, kind, date, org FROM disclosures \
-             ORDER BY date, id",
-            &[],
-            "read disclosures",
-        )?
-        .iter()
-        .map(|r| {
-            let dataset: Option<String> = r.get(1);
-            let source: Option<String> = r.get(2);
-            let subject = match (dataset, source) {
-                (Some(d), _) => Subject::Dataset(dataset_ref_of(loc, &d)?),
-                (None, Some(s)) => Subject::Source(s),
-                (None, None) => {
-                    return Err(bad(
-                        loc,
-                        "read disclosures",
-                        "disclosure without subject".into(),
-                    ));
-                }
-            };
-            Ok(Disclosure {
-                id: r.get(0),
-                subject,
-                recipient: r.get(3),
-                kind: r.get(4),
-                date: date_of(loc, r.get(5))?,
-                org: r.get(6),
-            })
-        })
-        .collect()
-    }
-
-    fn datasets(&self) -> Result<Vec<DatasetInfo>, RegistryError> {
-        self.read_datasets(None)
-    }
-
-    fn dataset(&self, r: &DatasetRef) -> Result<Option<DatasetInfo>, RegistryError> {
-        match self.dataset_id(r)? {
-            Some(id) => Ok(self.read_datasets(Some(id))?.pop()),
-            None => Ok(None),
+impl PgRegistry {
+    fn conn(&self) -> PgConn<'_, RefMut<'_, Client>> {
+        PgConn {
+            c: self.client.borrow_mut(),
+            statements: self.statements.borrow_mut(),
+            location: &self.location,
         }
     }
+}
 
-    fn dataset_members(&self, r: &DatasetRef) -> Result<Vec<StoredMember>, RegistryError> {
-        match self.dataset_id(r)? {
-            Some(id) => read_members(&mut *self.client.borrow_mut(), &self.location, id),
-            None => Ok(Vec::new()),
-        }
+impl Backend for PgRegistry {
+    fn read(&self) -> Box<dyn Conn + '_> {
+        Box::new(self.conn())
     }
 
-    fn dataset_usage(&self, r: &DatasetRef) -> Result<Vec<SourceUsage>, RegistryError> {
-        let Some(id) = self.dataset_id(r)? else {
-            return Ok(Vec::new());
-        };
-        let mut out: Vec<SourceUsage> = self
-            .query(
-                "WITH ds AS (SELECT DISTINCT shard_id FROM dataset_shards WHERE dataset_id = $1) \
-                 SELECT a.source_id, COUNT(*), SUM(a.records)::BIGINT, SUM(a.bytes)::BIGINT \
-                 FROM attributions a JOIN ds ON a.shard_id = ds.shard_id \
-                 GROUP BY a.source_id ORDER BY a.source_id",
-                &[&id],
-                "read dataset usage",
-            )?
-            .iter()
-            .map(|r| SourceUsage {
-                source: Some(r.get(0)),
-                shards: u(r.get(1)),
-                records: u(r.get(2)),
-                bytes: u(r.get(3)),
-            })
-            .collect();
-        let row = self.query(
-            "WITH ds AS (SELECT DISTINCT shard_id FROM dataset_shards WHERE dataset_id = $1) \
-             SELECT COUNT(*), COALESCE(SUM(s.unattributed_records), 0)::BIGINT, \
-             COALESCE(SUM(s.unattributed_bytes), 0)::BIGINT \
-             FROM shards s JOIN ds ON s.id = ds.shard_id WHERE s.unattributed_records > 0",
-            &[&id],
-            "read dataset usage",
-        )?;
-        if let Some(r) = row.first() {
-            let shards = u(r.get(0));
-            if shards > 0 {
-                out.push(SourceUsage {
-                    source: None,
-                    shards,
-                    records: u(r.get(1)),
-                    bytes: u(r.get(2)),
-                });
-            }
-        }
+    fn write<T>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, RegistryError>,
+    ) -> Result<T, RegistryError> {
+        let loc = self.location.as_str();
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.transaction().ctx(loc, what)?;
+        let out = f(&mut PgConn {
+            c: &mut tx,
+            statements: self.statements.borrow_mut(),
+            location: loc,
+        })?;
+        tx.commit().ctx(loc, what)?;
         Ok(out)
-    }
-
-    fn scan_state(&self, dir: &[u8]) -> Result<Option<Vec<u8>>, RegistryError> {
-        Ok(self
-            .query(
-                "SELECT state FROM scan_state WHERE dir = $1",
-                &[&dir],
-                "read scan state",
-            )?
-            .first()
-            .map(|r| r.get(0)))
-    }
-
-    fn store_scan_state(&mut self, dir: &[u8], state: &[u8]) -> Result<(), RegistryError> {
-        self.write("save scan state", |tx, loc| {
-            tx.execute(
-                "INSERT INTO scan_state (dir, state) VALUES ($1, $2) \
-                 ON CONFLICT (dir) DO UPDATE SET state = excluded.state",
-                &[&dir, &state],
-            )
-            .ctx(loc, "write scan state")?;
-            Ok(())
-        })
-    }
-
-    fn dataset_totals(&self, r: &DatasetRef) -> Result<DatasetTotals, RegistryError> {
-        let mut out = DatasetTotals::default();
-        let Some(id) = self.dataset_id(r)? else {
-            return Ok(out);
-        };
-        for r in self.query(
-            "SELECT a.source_id, SUM(a.records)::BIGINT, SUM(a.bytes)::BIGINT \
-             FROM dataset_shards m JOIN attributions a ON a.shard_id = m.shard_id \
-             WHERE m.dataset_id = $1 GROUP BY a.source_id ORDER BY a.source_id",
-            &[&id],
-            "read dataset totals",
-        )? {
-            out.sources.insert(r.get(0), (u(r.get(1)), u(r.get(2))));
-        }
-        out.unattributed_records = self
-            .query(
-                "SELECT COALESCE(SUM(s.unattributed_records), 0)::BIGINT FROM dataset_shards m \
-                 JOIN shards s ON s.id = m.shard_id WHERE m.dataset_id = $1",
-                &[&id],
-                "read dataset totals",
-            )?
-            .first()
-            .map_or(0, |r| u(r.get(0)));
-        Ok(out)
-    }
-
-    fn shard_links(&self, hash: &blake3::Hash) -> Result<Option<ShardLinks>, RegistryError> {
-        let loc = &self.location;
-        let key = hash.as_bytes().as_slice();
-        let Some(id) = self
-            .query(
-                "SELECT id FROM shards WHERE hash = $1",
-                &[&key],
-                "read shard",
-            )?
-            .first()
-            .map(|r| r.get::<_, i64>(0))
-        else {
-            return Ok(None);
-        };
-        let datasets = self
-            .query(
-                "SELECT DISTINCT d.name || '@' || d.version FROM dataset_shards m \
-                 JOIN datasets d ON d.id = m.dataset_id WHERE m.shard_id = $1 ORDER BY 1",
-                &[&id],
-                "read shard datasets",
-            )?
-            .iter()
-            .map(|r| dataset_ref_of(loc, r.get(0)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let sources = self
-            .query(
-                "SELECT source_id FROM attributions WHERE shard_id = $1 ORDER BY 1",
-                &[&id],
-                "read shard sources",
-            )?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        Ok(Some(ShardLinks { datasets, sources }))
     }
 
     fn known_shards(
@@ -1684,10 +821,11 @@ impl Registry for PgRegistry {
         hashes: &[blake3::Hash],
     ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError> {
         let loc = &self.location;
+        let mut c = self.conn();
         let mut out: HashMap<blake3::Hash, KnownShard> = HashMap::new();
         for chunk in hashes.chunks(20_000) {
             let keys: Vec<&[u8]> = chunk.iter().map(|h| h.as_bytes().as_slice()).collect();
-            for r in self.query(
+            for r in c.raw(
                 "SELECT s.hash, s.unattributed_records, s.unattributed_bytes, a.source_id, \
                  a.records, a.bytes FROM shards s LEFT JOIN attributions a ON a.shard_id = s.id \
                  WHERE s.hash = ANY($1) ORDER BY s.hash, a.source_id",
@@ -1717,15 +855,16 @@ impl Registry for PgRegistry {
             return Ok(HashMap::new());
         }
         let wanted: HashSet<&DatasetRef> = refs.iter().collect();
-        let mut by_id: HashMap<i64, (DatasetInfo, Vec<SourceUsage>)> = self
-            .read_datasets_by_id(None)?
-            .into_iter()
-            .filter(|(_, info)| wanted.contains(&info.dataset))
-            .map(|(id, info)| (id, (info, Vec::new())))
-            .collect();
+        let mut by_id: HashMap<i64, (DatasetInfo, Vec<SourceUsage>)> =
+            read::datasets(&mut self.conn(), None)?
+                .into_iter()
+                .filter(|(_, info)| wanted.contains(&info.dataset))
+                .map(|(id, info)| (id, (info, Vec::new())))
+                .collect();
         let ids: Vec<i64> = by_id.keys().copied().collect();
+        let mut c = self.conn();
         // Each distinct shard of a version once: the members not marked `dup`.
-        for row in self.query(
+        for row in c.raw(
             "SELECT m.dataset_id, a.source_id, COUNT(*), SUM(a.records)::BIGINT, \
              SUM(a.bytes)::BIGINT FROM dataset_shards m \
              JOIN attributions a ON a.shard_id = m.shard_id \
@@ -1742,7 +881,7 @@ impl Registry for PgRegistry {
                 });
             }
         }
-        for row in self.query(
+        for row in c.raw(
             "SELECT m.dataset_id, COUNT(*), SUM(s.unattributed_records)::BIGINT, \
              SUM(s.unattributed_bytes)::BIGINT FROM dataset_shards m \
              JOIN shards s ON s.id = m.shard_id \
@@ -1775,7 +914,7 @@ impl Registry for PgRegistry {
         if sources.is_empty() {
             return Ok(out);
         }
-        for r in self.query(
+        for r in self.conn().raw(
             "SELECT a.source_id, d.org, s.hash, MIN(d.collected), MIN(a.records) \
              FROM attributions a JOIN dataset_shards m ON m.shard_id = a.shard_id \
              JOIN datasets d ON d.id = m.dataset_id JOIN shards s ON s.id = a.shard_id \
@@ -1792,151 +931,6 @@ impl Registry for PgRegistry {
                     records: u(r.get(4)),
                 });
         }
-        Ok(out)
-    }
-
-    fn source_content(&self, source: &str) -> Result<Vec<ContentRow>, RegistryError> {
-        let loc = &self.location;
-        self.query(
-            "SELECT d.name || '@' || d.version, d.org, d.collected, s.hash, a.records, a.bytes \
-             FROM attributions a JOIN shards s ON s.id = a.shard_id \
-             JOIN dataset_shards m ON m.shard_id = a.shard_id \
-             JOIN datasets d ON d.id = m.dataset_id \
-             WHERE a.source_id = $1 ORDER BY d.collected, d.name, d.version, m.path",
-            &[&source],
-            "read source content",
-        )?
-        .iter()
-        .map(|r| {
-            Ok(ContentRow {
-                dataset: dataset_ref_of(loc, r.get(0))?,
-                org: r.get(1),
-                collected: date_of(loc, r.get(2))?,
-                shard: hash_of(loc, r.get(3))?,
-                records: u(r.get(4)),
-                bytes: u(r.get(5)),
-            })
-        })
-        .collect()
-    }
-
-    fn export_table(
-        &self,
-        table: &str,
-        columns: &[&str],
-    ) -> Result<Vec<Vec<Value>>, RegistryError> {
-        check_table(table, columns)?;
-        let loc = &self.location;
-        let what = format!("export {table}");
-        let rows = self.query(
-            &format!("SELECT {} FROM {table} ORDER BY 1, 2", columns.join(", ")),
-            &[],
-            &what,
-        )?;
-        rows.iter()
-            .map(|r| {
-                (0..columns.len())
-                    .map(|k| {
-                        let ty = r.columns()[k].type_();
-                        let v = if *ty == Type::BOOL {
-                            r.try_get::<_, Option<bool>>(k)
-                                .map(|v| v.map_or(Value::Null, |b| Value::Int(i64::from(b))))
-                        } else if *ty == Type::INT8 {
-                            r.try_get::<_, Option<i64>>(k)
-                                .map(|v| v.map_or(Value::Null, Value::Int))
-                        } else if *ty == Type::BYTEA {
-                            r.try_get::<_, Option<Vec<u8>>>(k)
-                                .map(|v| v.map_or(Value::Null, Value::Blob))
-                        } else {
-                            r.try_get::<_, Option<String>>(k)
-                                .map(|v| v.map_or(Value::Null, Value::Text))
-                        };
-                        v.ctx(loc, &what)
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-
-    fn import_tables(&mut self, tables: &[ExportedTable<'_>]) -> Result<(), RegistryError> {
-        self.write("copy a registry into it", |tx, loc| {
-            let held: i64 = tx
-                .query_one(
-                    "SELECT (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM sources) + \
-                     (SELECT COUNT(*) FROM datasets) + (SELECT COUNT(*) FROM dataset_parts)",
-                    &[],
-                )
-                .ctx(loc, "inspect the target")?
-                .get(0);
-            if held > 0 {
-                return Err(RegistryError::NotEmpty {
-                    location: loc.to_string(),
-                });
-            }
-            for (table, columns, rows) in tables {
-                check_table(table, columns)?;
-                if rows.is_empty() {
-                    continue;
-                }
-                let what = format!("import {table}");
-                let cols = columns.join(", ");
-                let types: Vec<Type> = tx
-                    .prepare(&format!("SELECT {cols} FROM {table} LIMIT 0"))
-                    .ctx(loc, &what)?
-                    .columns()
-                    .iter()
-                    .map(|c| c.type_().clone())
-                    .collect();
-                let w = tx
-                    .copy_in(&format!("COPY {table} ({cols}) FROM STDIN (FORMAT binary)"))
-                    .ctx(loc, &what)?;
-                let mut w = BinaryCopyInWriter::new(w, &types);
-                for row in rows {
-                    let values: Vec<Box<dyn ToSql + Sync>> = row
-                        .iter()
-                        .zip(&types)
-                        .map(|(v, ty)| pg_value(v, ty))
-                        .collect();
-                    let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| &**b).collect();
-                    w.write(&refs).ctx(loc, &what)?;
-                }
-                w.finish().ctx(loc, &what)?;
-            }
-            for table in super::GENERATED_IDS {
-                tx.execute(
-                    &format!(
-                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-                         COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-                    ),
-                    &[],
-                )
-                .ctx(loc, "continue generated ids")?;
-            }
-            Ok(())
-        })
-    }
-
-    fn events(&self, limit: Option<u64>) -> Result<Vec<Event>, RegistryError> {
-        let limit = limit.map(i);
-        let mut out: Vec<Event> = self
-            .query(
-                "SELECT seq, time, actor, kind, payload, prev, hash FROM events \
-                 ORDER BY seq DESC LIMIT $1",
-                &[&limit],
-                "read events",
-            )?
-            .iter()
-            .map(|r| Event {
-                seq: u(r.get(0)),
-                time: r.get(1),
-                actor: r.get(2),
-                kind: r.get(3),
-                payload: r.get(4),
-                prev: r.get(5),
-                hash: r.get(6),
-            })
-            .collect();
-        out.reverse();
         Ok(out)
     }
 }
