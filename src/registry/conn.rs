@@ -7,6 +7,7 @@
 //! reads them as `$1` (see [`dollar`]), SQLite as they are. It uses only what both dialects
 //! accept (`ON CONFLICT … DO NOTHING`, `CAST(… AS BIGINT)`, `||`).
 
+use super::error::Result;
 use super::{Member, RegistryError, Value};
 use crate::types::{DatasetRef, Date};
 
@@ -170,7 +171,7 @@ impl<'a> Row<'a> {
     }
 
     /// An integer column.
-    pub fn int(&self, k: usize) -> Result<i64, RegistryError> {
+    pub fn int(&self, k: usize) -> Result<i64> {
         match self.value(k) {
             Value::Int(v) => Ok(*v),
             _ => Err(self.bad(k, "not an integer")),
@@ -178,7 +179,7 @@ impl<'a> Row<'a> {
     }
 
     /// A nullable integer column.
-    pub fn opt_int(&self, k: usize) -> Result<Option<i64>, RegistryError> {
+    pub fn opt_int(&self, k: usize) -> Result<Option<i64>> {
         match self.value(k) {
             Value::Null => Ok(None),
             _ => self.int(k).map(Some),
@@ -186,17 +187,17 @@ impl<'a> Row<'a> {
     }
 
     /// A count or size (negative values read as 0).
-    pub fn count(&self, k: usize) -> Result<u64, RegistryError> {
+    pub fn count(&self, k: usize) -> Result<u64> {
         Ok(self.int(k)?.max(0) as u64)
     }
 
     /// A boolean column (an integer in SQLite).
-    pub fn flag(&self, k: usize) -> Result<bool, RegistryError> {
+    pub fn flag(&self, k: usize) -> Result<bool> {
         Ok(self.int(k)? != 0)
     }
 
     /// A nullable text column.
-    pub fn opt_text(&self, k: usize) -> Result<Option<String>, RegistryError> {
+    pub fn opt_text(&self, k: usize) -> Result<Option<String>> {
         match self.value(k) {
             Value::Null => Ok(None),
             Value::Text(s) => Ok(Some(s.clone())),
@@ -205,12 +206,12 @@ impl<'a> Row<'a> {
     }
 
     /// A text column.
-    pub fn text(&self, k: usize) -> Result<String, RegistryError> {
+    pub fn text(&self, k: usize) -> Result<String> {
         self.opt_text(k)?.ok_or_else(|| self.bad(k, "NULL"))
     }
 
     /// A blob column.
-    pub fn blob(&self, k: usize) -> Result<&'a [u8], RegistryError> {
+    pub fn blob(&self, k: usize) -> Result<&'a [u8]> {
         match self.value(k) {
             Value::Blob(b) => Ok(b),
             _ => Err(self.bad(k, "not bytes")),
@@ -218,7 +219,7 @@ impl<'a> Row<'a> {
     }
 
     /// A BLAKE3 hash column.
-    pub fn hash(&self, k: usize) -> Result<blake3::Hash, RegistryError> {
+    pub fn hash(&self, k: usize) -> Result<blake3::Hash> {
         let b = self.blob(k)?;
         let arr: [u8; 32] = b
             .try_into()
@@ -227,12 +228,12 @@ impl<'a> Row<'a> {
     }
 
     /// A date column (`YYYY-MM-DD`).
-    pub fn date(&self, k: usize) -> Result<Date, RegistryError> {
+    pub fn date(&self, k: usize) -> Result<Date> {
         self.text(k)?.parse().map_err(|e: String| self.bad(k, &e))
     }
 
     /// A `NAME@VERSION` column.
-    pub fn dataset(&self, k: usize) -> Result<DatasetRef, RegistryError> {
+    pub fn dataset(&self, k: usize) -> Result<DatasetRef> {
         self.text(k)?.parse().map_err(|e: String| self.bad(k, &e))
     }
 }
@@ -251,47 +252,27 @@ pub trait Conn {
     /// The registry's location, as shown in messages.
     fn location(&self) -> &str;
     /// Runs a statement; the number of rows it changed.
-    fn execute(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-        what: &str,
-    ) -> Result<u64, RegistryError>;
+    fn execute(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<u64>;
     /// Runs a query.
-    fn query(&mut self, sql: &str, params: &[Param<'_>], what: &str)
-    -> Result<Rows, RegistryError>;
+    fn query(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<Rows>;
     /// Runs an `INSERT` (written without `RETURNING`) and answers the new row's `id`.
-    fn insert_id(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-        what: &str,
-    ) -> Result<i64, RegistryError>;
+    fn insert_id(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<i64>;
     /// `clause` (`FOR UPDATE…`) where rows read in a transaction must be locked against
     /// concurrent writers, or nothing where the whole database is (SQLite).
     fn row_lock(&self, clause: &'static str) -> &'static str;
     /// Serialises appends to the event chain until the transaction ends.
-    fn lock_chain(&mut self) -> Result<(), RegistryError>;
+    fn lock_chain(&mut self) -> Result<()>;
     /// Stores the members' shards and attributions (the bulk path): the same bytes are one
     /// shard, whose stored attributions are kept and added to, and the smaller unattributed
     /// count wins. Answers each member's shard id and how many already known shards had
     /// attributions this scan did not find (same bytes, same provenance).
-    fn store_shards(&mut self, members: &[Member]) -> Result<(Vec<i64>, u64), RegistryError>;
+    fn store_shards(&mut self, members: &[Member]) -> Result<(Vec<i64>, u64)>;
     /// Writes members (path, shard id) of a version or a staged part.
-    fn write_members(
-        &mut self,
-        owner: Owner,
-        members: &[(&[u8], i64)],
-    ) -> Result<(), RegistryError>;
+    fn write_members(&mut self, owner: Owner, members: &[(&[u8], i64)]) -> Result<()>;
     /// Inserts exported rows verbatim into `table` (already checked against the list).
-    fn insert_rows(
-        &mut self,
-        table: &str,
-        columns: &[&str],
-        rows: &[Vec<Value>],
-    ) -> Result<(), RegistryError>;
+    fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<()>;
     /// After a copy: generated ids continue past the copied ones.
-    fn continue_ids(&mut self) -> Result<(), RegistryError>;
+    fn continue_ids(&mut self) -> Result<()>;
 }
 
 /// `?N` placeholders as PostgreSQL's `$N` (the shared SQL has no other `?`).

@@ -3,6 +3,9 @@
 
 use crate::types::DatasetRef;
 
+/// A registry result.
+pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
 /// A storage failure or refusal. Printed on one line.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -215,4 +218,27 @@ pub enum RegistryError {
         /// The backend's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+impl RegistryError {
+    /// Whether a registry at schema version `found` must be migrated to `known`; one newer
+    /// than this provtrack is refused.
+    pub fn older_schema(location: &str, found: i64, known: i64) -> Result<bool> {
+        if found > known {
+            return Err(RegistryError::TooNew {
+                location: location.to_string(),
+                found,
+                known,
+            });
+        }
+        Ok(found < known)
+    }
+
+    /// A database (`what`) that holds another program's tables.
+    pub fn foreign(location: &str, what: &str) -> RegistryError {
+        RegistryError::NotARegistry {
+            location: location.to_string(),
+            why: format!("{what} with tables of another program"),
+        }
+    }
 }

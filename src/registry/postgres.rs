@@ -17,21 +17,16 @@ use postgres::{Client, GenericClient, Row, Statement};
 
 use super::backend::Backend;
 use super::conn::{Conn, Owner, Param, Rows, dollar};
+use super::error::Result;
 use super::{
-    DatasetInfo, KnownShard, Member, RegistryError, Shard, SourceUsage, Value, VolumeRow, read,
+    DatasetInfo, KnownShard, Member, RegistryError, SCHEMA_VERSION, Shard, SourceUsage, Value,
+    VolumeRow, read,
 };
 use crate::types::{DatasetRef, Date};
 
-/// Ordered migrations; the same numbering as the SQLite ones.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/pg/0001_init.sql"),
-    include_str!("migrations/pg/0002_scan_state.sql"),
-    include_str!("migrations/pg/0003_parts.sql"),
-    include_str!("migrations/pg/0004_first_member.sql"),
-];
-
-/// The schema version this binary writes (equal to SQLite's: one model).
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+/// The PostgreSQL schema's migrations (numbered as SQLite's), applied under an advisory
+/// lock and counted in the table `provtrack_schema`.
+const MIGRATIONS: &[&str] = &migrations!("pg/");
 
 /// Advisory lock keys: schema migration, and the event chain's head.
 const MIGRATION_LOCK: i64 = 0x7072_6f76_0001;
@@ -47,11 +42,11 @@ pub struct PgRegistry {
 }
 
 trait Ctx<T> {
-    fn ctx(self, location: &str, context: &str) -> Result<T, RegistryError>;
+    fn ctx(self, location: &str, context: &str) -> Result<T>;
 }
 
 impl<T> Ctx<T> for Result<T, postgres::Error> {
-    fn ctx(self, location: &str, context: &str) -> Result<T, RegistryError> {
+    fn ctx(self, location: &str, context: &str) -> Result<T> {
         self.map_err(|e| backend(location, context, e))
     }
 }
@@ -98,14 +93,14 @@ fn u(v: i64) -> u64 {
     v.max(0) as u64
 }
 
-fn hash_of(loc: &str, bytes: &[u8]) -> Result<blake3::Hash, RegistryError> {
+fn hash_of(loc: &str, bytes: &[u8]) -> Result<blake3::Hash> {
     let arr: [u8; 32] = bytes
         .try_into()
         .map_err(|_| bad(loc, "read hash", format!("{} bytes, not 32", bytes.len())))?;
     Ok(blake3::Hash::from_bytes(arr))
 }
 
-fn date_of(loc: &str, s: &str) -> Result<Date, RegistryError> {
+fn date_of(loc: &str, s: &str) -> Result<Date> {
     s.parse().map_err(|e: String| bad(loc, "read date", e))
 }
 
@@ -144,7 +139,7 @@ pub fn redact(url: &str) -> String {
 
 impl PgRegistry {
     /// Connects (TLS when the URL's `sslmode` asks for it) and migrates the schema.
-    pub fn open(url: &str) -> Result<PgRegistry, RegistryError> {
+    pub fn open(url: &str) -> Result<PgRegistry> {
         let location = redact(url);
         let config = postgres::Config::from_str(url).map_err(|e| RegistryError::Unsupported {
             location: location.clone(),
@@ -179,10 +174,7 @@ impl PgRegistry {
         Ok(reg)
     }
 
-    fn schema_version(
-        &self,
-        c: &mut impl postgres::GenericClient,
-    ) -> Result<Option<i64>, RegistryError> {
+    fn schema_version(&self, c: &mut impl postgres::GenericClient) -> Result<Option<i64>> {
         let loc = &self.location;
         let exists: bool = c
             // pg_tables, not to_regclass: a name looked up before another process created
@@ -203,20 +195,13 @@ impl PgRegistry {
         Ok(Some(row.map_or(0, |r| r.get(0))))
     }
 
-    fn migrate(&self) -> Result<(), RegistryError> {
+    fn migrate(&self) -> Result<()> {
         let loc = self.location.clone();
         let mut client = self.client.borrow_mut();
-        if let Some(v) = self.schema_version(&mut *client)? {
-            if v > SCHEMA_VERSION {
-                return Err(RegistryError::TooNew {
-                    location: loc,
-                    found: v,
-                    known: SCHEMA_VERSION,
-                });
-            }
-            if v == SCHEMA_VERSION {
-                return Ok(());
-            }
+        if let Some(v) = self.schema_version(&mut *client)?
+            && !RegistryError::older_schema(&loc, v, SCHEMA_VERSION)?
+        {
+            return Ok(());
         }
         let mut tx = client.transaction().ctx(&loc, "begin migration")?;
         // Two processes migrating at once: the second waits here, then finds it done.
@@ -233,10 +218,7 @@ impl PgRegistry {
                     .ctx(&loc, "inspect schema")?
                     .get(0);
                 if tables > 0 {
-                    return Err(RegistryError::NotARegistry {
-                        location: loc,
-                        why: "a database with tables of another program".into(),
-                    });
+                    return Err(RegistryError::foreign(&loc, "a database"));
                 }
                 tx.batch_execute(
                     "CREATE TABLE provtrack_schema (version BIGINT NOT NULL); \
@@ -246,13 +228,7 @@ impl PgRegistry {
                 0
             }
         };
-        if version > SCHEMA_VERSION {
-            return Err(RegistryError::TooNew {
-                location: loc,
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
+        RegistryError::older_schema(&loc, version, SCHEMA_VERSION)?;
         for (k, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.batch_execute(sql)
                 .ctx(&loc, &format!("apply migration {}", k + 1))?;
@@ -274,22 +250,12 @@ fn store_shards<G: GenericClient>(
     tx: &mut G,
     loc: &str,
     members: &[Member],
-) -> Result<(Vec<i64>, u64), RegistryError> {
+) -> Result<(Vec<i64>, u64)> {
     let what = "store shards";
     // One row per distinct hash: the first member holding it, as SQLite's path does; in hash
     // order, the order every writer takes shard rows in (concurrent writers cannot deadlock).
-    let mut first: HashMap<&[u8; 32], usize> = HashMap::with_capacity(members.len());
-    for (k, m) in members.iter().enumerate() {
-        first.entry(m.shard.hash.as_bytes()).or_insert(k);
-    }
-    let mut distinct: Vec<usize> = first.values().copied().collect();
-    distinct.sort_by(|&a, &b| {
-        members[a]
-            .shard
-            .hash
-            .as_bytes()
-            .cmp(members[b].shard.hash.as_bytes())
-    });
+    let mut distinct = super::by_hash(members);
+    distinct.dedup_by_key(|k| members[*k].shard.hash);
     let hashes: Vec<&[u8]> = distinct
         .iter()
         .map(|&k| members[k].shard.hash.as_bytes().as_slice())
@@ -398,7 +364,7 @@ fn store_shards<G: GenericClient>(
             .ctx(loc, what)?;
         take(&mut ids, &rows);
     }
-    let id_of = |h: &blake3::Hash| -> Result<i64, RegistryError> {
+    let id_of = |h: &blake3::Hash| -> Result<i64> {
         ids.get(h)
             .copied()
             .ok_or_else(|| bad(loc, what, "a stored shard was not found again".into()))
@@ -525,7 +491,7 @@ fn copy_members<G: GenericClient>(
     loc: &str,
     owner: Owner,
     members: &[(&[u8], i64)],
-) -> Result<(), RegistryError> {
+) -> Result<()> {
     let what = "store dataset shards";
     let (sql, types, id, dup): (_, &[Type], _, _) = match owner {
         Owner::Dataset(id) => (
@@ -623,7 +589,7 @@ where
     C::Target: GenericClient + Sized,
 {
     /// `sql` prepared once (its `?N` read as `$N`).
-    fn statement(&mut self, sql: &str, what: &str) -> Result<Statement, RegistryError> {
+    fn statement(&mut self, sql: &str, what: &str) -> Result<Statement> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
@@ -633,22 +599,12 @@ where
     }
 
     /// Runs `sql` with parameters given as the client's own values (arrays).
-    fn raw(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-        what: &str,
-    ) -> Result<Vec<Row>, RegistryError> {
+    fn raw(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)], what: &str) -> Result<Vec<Row>> {
         let stmt = self.statement(sql, what)?;
         self.c.query(&stmt, params).ctx(self.location, what)
     }
 
-    fn bound(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-        what: &str,
-    ) -> Result<Vec<Row>, RegistryError> {
+    fn bound(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<Vec<Row>> {
         let stmt = self.statement(sql, what)?;
         let values: Vec<Box<dyn ToSql + Sync>> = params
             .iter()
@@ -669,21 +625,11 @@ where
         self.location
     }
 
-    fn execute(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-        what: &str,
-    ) -> Result<u64, RegistryError> {
+    fn execute(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<u64> {
         Ok(self.bound(sql, params, what)?.len() as u64)
     }
 
-    fn query(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-        what: &str,
-    ) -> Result<Rows, RegistryError> {
+    fn query(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<Rows> {
         let rows = self.bound(sql, params, what)?;
         let values = rows
             .iter()
@@ -693,12 +639,7 @@ where
         Ok(Rows::new(values, self.location, what))
     }
 
-    fn insert_id(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-        what: &str,
-    ) -> Result<i64, RegistryError> {
+    fn insert_id(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<i64> {
         let rows = self.bound(&format!("{sql} RETURNING id"), params, what)?;
         match rows.first() {
             Some(r) => r.try_get(0).ctx(self.location, what),
@@ -710,7 +651,7 @@ where
         clause
     }
 
-    fn lock_chain(&mut self) -> Result<(), RegistryError> {
+    fn lock_chain(&mut self) -> Result<()> {
         // Held until the transaction ends: concurrent writers append one after the other,
         // each after the previous head.
         self.raw(
@@ -721,24 +662,15 @@ where
         Ok(())
     }
 
-    fn store_shards(&mut self, members: &[Member]) -> Result<(Vec<i64>, u64), RegistryError> {
+    fn store_shards(&mut self, members: &[Member]) -> Result<(Vec<i64>, u64)> {
         store_shards(&mut *self.c, self.location, members)
     }
 
-    fn write_members(
-        &mut self,
-        owner: Owner,
-        members: &[(&[u8], i64)],
-    ) -> Result<(), RegistryError> {
+    fn write_members(&mut self, owner: Owner, members: &[(&[u8], i64)]) -> Result<()> {
         copy_members(&mut *self.c, self.location, owner, members)
     }
 
-    fn insert_rows(
-        &mut self,
-        table: &str,
-        columns: &[&str],
-        rows: &[Vec<Value>],
-    ) -> Result<(), RegistryError> {
+    fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<()> {
         let loc = self.location;
         let what = format!("import {table}");
         let cols = columns.join(", ");
@@ -768,7 +700,7 @@ where
         Ok(())
     }
 
-    fn continue_ids(&mut self) -> Result<(), RegistryError> {
+    fn continue_ids(&mut self) -> Result<()> {
         for table in super::GENERATED_IDS {
             self.c
                 .execute(
@@ -799,11 +731,7 @@ impl Backend for PgRegistry {
         Box::new(self.conn())
     }
 
-    fn write<T>(
-        &mut self,
-        what: &str,
-        f: impl FnOnce(&mut dyn Conn) -> Result<T, RegistryError>,
-    ) -> Result<T, RegistryError> {
+    fn write<T>(&mut self, what: &str, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
         let loc = self.location.as_str();
         let mut client = self.client.borrow_mut();
         let mut tx = client.transaction().ctx(loc, what)?;
@@ -816,10 +744,7 @@ impl Backend for PgRegistry {
         Ok(out)
     }
 
-    fn known_shards(
-        &self,
-        hashes: &[blake3::Hash],
-    ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError> {
+    fn known_shards(&self, hashes: &[blake3::Hash]) -> Result<HashMap<blake3::Hash, KnownShard>> {
         let loc = &self.location;
         let mut c = self.conn();
         let mut out: HashMap<blake3::Hash, KnownShard> = HashMap::new();
@@ -850,7 +775,7 @@ impl Backend for PgRegistry {
     fn datasets_usage(
         &self,
         refs: &[DatasetRef],
-    ) -> Result<HashMap<DatasetRef, (DatasetInfo, Vec<SourceUsage>)>, RegistryError> {
+    ) -> Result<HashMap<DatasetRef, (DatasetInfo, Vec<SourceUsage>)>> {
         if refs.is_empty() {
             return Ok(HashMap::new());
         }
@@ -905,10 +830,7 @@ impl Backend for PgRegistry {
             .collect())
     }
 
-    fn cap_volumes(
-        &self,
-        sources: &[String],
-    ) -> Result<HashMap<(String, String), Vec<VolumeRow>>, RegistryError> {
+    fn cap_volumes(&self, sources: &[String]) -> Result<HashMap<(String, String), Vec<VolumeRow>>> {
         let loc = &self.location;
         let mut out: HashMap<(String, String), Vec<VolumeRow>> = HashMap::new();
         if sources.is_empty() {

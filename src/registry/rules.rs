@@ -165,6 +165,18 @@ pub fn member_rows<'a>(members: &'a [Member], shard_ids: &[i64]) -> Vec<(&'a [u8
         .collect()
 }
 
+/// The members' indexes in the order of their shards' hashes (members holding the same
+/// shard by index): the order shard rows are written in, so that each B-tree fills
+/// sequentially and concurrent writers take row locks in one order.
+pub fn by_hash(members: &[Member]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    order.sort_by(|&a, &b| {
+        let key = |k: usize| members[k].shard.hash.as_bytes();
+        key(a).cmp(key(b))
+    });
+    order
+}
+
 /// The `dup` mark of each member of one dataset version (`members` as (path, shard id)):
 /// set on every member holding a shard that a member with a smaller path already holds.
 pub fn dup_flags<'a>(members: impl Iterator<Item = (&'a [u8], i64)>) -> Vec<bool> {
@@ -357,6 +369,21 @@ mod tests {
             member_rows(&members, &[10, 20]),
             vec![(b"x".as_slice(), 10), (b"y".as_slice(), 20)]
         );
+    }
+
+    #[test]
+    fn members_go_in_hash_order_first_holder_first() {
+        let members = [member("a", 1), member("b", 2), member("c", 1)];
+        let order = by_hash(&members);
+        let hashes: Vec<_> = order.iter().map(|&k| members[k].shard.hash).collect();
+        assert!(
+            hashes
+                .windows(2)
+                .all(|w| w[0].as_bytes() <= w[1].as_bytes())
+        );
+        let a = order.iter().position(|&k| k == 0).unwrap();
+        let c = order.iter().position(|&k| k == 2).unwrap();
+        assert_eq!(c, a + 1, "the same shard's members are together, by index");
     }
 
     #[test]

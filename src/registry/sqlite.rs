@@ -12,18 +12,12 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use super::backend::Backend;
 use super::conn::{Conn, Owner, Param, Rows};
-use super::{Member, RegistryError, Value};
+use super::error::Result;
+use super::{Member, RegistryError, SCHEMA_VERSION, Value};
 
-/// Ordered migrations; migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/0001_init.sql"),
-    include_str!("migrations/0002_scan_state.sql"),
-    include_str!("migrations/0003_parts.sql"),
-    include_str!("migrations/0004_first_member.sql"),
-];
-
-/// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+/// The SQLite schema's migrations, applied in one transaction and counted in
+/// `PRAGMA user_version`.
+const MIGRATIONS: &[&str] = &migrations!("");
 
 /// Prepared statements kept per connection: every statement of the shared workflows.
 const STATEMENT_CACHE: usize = 128;
@@ -40,11 +34,11 @@ pub struct SqliteRegistry {
 
 /// Attaches the registry location and what we were doing to a rusqlite error.
 trait Ctx<T> {
-    fn ctx(self, location: &str, context: &str) -> Result<T, RegistryError>;
+    fn ctx(self, location: &str, context: &str) -> Result<T>;
 }
 
 impl<T> Ctx<T> for rusqlite::Result<T> {
-    fn ctx(self, location: &str, context: &str) -> Result<T, RegistryError> {
+    fn ctx(self, location: &str, context: &str) -> Result<T> {
         self.map_err(|e| RegistryError::Backend {
             location: location.to_string(),
             context: context.to_string(),
@@ -60,7 +54,7 @@ fn i(v: u64) -> i64 {
 
 impl SqliteRegistry {
     /// Opens or creates the registry file and migrates it to the current schema.
-    pub fn open(path: &Path) -> Result<SqliteRegistry, RegistryError> {
+    pub fn open(path: &Path) -> Result<SqliteRegistry> {
         let location = path.display().to_string();
         check_header(path, &location)?;
         if let Some(why) = unwritable(path) {
@@ -80,11 +74,7 @@ impl SqliteRegistry {
     /// Opens a registry that cannot be written, for reading. In WAL mode SQLite needs to
     /// create the `-shm` file beside it; where it cannot (a read-only file system) the file
     /// is opened as immutable, which is what it is for every process that can see it.
-    fn open_read_only(
-        path: &Path,
-        location: String,
-        why: String,
-    ) -> Result<SqliteRegistry, RegistryError> {
+    fn open_read_only(path: &Path, location: String, why: String) -> Result<SqliteRegistry> {
         use rusqlite::OpenFlags;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_URI
@@ -109,14 +99,7 @@ impl SqliteRegistry {
             read_only: Some(why),
         };
         let version = reg.user_version()?;
-        if version > SCHEMA_VERSION {
-            return Err(RegistryError::TooNew {
-                location: reg.location,
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
-        if version < SCHEMA_VERSION {
+        if RegistryError::older_schema(&reg.location, version, SCHEMA_VERSION)? {
             let what = if version == 0 {
                 "create the registry"
             } else {
@@ -136,7 +119,7 @@ impl SqliteRegistry {
         }
     }
 
-    fn configure(&mut self) -> Result<(), RegistryError> {
+    fn configure(&mut self) -> Result<()> {
         let loc = &self.location;
         self.conn
             .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -163,17 +146,9 @@ impl SqliteRegistry {
         Ok(())
     }
 
-    fn migrate(&mut self) -> Result<(), RegistryError> {
+    fn migrate(&mut self) -> Result<()> {
         let loc = self.location.clone();
-        let version = self.user_version()?;
-        if version > SCHEMA_VERSION {
-            return Err(RegistryError::TooNew {
-                location: loc,
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
-        if version == SCHEMA_VERSION {
+        if !RegistryError::older_schema(&loc, self.user_version()?, SCHEMA_VERSION)? {
             return Ok(());
         }
         let tx = self
@@ -189,10 +164,7 @@ impl SqliteRegistry {
                 .query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get(0))
                 .ctx(&loc, "inspect schema")?;
             if objects > 0 {
-                return Err(RegistryError::NotARegistry {
-                    location: loc,
-                    why: "an SQLite database with tables of another program".into(),
-                });
+                return Err(RegistryError::foreign(&loc, "an SQLite database"));
             }
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
@@ -204,7 +176,7 @@ impl SqliteRegistry {
         tx.commit().ctx(&loc, "commit migration")
     }
 
-    fn user_version(&self) -> Result<i64, RegistryError> {
+    fn user_version(&self) -> Result<i64> {
         self.conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| not_a_registry_or(&self.location, "read schema version", e))
@@ -213,7 +185,7 @@ impl SqliteRegistry {
     /// Begins a write transaction, taking the write lock at once. The busy timeout waits
     /// for other writers; SQLite can still answer `SQLITE_BUSY` without waiting (another
     /// connection recovering the WAL), so that is retried here for as long.
-    fn write_tx(&mut self, what: &str) -> Result<Transaction<'_>, RegistryError> {
+    fn write_tx(&mut self, what: &str) -> Result<Transaction<'_>> {
         if self.read_only.is_some() {
             return Err(self.refuse(what));
         }
@@ -272,7 +244,7 @@ fn uri_path(path: &Path) -> String {
 }
 
 /// Refuses a file that exists but is not an SQLite database before SQLite touches it.
-fn check_header(path: &Path, location: &str) -> Result<(), RegistryError> {
+fn check_header(path: &Path, location: &str) -> Result<()> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -372,7 +344,7 @@ fn insert_members(
     loc: &str,
     owner: Owner,
     members: &[(&[u8], i64)],
-) -> Result<(), RegistryError> {
+) -> Result<()> {
     match owner {
         Owner::Dataset(id) => {
             let mut stmt = conn
@@ -405,11 +377,7 @@ fn insert_members(
 /// Stores the members' shards and attributions: the same bytes are one shard, whose stored
 /// attributions are kept and added to. Returns each member's shard id, and how many shards
 /// already known had attributions this scan did not find (same bytes, same provenance).
-fn store_shards(
-    tx: &Connection,
-    loc: &str,
-    members: &[Member],
-) -> Result<(Vec<i64>, u64), RegistryError> {
+fn store_shards(tx: &Connection, loc: &str, members: &[Member]) -> Result<(Vec<i64>, u64)> {
     let mut inherited_shards = 0;
     let mut insert_shard = tx
         .prepare_cached(
@@ -437,14 +405,7 @@ fn store_shards(
         .ctx(loc, "store attribution")?;
     // Shards go in hash order and members in path order: each B-tree is then filled
     // sequentially instead of at random places.
-    let mut by_hash: Vec<usize> = (0..members.len()).collect();
-    by_hash.sort_by(|&a, &b| {
-        members[a]
-            .shard
-            .hash
-            .as_bytes()
-            .cmp(members[b].shard.hash.as_bytes())
-    });
+    let by_hash = super::by_hash(members);
     let mut shard_ids = vec![0i64; members.len()];
     let mut previous: Option<(&blake3::Hash, i64)> = None;
     for &k in &by_hash {
@@ -540,12 +501,7 @@ impl Conn for Lite<'_> {
         self.location
     }
 
-    fn execute(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-        what: &str,
-    ) -> Result<u64, RegistryError> {
+    fn execute(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<u64> {
         let mut stmt = self.conn.prepare_cached(sql).ctx(self.location, what)?;
         let n = stmt
             .execute(rusqlite::params_from_iter(params))
@@ -553,12 +509,7 @@ impl Conn for Lite<'_> {
         Ok(n as u64)
     }
 
-    fn query(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-        what: &str,
-    ) -> Result<Rows, RegistryError> {
+    fn query(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<Rows> {
         let loc = self.location;
         let mut stmt = self.conn.prepare_cached(sql).ctx(loc, what)?;
         let n = stmt.column_count();
@@ -576,12 +527,7 @@ impl Conn for Lite<'_> {
         Ok(Rows::new(out, loc, what))
     }
 
-    fn insert_id(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-        what: &str,
-    ) -> Result<i64, RegistryError> {
+    fn insert_id(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<i64> {
         self.execute(sql, params, what)?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -591,29 +537,20 @@ impl Conn for Lite<'_> {
         ""
     }
 
-    fn lock_chain(&mut self) -> Result<(), RegistryError> {
+    fn lock_chain(&mut self) -> Result<()> {
         // Likewise: one writer at a time, so the head read is the head appended after.
         Ok(())
     }
 
-    fn store_shards(&mut self, members: &[Member]) -> Result<(Vec<i64>, u64), RegistryError> {
+    fn store_shards(&mut self, members: &[Member]) -> Result<(Vec<i64>, u64)> {
         store_shards(self.conn, self.location, members)
     }
 
-    fn write_members(
-        &mut self,
-        owner: Owner,
-        members: &[(&[u8], i64)],
-    ) -> Result<(), RegistryError> {
+    fn write_members(&mut self, owner: Owner, members: &[(&[u8], i64)]) -> Result<()> {
         insert_members(self.conn, self.location, owner, members)
     }
 
-    fn insert_rows(
-        &mut self,
-        table: &str,
-        columns: &[&str],
-        rows: &[Vec<Value>],
-    ) -> Result<(), RegistryError> {
+    fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<()> {
         let what = format!("import {table}");
         let marks: Vec<String> = (1..=columns.len()).map(|k| format!("?{k}")).collect();
         let mut stmt = self
@@ -639,7 +576,7 @@ impl Conn for Lite<'_> {
         Ok(())
     }
 
-    fn continue_ids(&mut self) -> Result<(), RegistryError> {
+    fn continue_ids(&mut self) -> Result<()> {
         // SQLite gives a new row the largest rowid plus one: nothing to move on.
         Ok(())
     }
@@ -653,11 +590,7 @@ impl Backend for SqliteRegistry {
         })
     }
 
-    fn write<T>(
-        &mut self,
-        what: &str,
-        f: impl FnOnce(&mut dyn Conn) -> Result<T, RegistryError>,
-    ) -> Result<T, RegistryError> {
+    fn write<T>(&mut self, what: &str, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
         let location = self.location.clone();
         let tx = self.write_tx(what)?;
         let out = f(&mut Lite {
