@@ -199,7 +199,11 @@ impl<B: Backend> Registry for B {
     }
 
     fn staged_parts(&self, d: &DatasetRef) -> Result<Vec<(u32, u32, u64)>, RegistryError> {
-        read::staged_parts(&mut *self.read(), d)
+        let staged = read::staged(&mut *self.read(), d)?;
+        Ok(staged
+            .into_iter()
+            .map(|(k, n, files, _)| (k, n, files))
+            .collect())
     }
 
     fn shard_links(&self, hash: &blake3::Hash) -> Result<Option<ShardLinks>, RegistryError> {

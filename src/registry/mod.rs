@@ -8,22 +8,22 @@
 //! (how a backend becomes a [`Registry`]); `sqlite` and `postgres` (connecting, migrations,
 //! value conversion, locking, bulk paths).
 
-/// The ordered migrations of a backend, the files `migrations/{dir}NNNN_*.sql`: migration
-/// `i` takes the schema from version `i` to `i + 1`. One list for both backends, so that
-/// they number their schemas alike.
+/// The ordered migrations of a backend, the files `{dir}NNNN_*.sql` (relative to the file
+/// naming them): migration `i` takes the schema from version `i` to `i + 1`. One list for
+/// both backends, so that they number their schemas alike.
 macro_rules! migrations {
     ($dir:literal) => {
         [
-            include_str!(concat!("migrations/", $dir, "0001_init.sql")),
-            include_str!(concat!("migrations/", $dir, "0002_scan_state.sql")),
-            include_str!(concat!("migrations/", $dir, "0003_parts.sql")),
-            include_str!(concat!("migrations/", $dir, "0004_first_member.sql")),
+            include_str!(concat!($dir, "0001_init.sql")),
+            include_str!(concat!($dir, "0002_scan_state.sql")),
+            include_str!(concat!($dir, "0003_parts.sql")),
+            include_str!(concat!($dir, "0004_first_member.sql")),
         ]
     };
 }
 
 /// The schema version this provtrack writes, on either backend.
-pub const SCHEMA_VERSION: i64 = migrations!("").len() as i64;
+pub const SCHEMA_VERSION: i64 = migrations!("migrations/").len() as i64;
 
 mod backend;
 mod conn;

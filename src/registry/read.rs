@@ -403,19 +403,22 @@ pub fn dataset_totals(c: &mut dyn Conn, dataset_id: i64) -> Result<DatasetTotals
     Ok(out)
 }
 
-/// The staged parts of a version: (part, of N, files).
-pub fn staged_parts(
+/// The staged parts of a version: (part, of N, files, root hash over the part).
+pub fn staged(
     c: &mut dyn Conn,
     d: &DatasetRef,
-) -> Result<Vec<(u32, u32, u64)>, RegistryError> {
+) -> Result<Vec<(u32, u32, u64, blake3::Hash)>, RegistryError> {
     let rows = c.query(
-        "SELECT part, parts, files FROM dataset_parts \
+        "SELECT part, parts, files, root_hash FROM dataset_parts \
          WHERE name = ?1 AND version = ?2 ORDER BY part",
         params![&d.name, &d.version],
         "read staged parts",
     )?;
     rows.iter()
-        .map(|r| Ok((r.count(0)? as u32, r.count(1)? as u32, r.count(2)?)))
+        .map(|r| {
+            let k = |i| r.count(i).map(|v| u32::try_from(v).unwrap_or(u32::MAX));
+            Ok((k(0)?, k(1)?, r.count(2)?, r.hash(3)?))
+        })
         .collect()
 }
 

@@ -17,7 +17,7 @@ use super::{Member, RegistryError, SCHEMA_VERSION, Value};
 
 /// The SQLite schema's migrations, applied in one transaction and counted in
 /// `PRAGMA user_version`.
-const MIGRATIONS: &[&str] = &migrations!("");
+const MIGRATIONS: &[&str] = &migrations!("migrations/");
 
 /// Prepared statements kept per connection: every statement of the shared workflows.
 const STATEMENT_CACHE: usize = 128;

@@ -361,36 +361,26 @@ pub fn stage_part(
     if read::dataset_id(c, d, "look up dataset")?.is_some() {
         return Err(RegistryError::StagingSealed(d.clone()));
     }
-    let staged = c.query(
-        "SELECT part, parts, root_hash FROM dataset_parts \
-         WHERE name = ?1 AND version = ?2 ORDER BY part",
-        params![&d.name, &d.version],
-        "read staged parts",
-    )?;
-    for r in staged.iter() {
-        let (j, m) = (r.int(0)?, r.int(1)?);
-        if m != i64::from(n) {
-            return Err(RegistryError::PartCountDiffers {
-                dataset: d.clone(),
-                staged: j,
-                parts: m,
-                asked: n,
-            });
-        }
+    let staged = read::staged(c, d)?;
+    if let Some((j, m, _, _)) = staged.iter().find(|(_, m, _, _)| *m != n) {
+        return Err(RegistryError::PartCountDiffers {
+            dataset: d.clone(),
+            staged: i64::from(*j),
+            parts: i64::from(*m),
+            asked: n,
+        });
     }
-    for r in staged.iter() {
-        if r.int(0)? == i64::from(k) {
-            if r.hash(2)? == ds.root_hash {
-                return Ok(Registered::Unchanged {
-                    totals: Default::default(),
-                });
-            }
-            return Err(RegistryError::PartChanged {
-                dataset: d.clone(),
-                part: k,
-                parts: n,
+    if let Some((_, _, _, root)) = staged.iter().find(|(j, _, _, _)| *j == k) {
+        if *root == ds.root_hash {
+            return Ok(Registered::Unchanged {
+                totals: Default::default(),
             });
         }
+        return Err(RegistryError::PartChanged {
+            dataset: d.clone(),
+            part: k,
+            parts: n,
+        });
     }
     let parents = parent_ids(c, &ds.parents)?;
     let part_id = c.insert_id(
