@@ -25,7 +25,8 @@ pub use crate::digest::root_hash;
 use crate::attribute::{SourceMatcher, UrlField};
 use crate::error::{Error, Result};
 use crate::registry::{
-    Attribution, EventDraft, Member, Method, NewDataset, Registered, Registry, Shard, Source,
+    Attribution, EventDraft, Member, Method, NewDataset, Registered, Registry, RegistryError,
+    Shard, Source,
 };
 use crate::types::{DatasetRef, Date};
 
@@ -529,7 +530,15 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     // Everything the scan needs of the registry, in one read; an unregistered parent is
     // refused there.
     let dir_key = state_key(&opts.dir, &read)?;
-    let context = reg.scan_context(Some(&opts.dataset), &opts.derived_from, &dir_key)?;
+    let context = reg
+        .scan_context(Some(&opts.dataset), &opts.derived_from, &dir_key)
+        .map_err(|e| match e {
+            // The one check of the parents, named by the flag that gave them.
+            RegistryError::UnknownParent(p) => {
+                Error::input("--derived-from", format!("dataset {p} is not registered"))
+            }
+            e => e.into(),
+        })?;
     let known_ids: HashSet<&str> = context.sources.iter().map(|s| s.id.as_str()).collect();
     for s in &opts.declared {
         if !known_ids.contains(s.as_str()) {
