@@ -139,11 +139,6 @@ impl Rows {
         self.rows.len()
     }
 
-    /// Where they were read.
-    pub fn location(&self) -> &str {
-        &self.location
-    }
-
     /// The rows as values.
     pub fn into_values(self) -> Vec<Vec<Value>> {
         self.rows
@@ -158,7 +153,8 @@ pub struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    fn bad(&self, k: usize, what: &str) -> RegistryError {
+    /// The error for column `k` holding something the registry cannot have written.
+    pub fn bad(&self, k: usize, what: &str) -> RegistryError {
         RegistryError::Backend {
             location: self.of.location.clone(),
             context: self.of.what.clone(),

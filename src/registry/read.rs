@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::conn::{Conn, Rows, params};
+use super::conn::{Conn, params};
 use super::{
     Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, Grant, KnownShard,
     RegistryError, ScanContext, Shard, ShardLinks, Source, SourceUsage, StoredMember, Subject,
@@ -124,11 +124,7 @@ pub fn grants(c: &mut dyn Conn) -> Result<Vec<Grant>, RegistryError> {
             let cap = match (r.opt_int(6)?, r.opt_text(7)?) {
                 (Some(n), Some(per)) => Some(Cap {
                     records: n.max(0) as u64,
-                    per: per.parse().map_err(|e: String| RegistryError::Backend {
-                        location: c_location(&rows),
-                        context: "read grants".into(),
-                        source: e.into(),
-                    })?,
+                    per: per.parse().map_err(|e: String| r.bad(7, &e))?,
                 }),
                 _ => None,
             };
@@ -143,10 +139,6 @@ pub fn grants(c: &mut dyn Conn) -> Result<Vec<Grant>, RegistryError> {
             })
         })
         .collect()
-}
-
-fn c_location(rows: &Rows) -> String {
-    rows.location().to_string()
 }
 
 /// All training runs, by date then model.
@@ -175,11 +167,7 @@ pub fn training_runs(c: &mut dyn Conn) -> Result<Vec<TrainingRun>, RegistryError
                 .iter()
                 .map(|s| s.parse::<DatasetRef>())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| RegistryError::Backend {
-                    location: c_location(&rows),
-                    context: "read training datasets".into(),
-                    source: e.into(),
-                })?;
+                .map_err(|e| r.bad(0, &format!("training dataset: {e}")))?;
             let uses = uses.remove(&model).unwrap_or_default();
             Ok(TrainingRun {
                 model,
@@ -231,13 +219,7 @@ pub fn disclosures(c: &mut dyn Conn) -> Result<Vec<Disclosure>, RegistryError> {
             let subject = match (r.opt_text(1)?, r.opt_text(2)?) {
                 (Some(_), _) => Subject::Dataset(r.dataset(1)?),
                 (None, Some(s)) => Subject::Source(s),
-                (None, None) => {
-                    return Err(RegistryError::Backend {
-                        location: c_location(&rows),
-                        context: "read disclosures".into(),
-                        source: "disclosure without subject".into(),
-                    });
-                }
+                (None, None) => return Err(r.bad(1, "disclosure without subject")),
             };
             Ok(Disclosure {
                 id: r.text(0)?,

@@ -325,7 +325,15 @@ where
         self.c.query(&stmt, params).ctx(self.location, what)
     }
 
-    fn bound(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<Vec<Row>> {
+    /// Runs `sql` with `params` bound as the statement's declared types want them: its
+    /// rows with `query`, else the number of rows it changed.
+    fn bound(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        what: &str,
+        query: bool,
+    ) -> Result<(Vec<Row>, u64)> {
         let stmt = self.statement(sql, what)?;
         let values: Vec<Box<dyn ToSql + Sync>> = params
             .iter()
@@ -333,7 +341,12 @@ where
             .map(|(p, ty)| pg_param(*p, ty))
             .collect();
         let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| &**b).collect();
-        self.c.query(&stmt, &refs).ctx(self.location, what)
+        let out = if query {
+            self.c.query(&stmt, &refs).map(|rows| (rows, 0))
+        } else {
+            self.c.execute(&stmt, &refs).map(|n| (Vec::new(), n))
+        };
+        out.ctx(self.location, what)
     }
 }
 
@@ -347,11 +360,11 @@ where
     }
 
     fn execute(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<u64> {
-        Ok(self.bound(sql, params, what)?.len() as u64)
+        Ok(self.bound(sql, params, what, false)?.1)
     }
 
     fn query(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<Rows> {
-        let rows = self.bound(sql, params, what)?;
+        let (rows, _) = self.bound(sql, params, what, true)?;
         let values = rows
             .iter()
             .map(values_of)
@@ -361,7 +374,7 @@ where
     }
 
     fn insert_id(&mut self, sql: &str, params: &[Param<'_>], what: &str) -> Result<i64> {
-        let rows = self.bound(&format!("{sql} RETURNING id"), params, what)?;
+        let (rows, _) = self.bound(&format!("{sql} RETURNING id"), params, what, true)?;
         match rows.first() {
             Some(r) => r.try_get(0).ctx(self.location, what),
             None => Err(bad(self.location, what, "no id returned".into())),
