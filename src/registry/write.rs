@@ -3,6 +3,8 @@
 //! event chain and copying tables in. Each runs inside the one transaction its
 //! [`super::Backend::write`] gives it and appends its event there.
 
+use std::collections::HashMap;
+
 use super::conn::{Conn, Owner, params};
 use super::read;
 use super::{
@@ -446,35 +448,43 @@ pub fn seal(
         });
     }
     super::check_staged_parts(d, sealed, &parts)?;
-    let mut parents = Vec::with_capacity(parts.len());
-    for p in &parts {
-        let rows = c.query(
-            "SELECT parent_id FROM dataset_part_parents WHERE part_id = ?1 ORDER BY parent_id",
-            params![p.id],
-            "read part parents",
-        )?;
-        parents.push(rows.iter().map(|r| r.int(0)).collect::<Result<_, _>>()?);
+    // Each part's parents, and all parts' members, one query each.
+    let rows = c.query(
+        "SELECT pp.part_id, pp.parent_id FROM dataset_part_parents pp \
+         JOIN dataset_parts p ON p.id = pp.part_id \
+         WHERE p.name = ?1 AND p.version = ?2 ORDER BY pp.part_id, pp.parent_id",
+        params![&d.name, &d.version],
+        "read part parents",
+    )?;
+    let mut by_part: HashMap<i64, Vec<i64>> = HashMap::new();
+    for r in rows.iter() {
+        by_part.entry(r.int(0)?).or_default().push(r.int(1)?);
     }
+    let parents = parts
+        .iter()
+        .map(|p| by_part.remove(&p.id).unwrap_or_default())
+        .collect();
     let parents = super::same_parents(d, &parts, parents)?;
-    let mut members: Vec<PartMember> = Vec::new();
-    for p in &parts {
-        let rows = c.query(
-            "SELECT m.path, s.id, s.hash, s.size, s.records FROM dataset_part_shards m \
-             JOIN shards s ON s.id = m.shard_id WHERE m.part_id = ?1",
-            params![p.id],
-            "read part shards",
-        )?;
-        for r in rows.iter() {
-            members.push(PartMember {
-                path: r.blob(0)?.to_vec(),
-                shard_id: r.int(1)?,
-                hash: r.hash(2)?,
-                size: r.count(3)?,
-                records: r.count(4)?,
-                part: p.part,
-            });
-        }
+    let rows = c.query(
+        "SELECT m.path, s.id, s.hash, s.size, s.records, p.part \
+         FROM dataset_part_shards m JOIN shards s ON s.id = m.shard_id \
+         JOIN dataset_parts p ON p.id = m.part_id \
+         WHERE p.name = ?1 AND p.version = ?2",
+        params![&d.name, &d.version],
+        "read part shards",
+    )?;
+    let mut members = Vec::with_capacity(rows.len());
+    for r in rows.iter() {
+        members.push(PartMember {
+            path: r.blob(0)?.to_vec(),
+            shard_id: r.int(1)?,
+            hash: r.hash(2)?,
+            size: r.count(3)?,
+            records: r.count(4)?,
+            part: r.int(5)?,
+        });
     }
+    drop(rows);
     let info = super::sealed_info(d, &parts, &mut members)?;
     let id = insert_dataset(c, &info)?;
     let rows: Vec<(&[u8], i64)> = members
