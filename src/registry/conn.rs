@@ -275,3 +275,65 @@ pub trait Conn {
 pub fn dollar(sql: &str) -> String {
     sql.replace('?', "$")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_read_as_postgres_numbers() {
+        assert_eq!(
+            dollar("SELECT id FROM t WHERE a = ?1 AND b = ?12 OR c = ?1"),
+            "SELECT id FROM t WHERE a = $1 AND b = $12 OR c = $1"
+        );
+    }
+
+    #[test]
+    fn rows_read_typed_columns_and_name_a_bad_one() {
+        let hash = blake3::hash(b"x");
+        let rows = Rows::new(
+            vec![vec![
+                Value::Int(-3),
+                Value::Text("2024-02-29".into()),
+                Value::Blob(hash.as_bytes().to_vec()),
+                Value::Null,
+                Value::Text("web@1".into()),
+                Value::Blob(vec![1, 2]),
+            ]],
+            "reg.db",
+            "read things",
+        );
+        let r = rows.first().unwrap();
+        assert_eq!(r.int(0).unwrap(), -3);
+        assert_eq!(r.count(0).unwrap(), 0);
+        assert_eq!(r.date(1).unwrap().to_string(), "2024-02-29");
+        assert_eq!(r.hash(2).unwrap(), hash);
+        assert_eq!(r.opt_text(3).unwrap(), None);
+        assert_eq!(r.opt_int(3).unwrap(), None);
+        assert_eq!(r.dataset(4).unwrap().to_string(), "web@1");
+        assert_eq!(
+            r.hash(5).unwrap_err().to_string(),
+            "registry reg.db: read things: column 5: hash of 2 bytes, not 32"
+        );
+        assert!(r.text(3).is_err());
+    }
+
+    #[test]
+    fn params_convert_from_the_models_fields() {
+        let org = Some("acme".to_string());
+        let none: Option<String> = None;
+        let p: &[Param<'_>] = params![&org, &none, 7u64, true, "x", b"ab".as_slice()];
+        assert!(matches!(
+            p,
+            [
+                Param::Text("acme"),
+                Param::Null,
+                Param::Int(7),
+                Param::Bool(true),
+                Param::Text("x"),
+                Param::Blob(b"ab"),
+            ]
+        ));
+        assert!(matches!(Param::from(u64::MAX), Param::Int(i64::MAX)));
+    }
+}
