@@ -170,7 +170,6 @@ fn dataset(z: Sizes, i: usize) -> NewDataset {
         parents: Vec::new(),
         members,
         state: None,
-        part: None,
     }
 }
 

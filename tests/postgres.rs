@@ -242,6 +242,41 @@ fn processes_migrating_at_once_all_succeed() {
 }
 
 #[test]
+fn migrations_create_exactly_the_registry_tables() {
+    if server().is_none() {
+        return;
+    }
+    let reg = pg::fresh_database();
+    provtrack::registry::open(&reg).unwrap();
+    let mut c = postgres::Client::connect(&reg, postgres::NoTls).unwrap();
+    let tables: Vec<String> = c
+        .query(
+            "SELECT tablename::TEXT FROM pg_tables WHERE schemaname = current_schema() \
+             ORDER BY tablename",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    // What `registry copy` carries, and the schema version: a table added by a migration
+    // must be added to TABLES too, or copies would silently drop it.
+    let mut expected: Vec<&str> = provtrack::registry::TABLES
+        .iter()
+        .map(|(t, _)| *t)
+        .collect();
+    expected.push("provtrack_schema");
+    expected.sort_unstable();
+    assert_eq!(expected.len(), 22);
+    assert_eq!(tables, expected);
+    let version: i64 = c
+        .query_one("SELECT version FROM provtrack_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, provtrack::registry::SCHEMA_VERSION);
+}
+
+#[test]
 fn connection_errors_are_one_line_and_name_no_secret() {
     let Some(server) = server() else { return };
     let env = Env::new();

@@ -312,51 +312,68 @@ fn derived_datasets_inherit_their_parents_sources() {
 
 #[test]
 fn a_killed_scan_leaves_no_partial_version() {
+    use std::io::BufRead;
     let env = setup();
-    for i in 0..400 {
+    for i in 0..40 {
         env.write(
-            &format!("big/{:03}/f{i}.bin", i % 20),
-            vec![(i % 251) as u8; 256 * 1024],
+            &format!("big/{:02}/f{i}.bin", i % 7),
+            vec![(i % 251) as u8; 64 * 1024],
         );
     }
-    for delay_ms in [20u64, 80, 200] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_provtrack"))
-            .args(["--registry"])
-            .arg(&env.registry)
-            .args([
-                "-q",
-                "scan",
-                "big",
-                "--dataset",
-                "big@1",
-                "--jobs",
-                "1",
-                "--rehash",
-            ])
-            .current_dir(env.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
-        if !env.is_postgres() {
-            let conn = rusqlite::Connection::open(&env.db).unwrap();
-            let ok: String = conn
-                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-                .unwrap();
-            assert_eq!(ok, "ok");
+    env.write("big/t.jsonl", records("twitter.com", 3));
+    let events_before = env.json(&["log"]).as_array().unwrap().len();
+    // The test hook (registry/write.rs) stops the scan after all its writes, before the
+    // commit, and says so: the kill lands exactly there, not after some guessed delay.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_provtrack"))
+        .args(["--registry"])
+        .arg(&env.registry)
+        .args(["-q", "scan", "big", "--dataset", "big@1"])
+        .current_dir(env.dir.path())
+        .env("PROVTRACK_TEST_PAUSE_BEFORE_COMMIT", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = Vec::new();
+    loop {
+        let mut line = String::new();
+        let n = stderr.read_line(&mut line).unwrap();
+        assert!(n > 0, "the scan ended before the hook paused it: {said:?}");
+        if line.trim_end() == "provtrack: test hook: paused before commit" {
+            break;
         }
-        // Either the whole version is there (the scan won the race) or none of it.
-        let n = env.query_i64(
-            "SELECT COUNT(*) FROM dataset_shards m JOIN datasets d ON d.id = m.dataset_id WHERE d.name = 'big'",
-        );
-        assert!(n == 0 || n == 400, "partial dataset: {n} members");
+        said.push(line);
     }
+    // SIGKILL: no destructor, no rollback by the process itself.
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    if !env.is_postgres() {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
+    // Nothing of the version: not listed, no members, no event, and the chain verifies.
+    let list = env.json(&["dataset", "list"]);
+    assert!(
+        !list.to_string().contains("big@1") && !list.to_string().contains("\"big\""),
+        "{list}"
+    );
+    let members = env.query_i64(
+        "SELECT COUNT(*) FROM dataset_shards m JOIN datasets d ON d.id = m.dataset_id WHERE d.name = 'big'",
+    );
+    assert_eq!(members, 0);
+    assert_eq!(env.json(&["log"]).as_array().unwrap().len(), events_before);
+    assert_eq!(env.json(&["verify"])["ok"], true);
+    // The scan run again completes.
     let s = env.json(&["scan", "big", "--dataset", "big@1"]);
-    assert_eq!(s["files"], 400);
-    assert!(s["status"] == "created" || s["status"] == "unchanged");
+    assert_eq!(s["files"], 41);
+    assert_eq!(s["status"], "created");
+    assert_eq!(s["sources"]["twitter"]["records"], 3);
+    assert_eq!(env.json(&["verify"])["ok"], true);
 }
 
 #[test]

@@ -25,7 +25,8 @@ pub use crate::digest::root_hash;
 use crate::attribute::{SourceMatcher, UrlField};
 use crate::error::{Error, Result};
 use crate::registry::{
-    Attribution, EventDraft, Member, Method, NewDataset, Registered, Registry, Shard, Source,
+    Attribution, EventDraft, Member, Method, NewDataset, Registered, Registry, RegistryError,
+    Shard, Source,
 };
 use crate::types::{DatasetRef, Date};
 
@@ -380,7 +381,29 @@ impl Survey {
 /// Reads `dir` with the registry's sources and saved state (read only): walks, reuses the
 /// facts of unchanged files, fingerprints and attributes the others.
 pub fn survey(reg: &dyn Registry, dir: &Path, opts: &ReadOptions) -> Result<Survey> {
-    let sources = reg.sources()?;
+    let dir_key = state_key(dir, opts)?;
+    let context = reg.scan_context(None, &[], &dir_key)?;
+    survey_with(context.sources, context.state, dir_key, dir, opts)
+}
+
+/// The key the scanner's state for `dir` is saved under: its canonical path, and the slice
+/// when partitioned (each slice keeps its own state: it holds only that slice's files).
+fn state_key(dir: &Path, opts: &ReadOptions) -> Result<Vec<u8>> {
+    let mut dir_key = canonical_dir(dir)?;
+    if let Some(p) = opts.walk.partition {
+        dir_key.extend_from_slice(format!("\0part {p}").as_bytes());
+    }
+    Ok(dir_key)
+}
+
+/// [`survey`] with what the registry said: its sources and the saved state under `dir_key`.
+fn survey_with(
+    sources: Vec<Source>,
+    state: Option<Vec<u8>>,
+    dir_key: Vec<u8>,
+    dir: &Path,
+    opts: &ReadOptions,
+) -> Result<Survey> {
     let matcher = SourceMatcher::new(&sources);
     let ids = matcher.ids().to_vec();
     let walk_opts = WalkOptions {
@@ -395,17 +418,8 @@ pub fn survey(reg: &dyn Registry, dir: &Path, opts: &ReadOptions) -> Result<Surv
         lap = Instant::now();
     };
     // Saved facts of files whose size, mtime and inode are unchanged since last time.
-    let mut dir_key = canonical_dir(dir)?;
-    if let Some(p) = opts.walk.partition {
-        // Each slice keeps its own state: it holds only that slice's files.
-        dir_key.extend_from_slice(format!("\0part {p}").as_bytes());
-    }
     let config = attribution_config(&sources, &opts.url_field);
-    let blob = if opts.rehash {
-        None
-    } else {
-        reg.scan_state(&dir_key)?
-    };
+    let blob = if opts.rehash { None } else { state };
     let saved = blob
         .as_deref()
         .and_then(|b| state::decode(b, &config, &ids));
@@ -511,7 +525,21 @@ pub fn survey(reg: &dyn Registry, dir: &Path, opts: &ReadOptions) -> Result<Surv
 /// Scans `opts.dir` and registers it as `opts.dataset`.
 pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     let started = Instant::now();
-    let known_ids: HashSet<String> = reg.sources()?.into_iter().map(|s| s.id).collect();
+    let mut read = opts.read.clone();
+    read.walk.partition = opts.partition;
+    // Everything the scan needs of the registry, in one read; an unregistered parent is
+    // refused there.
+    let dir_key = state_key(&opts.dir, &read)?;
+    let context = reg
+        .scan_context(Some(&opts.dataset), &opts.derived_from, &dir_key)
+        .map_err(|e| match e {
+            // The one check of the parents, named by the flag that gave them.
+            RegistryError::UnknownParent(p) => {
+                Error::input("--derived-from", format!("dataset {p} is not registered"))
+            }
+            e => e.into(),
+        })?;
+    let known_ids: HashSet<&str> = context.sources.iter().map(|s| s.id.as_str()).collect();
     for s in &opts.declared {
         if !known_ids.contains(s.as_str()) {
             return Err(Error::input(
@@ -522,20 +550,9 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             ));
         }
     }
-    let mut parent_sources = std::collections::BTreeSet::new();
-    for p in &opts.derived_from {
-        if reg.dataset(p)?.is_none() {
-            return Err(Error::input(
-                "--derived-from",
-                format!("dataset {p} is not registered"),
-            ));
-        }
-        parent_sources.extend(reg.dataset_usage(p)?.into_iter().filter_map(|u| u.source));
-    }
-    let parent_sources: Vec<String> = parent_sources.into_iter().collect();
-    let mut read = opts.read.clone();
-    read.walk.partition = opts.partition;
-    let survey = survey(&*reg, &opts.dir, &read)?;
+    let parent_sources = context.parent_sources;
+    let existing = context.existing;
+    let survey = survey_with(context.sources, context.state, dir_key, &opts.dir, &read)?;
     let saved_state = survey.state();
     let Survey {
         entries,
@@ -587,10 +604,9 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     summary.partition = opts.partition.map(|p| p.to_string());
     // The same version with the same root is a no-op: report what is registered.
     if opts.partition.is_none()
-        && let Some(existing) = reg.dataset(&opts.dataset)?
-        && existing.root == root
+        && let Some((info, totals)) = existing
+        && info.root == root
     {
-        let totals = reg.dataset_totals(&opts.dataset)?;
         for (src, (records, bytes)) in totals.sources {
             summary.sources.insert(src, SourceCount { records, bytes });
         }
@@ -650,11 +666,24 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         members,
         // Saved in the registering transaction: a failed scan changes nothing.
         state: Some((dir_key, saved_state)),
-        part: opts.partition.map(|p| (p.k, p.n)),
     };
-    match reg.register_dataset(&ds, &event)? {
-        Registered::Created { inherited_shards } => summary.inherited_shards = inherited_shards,
-        Registered::Unchanged => summary.status = "unchanged",
+    let registered = match opts.partition {
+        Some(p) => reg.stage_part(&ds, (p.k, p.n), &event)?,
+        None => reg.register_dataset(&ds, &event)?,
+    };
+    // What was stored, merged with what the registry knew about the same bytes.
+    let totals = match registered {
+        Registered::Created {
+            inherited_shards,
+            totals,
+        } => {
+            summary.inherited_shards = inherited_shards;
+            totals
+        }
+        Registered::Unchanged { totals } => {
+            summary.status = "unchanged";
+            totals
+        }
         Registered::Staged { inherited_shards } => {
             // Invisible until sealed: what this part found is the summary.
             summary.inherited_shards = inherited_shards;
@@ -670,10 +699,8 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             summary.seconds = started.elapsed().as_secs_f64();
             return Ok(summary);
         }
-    }
+    };
     mark("register", &mut phases);
-    // What was stored, merged with what the registry knew about the same bytes.
-    let totals = reg.dataset_totals(&opts.dataset)?;
     for (src, (records, bytes)) in totals.sources {
         summary.sources.insert(src, SourceCount { records, bytes });
     }

@@ -1,0 +1,235 @@
+//! [`Backend`]: what a storage backend provides (connections, one write transaction, its
+//! own faster reads), and the one [`Registry`] implementation every backend gets from it.
+
+use std::collections::HashMap;
+
+use super::conn::Conn;
+use super::{
+    Application, CardAttributed, CardImport, ContentRow, DatasetInfo, Disclosure, Event,
+    EventDraft, ExportedTable, Grant, KnownShard, NewDataset, Policy, Registered, Registry,
+    RegistryError, ScanContext, ShardLinks, Source, SourceUsage, StoredMember, TrainingRun, Value,
+    VolumeRow, read, write,
+};
+use crate::licence::Licence;
+use crate::types::DatasetRef;
+
+/// A storage backend: connections for reading and for one write transaction, and the
+/// reads it answers its own faster way.
+pub trait Backend {
+    /// A connection for reads (no transaction of its own).
+    fn read(&self) -> Box<dyn Conn + '_>;
+    /// Runs `f` in one write transaction, committed when it succeeds; `what` names the
+    /// write for a refusal (`cannot apply a policy`).
+    fn write<T>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, RegistryError>,
+    ) -> Result<T, RegistryError>;
+    /// See [`Registry::known_shards`].
+    fn known_shards(
+        &self,
+        hashes: &[blake3::Hash],
+    ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError> {
+        read::known_shards_each(&mut *self.read(), hashes)
+    }
+    /// See [`Registry::datasets_usage`].
+    fn datasets_usage(
+        &self,
+        refs: &[DatasetRef],
+    ) -> Result<HashMap<DatasetRef, (DatasetInfo, Vec<SourceUsage>)>, RegistryError> {
+        read::datasets_usage_each(&mut *self.read(), refs)
+    }
+    /// See [`Registry::cap_volumes`].
+    fn cap_volumes(
+        &self,
+        sources: &[String],
+    ) -> Result<HashMap<(String, String), Vec<VolumeRow>>, RegistryError> {
+        read::cap_volumes_each(&mut *self.read(), sources)
+    }
+}
+
+impl<B: Backend> Registry for B {
+    fn apply_policy(&mut self, policy: &Policy, event: &EventDraft) -> Result<(), RegistryError> {
+        self.write("apply a policy", |c| {
+            write::upsert_policy(c, policy)?;
+            write::append_event(c, event)
+        })
+    }
+
+    fn register_dataset(
+        &mut self,
+        ds: &NewDataset,
+        event: &EventDraft,
+    ) -> Result<Registered, RegistryError> {
+        self.write("register a dataset", |c| write::register(c, ds, event))
+    }
+
+    fn stage_part(
+        &mut self,
+        ds: &NewDataset,
+        part: (u32, u32),
+        event: &EventDraft,
+    ) -> Result<Registered, RegistryError> {
+        self.write("register a dataset", |c| {
+            write::stage_part(c, ds, part, event)
+        })
+    }
+
+    fn seal_dataset(
+        &mut self,
+        d: &DatasetRef,
+        event: &dyn Fn(&DatasetInfo) -> EventDraft,
+    ) -> Result<DatasetInfo, RegistryError> {
+        let (id, info) = self.write("seal a dataset", |c| write::seal(c, d, event))?;
+        // As stored, with its parents.
+        Ok(read::datasets(&mut *self.read(), Some(id))?
+            .pop()
+            .map_or(info, |(_, stored)| stored))
+    }
+
+    fn record_training(
+        &mut self,
+        run: &TrainingRun,
+        event: &EventDraft,
+    ) -> Result<(), RegistryError> {
+        self.write("record a training run", |c| {
+            write::upsert_training(c, run)?;
+            write::append_event(c, event)
+        })
+    }
+
+    fn import_card(
+        &mut self,
+        card: &CardImport,
+        event: &EventDraft,
+    ) -> Result<CardAttributed, RegistryError> {
+        // Checked before the write, so an unknown dataset is named even where nothing can
+        // be written.
+        let id = read::dataset_id(&mut *self.read(), &card.dataset, "look up dataset")?
+            .ok_or_else(|| RegistryError::UnknownDataset(card.dataset.clone()))?;
+        self.write("import a dataset card", |c| {
+            write::import_card(c, id, card, event)
+        })
+    }
+
+    fn record_event(&mut self, event: &EventDraft) -> Result<(), RegistryError> {
+        self.write("record an event", |c| write::append_event(c, event))
+    }
+
+    fn store_scan_state(&mut self, dir: &[u8], state: &[u8]) -> Result<(), RegistryError> {
+        self.write("save scan state", |c| write::save_state(c, dir, state))
+    }
+
+    fn import_tables(&mut self, tables: &[ExportedTable<'_>]) -> Result<(), RegistryError> {
+        self.write("copy a registry into it", |c| {
+            write::import_tables(c, tables)
+        })
+    }
+
+    fn scan_context(
+        &self,
+        dataset: Option<&DatasetRef>,
+        parents: &[DatasetRef],
+        dir: &[u8],
+    ) -> Result<ScanContext, RegistryError> {
+        read::scan_context(&mut *self.read(), dataset, parents, dir)
+    }
+
+    fn sources(&self) -> Result<Vec<Source>, RegistryError> {
+        read::sources(&mut *self.read())
+    }
+
+    fn licences(&self) -> Result<Vec<Licence>, RegistryError> {
+        read::licences(&mut *self.read())
+    }
+
+    fn grants(&self) -> Result<Vec<Grant>, RegistryError> {
+        read::grants(&mut *self.read())
+    }
+
+    fn training_runs(&self) -> Result<Vec<TrainingRun>, RegistryError> {
+        read::training_runs(&mut *self.read())
+    }
+
+    fn applications(&self) -> Result<Vec<Application>, RegistryError> {
+        read::applications(&mut *self.read())
+    }
+
+    fn disclosures(&self) -> Result<Vec<Disclosure>, RegistryError> {
+        read::disclosures(&mut *self.read())
+    }
+
+    fn datasets(&self) -> Result<Vec<DatasetInfo>, RegistryError> {
+        let all = read::datasets(&mut *self.read(), None)?;
+        Ok(all.into_iter().map(|(_, info)| info).collect())
+    }
+
+    fn dataset(&self, r: &DatasetRef) -> Result<Option<DatasetInfo>, RegistryError> {
+        read::dataset(&mut *self.read(), r)
+    }
+
+    fn dataset_members(&self, r: &DatasetRef) -> Result<Vec<StoredMember>, RegistryError> {
+        let c = &mut *self.read();
+        match read::dataset_id(c, r, "look up dataset")? {
+            Some(id) => read::members(c, id),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn dataset_usage(&self, r: &DatasetRef) -> Result<Vec<SourceUsage>, RegistryError> {
+        let c = &mut *self.read();
+        match read::dataset_id(c, r, "look up dataset")? {
+            Some(id) => read::usage(c, id),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn datasets_usage(
+        &self,
+        refs: &[DatasetRef],
+    ) -> Result<HashMap<DatasetRef, (DatasetInfo, Vec<SourceUsage>)>, RegistryError> {
+        Backend::datasets_usage(self, refs)
+    }
+
+    fn cap_volumes(
+        &self,
+        sources: &[String],
+    ) -> Result<HashMap<(String, String), Vec<VolumeRow>>, RegistryError> {
+        Backend::cap_volumes(self, sources)
+    }
+
+    fn staged_parts(&self, d: &DatasetRef) -> Result<Vec<(u32, u32, u64)>, RegistryError> {
+        let staged = read::staged(&mut *self.read(), d)?;
+        Ok(staged
+            .into_iter()
+            .map(|(k, n, files, _)| (k, n, files))
+            .collect())
+    }
+
+    fn shard_links(&self, hash: &blake3::Hash) -> Result<Option<ShardLinks>, RegistryError> {
+        read::shard_links(&mut *self.read(), hash)
+    }
+
+    fn known_shards(
+        &self,
+        hashes: &[blake3::Hash],
+    ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError> {
+        Backend::known_shards(self, hashes)
+    }
+
+    fn source_content(&self, source: &str) -> Result<Vec<ContentRow>, RegistryError> {
+        read::source_content(&mut *self.read(), source)
+    }
+
+    fn events(&self, limit: Option<u64>) -> Result<Vec<Event>, RegistryError> {
+        read::events(&mut *self.read(), limit)
+    }
+
+    fn export_table(
+        &self,
+        table: &str,
+        columns: &[&str],
+    ) -> Result<Vec<Vec<Value>>, RegistryError> {
+        read::export_table(&mut *self.read(), table, columns)
+    }
+}

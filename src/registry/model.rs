@@ -1,0 +1,267 @@
+//! The storage models: what the registry stores and answers with (datasets, members,
+//! usage, events, card imports), beside the plain values of [`crate::values`].
+
+use serde::Serialize;
+
+use super::{Attribution, Grant, Shard, Source, VolumeRow, ser_hash};
+use crate::licence::Licence;
+use crate::types::{DatasetRef, Date};
+
+/// Per-source totals over a dataset's member paths.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatasetTotals {
+    /// Source id → (records, bytes).
+    pub sources: std::collections::BTreeMap<String, (u64, u64)>,
+    /// Records attributed to no source.
+    pub unattributed_records: u64,
+}
+
+/// One path of a dataset version and its shard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// Path relative to the scanned directory, raw bytes, `/`-separated.
+    pub path: Vec<u8>,
+    /// The shard.
+    pub shard: Shard,
+    /// Its attributions.
+    pub attributions: Vec<Attribution>,
+}
+
+/// A dataset version ready to register.
+#[derive(Clone, Debug)]
+pub struct NewDataset {
+    /// Name and version.
+    pub dataset: DatasetRef,
+    /// Owning org.
+    pub org: Option<String>,
+    /// Collection date.
+    pub collected: Date,
+    /// Root hash over the sorted members.
+    pub root_hash: blake3::Hash,
+    /// Parent datasets (must exist).
+    pub parents: Vec<DatasetRef>,
+    /// Members sorted by path.
+    pub members: Vec<Member>,
+    /// The scanner's state to save with it: (directory key, state blob).
+    pub state: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// What a scan reads from the registry before it starts, in one pass.
+#[derive(Clone, Debug, Default)]
+pub struct ScanContext {
+    /// All sources, by id.
+    pub sources: Vec<Source>,
+    /// The scanner's saved state for the directory.
+    pub state: Option<Vec<u8>>,
+    /// The version being scanned, when registered, with its totals.
+    pub existing: Option<(DatasetInfo, DatasetTotals)>,
+    /// The sources of the `--derived-from` parents' content, sorted.
+    pub parent_sources: Vec<String>,
+}
+
+/// A registered dataset version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DatasetInfo {
+    /// Name and version.
+    pub dataset: DatasetRef,
+    /// Owning org.
+    pub org: Option<String>,
+    /// Collection date.
+    pub collected: Date,
+    /// Root hash.
+    #[serde(serialize_with = "ser_hash")]
+    pub root: blake3::Hash,
+    /// Files.
+    pub files: u64,
+    /// Bytes on disk.
+    pub bytes: u64,
+    /// Records.
+    pub records: u64,
+    /// Parents.
+    pub parents: Vec<DatasetRef>,
+}
+
+/// A member as stored: path and shard facts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMember {
+    /// Raw path bytes.
+    pub path: Vec<u8>,
+    /// The shard.
+    pub shard: Shard,
+}
+
+/// Content of one source (or of none) in a set of distinct shards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceUsage {
+    /// The source; `None` for content attributed to no source.
+    pub source: Option<String>,
+    /// Distinct shards.
+    pub shards: u64,
+    /// Records.
+    pub records: u64,
+    /// Uncompressed bytes.
+    pub bytes: u64,
+}
+
+/// One member's records of a source, for audits: which dataset, whose, when, which shard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentRow {
+    /// The dataset.
+    pub dataset: DatasetRef,
+    /// Its owner.
+    pub org: Option<String>,
+    /// When it was collected.
+    pub collected: Date,
+    /// The shard.
+    pub shard: blake3::Hash,
+    /// Records of the source in it.
+    pub records: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// Where a shard sits: the datasets holding it and the sources it is attributed to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShardLinks {
+    /// Datasets holding the shard, by name.
+    pub datasets: Vec<DatasetRef>,
+    /// Sources of its content, by id.
+    pub sources: Vec<String>,
+}
+
+/// A registered shard's attributed and unattributed content.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KnownShard {
+    /// (source, records, bytes), by source.
+    pub sources: Vec<(String, u64, u64)>,
+    /// Records attributed to no source.
+    pub unattributed_records: u64,
+    /// Their bytes.
+    pub unattributed_bytes: u64,
+}
+
+impl ContentRow {
+    /// The row as volume counted against a cap.
+    pub fn volume(&self) -> VolumeRow {
+        VolumeRow {
+            collected: self.collected,
+            shard: self.shard,
+            records: self.records,
+        }
+    }
+}
+
+/// What a dataset card declares for a registered dataset version, ready to register in
+/// one transaction.
+#[derive(Clone, Debug)]
+pub struct CardImport {
+    /// The dataset version the card describes (must be registered).
+    pub dataset: DatasetRef,
+    /// The source of the card's content; stored when new, an existing one is kept as is.
+    pub source: Source,
+    /// Licences the card names that are not in the catalogue (`LicenseRef-…`, no terms);
+    /// stored when new, existing ones (and their terms) are kept.
+    pub licences: Vec<Licence>,
+    /// Grants of the source under the card's licences; upserted by id.
+    pub grants: Vec<Grant>,
+    /// Member paths whose content no source claims is declared the source's; `None` for
+    /// every member.
+    pub paths: Option<Vec<Vec<u8>>>,
+}
+
+/// Content a card import attributed to its source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CardAttributed {
+    /// Distinct shards that gained the attribution.
+    pub shards: u64,
+    /// Records declared the source's.
+    pub records: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// An event to append, built by the caller.
+#[derive(Clone, Debug)]
+pub struct EventDraft {
+    /// Who: `$USER` or `--actor`.
+    pub actor: String,
+    /// What kind (`apply`, `scan`, `train`).
+    pub kind: String,
+    /// Details, serialised canonically.
+    pub payload: serde_json::Value,
+}
+
+/// An event as stored in the append-only chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Sequence number, from 1.
+    pub seq: u64,
+    /// UTC time, RFC 3339.
+    pub time: String,
+    /// Who.
+    pub actor: String,
+    /// What kind.
+    pub kind: String,
+    /// Canonical JSON payload.
+    pub payload: String,
+    /// Hash of the previous event (64 zeros for the first).
+    pub prev: String,
+    /// This event's chain hash.
+    pub hash: String,
+}
+
+/// What registering (or staging) a dataset did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Registered {
+    /// A new version was stored.
+    Created {
+        /// Shards already registered whose stored attributions add to what this scan found
+        /// (same bytes, same provenance).
+        inherited_shards: u64,
+        /// What the registry now holds of the version, per source.
+        totals: DatasetTotals,
+    },
+    /// The same version (or part) with identical content was already there; nothing
+    /// changed.
+    Unchanged {
+        /// What the registry holds of the version (nothing for a staged part).
+        totals: DatasetTotals,
+    },
+    /// A part of a partitioned scan was staged.
+    Staged {
+        /// As for `Created`.
+        inherited_shards: u64,
+    },
+}
+
+/// A staged part of a dataset version, as `seal_dataset` reads it back.
+#[derive(Clone, Debug)]
+pub struct StagedPartRow {
+    /// Its row id.
+    pub id: i64,
+    /// K of K/N.
+    pub part: i64,
+    /// N of K/N.
+    pub parts: i64,
+    /// The collecting org it was scanned with.
+    pub org: Option<String>,
+    /// The collection date it was scanned with, as stored.
+    pub collected: String,
+}
+
+/// A member of a staged part, as `seal_dataset` reads it back.
+#[derive(Clone, Debug)]
+pub struct PartMember {
+    /// Relative path.
+    pub path: Vec<u8>,
+    /// The shard's row id.
+    pub shard_id: i64,
+    /// The shard's hash.
+    pub hash: blake3::Hash,
+    /// Its size.
+    pub size: u64,
+    /// Its records.
+    pub records: u64,
+    /// The part (K) it was staged by.
+    pub part: i64,
+}

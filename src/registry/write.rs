@@ -1,0 +1,587 @@
+//! The writing workflows, once for every backend: applying a policy, registering, staging
+//! and sealing a dataset version, importing a card, recording training, appending to the
+//! event chain and copying tables in. Each runs inside the one transaction its
+//! [`super::Backend::write`] gives it and appends its event there.
+
+use std::collections::HashMap;
+
+use super::conn::{Conn, Owner, params};
+use super::read;
+use super::{
+    CardAttributed, CardImport, DatasetInfo, EventDraft, ExportedTable, NewDataset, PartMember,
+    Policy, Registered, RegistryError, StagedPartRow, Subject, TrainingRun, check_table,
+};
+use crate::events;
+use crate::types::{DatasetRef, utc_now_rfc3339};
+
+/// Appends one event to the chain, after the head it reads under the chain lock: concurrent
+/// writers append one after the other.
+pub fn append_event(c: &mut dyn Conn, draft: &EventDraft) -> Result<(), RegistryError> {
+    c.lock_chain()?;
+    let head = c.query(
+        "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+        &[],
+        "read chain head",
+    )?;
+    let (seq, prev) = match head.first() {
+        Some(r) => (r.count(0)?, r.text(1)?),
+        None => (0, events::GENESIS.to_string()),
+    };
+    let seq = seq + 1;
+    let time = utc_now_rfc3339();
+    let payload = events::canonical(&draft.payload);
+    let hash = events::chain_hash(&prev, seq, &time, &draft.actor, &draft.kind, &payload);
+    c.execute(
+        "INSERT INTO events (seq, time, actor, kind, payload, prev, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            seq,
+            &time,
+            &draft.actor,
+            &draft.kind,
+            &payload,
+            &prev,
+            &hash
+        ],
+        "append event",
+    )?;
+    Ok(())
+}
+
+/// Upserts one training run with its datasets and uses.
+pub fn upsert_training(c: &mut dyn Conn, t: &TrainingRun) -> Result<(), RegistryError> {
+    let what = "store training run";
+    let date = t.date.to_string();
+    c.execute(
+        "INSERT INTO training_runs (model, org, date) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (model) DO UPDATE SET org = excluded.org, date = excluded.date",
+        params![&t.model, &t.org, &date],
+        what,
+    )?;
+    c.execute(
+        "DELETE FROM training_datasets WHERE model = ?1",
+        params![&t.model],
+        what,
+    )?;
+    c.execute(
+        "DELETE FROM training_uses WHERE model = ?1",
+        params![&t.model],
+        what,
+    )?;
+    for d in &t.datasets {
+        c.execute(
+            "INSERT INTO training_datasets (model, dataset) VALUES (?1, ?2) \
+             ON CONFLICT DO NOTHING",
+            params![&t.model, &d.to_string()],
+            what,
+        )?;
+    }
+    for u in &t.uses {
+        c.execute(
+            "INSERT INTO training_uses (model, use_name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![&t.model, u],
+            what,
+        )?;
+    }
+    Ok(())
+}
+
+/// Upserts everything in the policy; never deletes (but a source's domains, a licence's
+/// terms and an application's models are replaced by the policy's).
+pub fn upsert_policy(c: &mut dyn Conn, p: &Policy) -> Result<(), RegistryError> {
+    for s in &p.sources {
+        let what = "store source";
+        c.execute(
+            "INSERT INTO sources (id, name) VALUES (?1, ?2) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            params![&s.id, &s.name],
+            what,
+        )?;
+        c.execute(
+            "DELETE FROM source_domains WHERE source_id = ?1",
+            params![&s.id],
+            what,
+        )?;
+        for d in &s.domains {
+            let owner = c.query(
+                "SELECT source_id FROM source_domains WHERE domain = ?1",
+                params![d],
+                what,
+            )?;
+            if let Some(owner) = owner.first() {
+                return Err(RegistryError::DomainTaken {
+                    domain: d.clone(),
+                    source_id: s.id.clone(),
+                    owner: owner.text(0)?,
+                });
+            }
+            c.execute(
+                "INSERT INTO source_domains (domain, source_id) VALUES (?1, ?2)",
+                params![d, &s.id],
+                what,
+            )?;
+        }
+    }
+    for l in &p.licences {
+        let what = "store licence";
+        c.execute(
+            "INSERT INTO licences (id, name) VALUES (?1, ?2) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            params![&l.id, &l.name],
+            what,
+        )?;
+        c.execute(
+            "DELETE FROM licence_terms WHERE licence_id = ?1",
+            params![&l.id],
+            what,
+        )?;
+        let terms = l
+            .allow
+            .iter()
+            .map(|t| ("allow", t))
+            .chain(l.deny.iter().map(|t| ("deny", t)))
+            .chain(l.conditions.iter().map(|t| ("condition", t)));
+        for (kind, term) in terms {
+            c.execute(
+                "INSERT INTO licence_terms (licence_id, kind, term) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT DO NOTHING",
+                params![&l.id, kind, term],
+                what,
+            )?;
+        }
+    }
+    for g in &p.grants {
+        c.execute(
+            "INSERT INTO grants (id, source_id, licence_id, grantee, valid_from, valid_until, \
+             cap_records, cap_per) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (id) DO UPDATE SET source_id = excluded.source_id, \
+             licence_id = excluded.licence_id, grantee = excluded.grantee, \
+             valid_from = excluded.valid_from, valid_until = excluded.valid_until, \
+             cap_records = excluded.cap_records, cap_per = excluded.cap_per",
+            params![
+                &g.id,
+                &g.source,
+                &g.licence,
+                &g.grantee,
+                &g.from.to_string(),
+                &g.until.map(|d| d.to_string()),
+                g.cap.map(|c| i64::try_from(c.records).unwrap_or(i64::MAX)),
+                g.cap.map(|c| c.per.as_str()),
+            ],
+            "store grant",
+        )?;
+    }
+    for t in &p.training {
+        upsert_training(c, t)?;
+    }
+    for a in &p.applications {
+        let what = "store application";
+        c.execute(
+            "INSERT INTO applications (id, org, disclosed) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (id) DO UPDATE SET org = excluded.org, disclosed = excluded.disclosed",
+            params![&a.id, &a.org, a.disclosed],
+            what,
+        )?;
+        c.execute(
+            "DELETE FROM application_models WHERE application_id = ?1",
+            params![&a.id],
+            what,
+        )?;
+        for m in &a.models {
+            c.execute(
+                "INSERT INTO application_models (application_id, model) VALUES (?1, ?2) \
+                 ON CONFLICT DO NOTHING",
+                params![&a.id, m],
+                what,
+            )?;
+        }
+    }
+    for d in &p.disclosures {
+        let (dataset, source) = match &d.subject {
+            Subject::Dataset(r) => (Some(r.to_string()), None),
+            Subject::Source(s) => (None, Some(s.clone())),
+        };
+        c.execute(
+            "INSERT INTO disclosures (id, dataset, source_id, recipient, kind, date, org) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (id) DO UPDATE SET dataset = excluded.dataset, \
+             source_id = excluded.source_id, recipient = excluded.recipient, \
+             kind = excluded.kind, date = excluded.date, org = excluded.org",
+            params![
+                &d.id,
+                &dataset,
+                &source,
+                &d.recipient,
+                &d.kind,
+                &d.date.to_string(),
+                &d.org
+            ],
+            "store disclosure",
+        )?;
+    }
+    Ok(())
+}
+
+/// The ids of `--derived-from` parents, which must be registered.
+fn parent_ids(c: &mut dyn Conn, parents: &[DatasetRef]) -> Result<Vec<i64>, RegistryError> {
+    let mut out = Vec::with_capacity(parents.len());
+    for p in parents {
+        let id = read::dataset_id(c, p, "look up parent dataset")?;
+        out.push(id.ok_or_else(|| RegistryError::UnknownParent(p.clone()))?);
+    }
+    Ok(out)
+}
+
+/// Saves the scanner's state for a directory (replacing what was saved).
+pub fn save_state(c: &mut dyn Conn, dir: &[u8], state: &[u8]) -> Result<(), RegistryError> {
+    c.execute(
+        "INSERT INTO scan_state (dir, state) VALUES (?1, ?2) \
+         ON CONFLICT (dir) DO UPDATE SET state = excluded.state",
+        params![dir, state],
+        "write scan state",
+    )?;
+    Ok(())
+}
+
+/// Stores a published version's row; its id.
+fn insert_dataset(c: &mut dyn Conn, info: &DatasetInfo) -> Result<i64, RegistryError> {
+    // A concurrent scan of the same version: the unique key makes the second wait for the
+    // first, then fail on the conflict rather than store a second copy.
+    c.insert_id(
+        "INSERT INTO datasets (name, version, org, collected, root_hash, files, bytes, \
+         records, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            &info.dataset.name,
+            &info.dataset.version,
+            &info.org,
+            &info.collected.to_string(),
+            &info.root,
+            info.files,
+            info.bytes,
+            info.records,
+            &utc_now_rfc3339(),
+        ],
+        "store dataset",
+    )
+}
+
+/// Links a published version to its parents.
+fn insert_parents(c: &mut dyn Conn, id: i64, parents: &[i64]) -> Result<(), RegistryError> {
+    for p in parents {
+        c.execute(
+            "INSERT INTO dataset_parents (dataset_id, parent_id) VALUES (?1, ?2) \
+             ON CONFLICT DO NOTHING",
+            params![id, *p],
+            "store dataset parents",
+        )?;
+    }
+    Ok(())
+}
+
+/// Test hook: with `PROVTRACK_TEST_PAUSE_BEFORE_COMMIT=1` a registering scan, its writes all
+/// made, says so on stderr and waits to be killed before committing, so a test can kill it
+/// exactly there and check that nothing of the version is left (tests/scanner.rs,
+/// `a_killed_scan_leaves_no_partial_version`). Never set outside tests.
+fn pause_before_commit() {
+    if std::env::var_os("PROVTRACK_TEST_PAUSE_BEFORE_COMMIT").is_some_and(|v| v == "1") {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "provtrack: test hook: paused before commit");
+        let _ = err.flush();
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+}
+
+/// Stores a dataset version with its members, shards, attributions and the scanner's
+/// state, appends `event`, and answers what the registry now holds of it; the same version
+/// with the same root hash is left as it is.
+pub fn register(
+    c: &mut dyn Conn,
+    ds: &NewDataset,
+    event: &EventDraft,
+) -> Result<Registered, RegistryError> {
+    let existing = c.query(
+        "SELECT id, root_hash FROM datasets WHERE name = ?1 AND version = ?2",
+        params![&ds.dataset.name, &ds.dataset.version],
+        "look up dataset",
+    )?;
+    if let Some(row) = existing.first() {
+        let id = row.int(0)?;
+        if row.hash(1)? == ds.root_hash {
+            let totals = read::dataset_totals(c, id)?;
+            return Ok(Registered::Unchanged { totals });
+        }
+        let old: Vec<(Vec<u8>, blake3::Hash)> = read::members(c, id)?
+            .into_iter()
+            .map(|m| (m.path, m.shard.hash))
+            .collect();
+        return Err(RegistryError::DatasetChanged {
+            dataset: ds.dataset.clone(),
+            changes: super::describe_changes(&old, &ds.members),
+        });
+    }
+    let parents = parent_ids(c, &ds.parents)?;
+    let info = DatasetInfo {
+        dataset: ds.dataset.clone(),
+        org: ds.org.clone(),
+        collected: ds.collected,
+        root: ds.root_hash,
+        files: ds.members.len() as u64,
+        bytes: ds.members.iter().map(|m| m.shard.size).sum(),
+        records: ds.members.iter().map(|m| m.shard.records).sum(),
+        parents: Vec::new(),
+    };
+    let id = insert_dataset(c, &info)?;
+    insert_parents(c, id, &parents)?;
+    let (shard_ids, inherited_shards) = c.store_shards(&ds.members)?;
+    c.write_members(
+        Owner::Dataset(id),
+        &super::member_rows(&ds.members, &shard_ids),
+    )?;
+    if let Some((dir, state)) = &ds.state {
+        save_state(c, dir, state)?;
+    }
+    append_event(c, event)?;
+    let totals = read::dataset_totals(c, id)?;
+    pause_before_commit();
+    Ok(Registered::Created {
+        inherited_shards,
+        totals,
+    })
+}
+
+/// Stages part `k` of `n` of a version (see [`super::Registry::stage_part`]).
+pub fn stage_part(
+    c: &mut dyn Conn,
+    ds: &NewDataset,
+    (k, n): (u32, u32),
+    event: &EventDraft,
+) -> Result<Registered, RegistryError> {
+    let d = &ds.dataset;
+    if read::dataset_id(c, d, "look up dataset")?.is_some() {
+        return Err(RegistryError::StagingSealed(d.clone()));
+    }
+    let staged = read::staged(c, d)?;
+    if let Some((j, m, _, _)) = staged.iter().find(|(_, m, _, _)| *m != n) {
+        return Err(RegistryError::PartCountDiffers {
+            dataset: d.clone(),
+            staged: i64::from(*j),
+            parts: i64::from(*m),
+            asked: n,
+        });
+    }
+    if let Some((_, _, _, root)) = staged.iter().find(|(j, _, _, _)| *j == k) {
+        if *root == ds.root_hash {
+            return Ok(Registered::Unchanged {
+                totals: Default::default(),
+            });
+        }
+        return Err(RegistryError::PartChanged {
+            dataset: d.clone(),
+            part: k,
+            parts: n,
+        });
+    }
+    let parents = parent_ids(c, &ds.parents)?;
+    let part_id = c.insert_id(
+        "INSERT INTO dataset_parts (name, version, part, parts, org, collected, root_hash, \
+         files, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            &d.name,
+            &d.version,
+            k,
+            n,
+            &ds.org,
+            &ds.collected.to_string(),
+            &ds.root_hash,
+            ds.members.len() as u64,
+            &utc_now_rfc3339(),
+        ],
+        "stage part",
+    )?;
+    for p in parents {
+        c.execute(
+            "INSERT INTO dataset_part_parents (part_id, parent_id) VALUES (?1, ?2) \
+             ON CONFLICT DO NOTHING",
+            params![part_id, p],
+            "stage part parents",
+        )?;
+    }
+    let (shard_ids, inherited_shards) = c.store_shards(&ds.members)?;
+    c.write_members(
+        Owner::Part(part_id),
+        &super::member_rows(&ds.members, &shard_ids),
+    )?;
+    if let Some((dir, state)) = &ds.state {
+        save_state(c, dir, state)?;
+    }
+    append_event(c, event)?;
+    pause_before_commit();
+    Ok(Registered::Staged { inherited_shards })
+}
+
+/// Publishes a version from its staged parts (see [`super::Registry::seal_dataset`]);
+/// answers its id and what was published.
+pub fn seal(
+    c: &mut dyn Conn,
+    d: &DatasetRef,
+    event: &dyn Fn(&DatasetInfo) -> EventDraft,
+) -> Result<(i64, DatasetInfo), RegistryError> {
+    let sealed = read::dataset_id(c, d, "look up dataset")?.is_some();
+    // Parts are locked while they are checked and published.
+    let sql = format!(
+        "SELECT id, part, parts, org, collected FROM dataset_parts \
+         WHERE name = ?1 AND version = ?2 ORDER BY part{}",
+        c.row_lock(" FOR UPDATE")
+    );
+    let rows = c.query(&sql, params![&d.name, &d.version], "read staged parts")?;
+    let mut parts = Vec::with_capacity(rows.len());
+    for r in rows.iter() {
+        parts.push(StagedPartRow {
+            id: r.int(0)?,
+            part: r.int(1)?,
+            parts: r.int(2)?,
+            org: r.opt_text(3)?,
+            collected: r.text(4)?,
+        });
+    }
+    super::check_staged_parts(d, sealed, &parts)?;
+    // Each part's parents, and all parts' members, one query each.
+    let rows = c.query(
+        "SELECT pp.part_id, pp.parent_id FROM dataset_part_parents pp \
+         JOIN dataset_parts p ON p.id = pp.part_id \
+         WHERE p.name = ?1 AND p.version = ?2 ORDER BY pp.part_id, pp.parent_id",
+        params![&d.name, &d.version],
+        "read part parents",
+    )?;
+    let mut by_part: HashMap<i64, Vec<i64>> = HashMap::new();
+    for r in rows.iter() {
+        by_part.entry(r.int(0)?).or_default().push(r.int(1)?);
+    }
+    let parents = parts
+        .iter()
+        .map(|p| by_part.remove(&p.id).unwrap_or_default())
+        .collect();
+    let parents = super::same_parents(d, &parts, parents)?;
+    let rows = c.query(
+        "SELECT m.path, s.id, s.hash, s.size, s.records, p.part \
+         FROM dataset_part_shards m JOIN shards s ON s.id = m.shard_id \
+         JOIN dataset_parts p ON p.id = m.part_id \
+         WHERE p.name = ?1 AND p.version = ?2",
+        params![&d.name, &d.version],
+        "read part shards",
+    )?;
+    let mut members = Vec::with_capacity(rows.len());
+    for r in rows.iter() {
+        members.push(PartMember {
+            path: r.blob(0)?.to_vec(),
+            shard_id: r.int(1)?,
+            hash: r.hash(2)?,
+            size: r.count(3)?,
+            records: r.count(4)?,
+            part: r.int(5)?,
+        });
+    }
+    drop(rows);
+    let info = super::sealed_info(d, &parts, &mut members)?;
+    let id = insert_dataset(c, &info)?;
+    let rows: Vec<(&[u8], i64)> = members
+        .iter()
+        .map(|m| (m.path.as_slice(), m.shard_id))
+        .collect();
+    c.write_members(Owner::Dataset(id), &rows)?;
+    insert_parents(c, id, &parents)?;
+    c.execute(
+        "DELETE FROM dataset_parts WHERE name = ?1 AND version = ?2",
+        params![&d.name, &d.version],
+        "remove staged parts",
+    )?;
+    append_event(c, &event(&info))?;
+    Ok((id, info))
+}
+
+/// Registers what a dataset card declares for the version with id `dataset_id` (see
+/// [`super::Registry::import_card`]).
+pub fn import_card(
+    c: &mut dyn Conn,
+    dataset_id: i64,
+    card: &CardImport,
+    event: &EventDraft,
+) -> Result<CardAttributed, RegistryError> {
+    c.execute(
+        "INSERT INTO sources (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+        params![&card.source.id, &card.source.name],
+        "store source",
+    )?;
+    for l in &card.licences {
+        c.execute(
+            "INSERT INTO licences (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+            params![&l.id, &l.name],
+            "store licence",
+        )?;
+    }
+    upsert_policy(
+        c,
+        &Policy {
+            grants: card.grants.clone(),
+            ..Policy::default()
+        },
+    )?;
+    // Locked: a scan merging its counts into the same shards waits for us.
+    let sql = format!(
+        "SELECT m.path, s.id, s.unattributed_records, s.unattributed_bytes \
+         FROM dataset_shards m JOIN shards s ON s.id = m.shard_id \
+         WHERE m.dataset_id = ?1 ORDER BY m.path{}",
+        c.row_lock(" FOR UPDATE OF s")
+    );
+    let rows = c.query(&sql, params![dataset_id], "read dataset shards")?;
+    let mut members = Vec::with_capacity(rows.len());
+    for r in rows.iter() {
+        members.push((r.blob(0)?.to_vec(), r.int(1)?, r.int(2)?, r.int(3)?));
+    }
+    let (targets, attributed) = card.targets(&members);
+    for (shard, records, bytes) in targets {
+        let what = "store attribution";
+        c.execute(
+            "INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
+             VALUES (?1, ?2, ?3, ?4, 'declared') ON CONFLICT (shard_id, source_id) \
+             DO UPDATE SET records = attributions.records + excluded.records, \
+             bytes = attributions.bytes + excluded.bytes",
+            params![shard, &card.source.id, records, bytes],
+            what,
+        )?;
+        c.execute(
+            "UPDATE shards SET unattributed_records = 0, unattributed_bytes = 0 WHERE id = ?1",
+            params![shard],
+            what,
+        )?;
+    }
+    let mut event = event.clone();
+    event.payload["attributed"] = serde_json::to_value(attributed).unwrap_or_default();
+    append_event(c, &event)?;
+    Ok(attributed)
+}
+
+/// Stores exported tables verbatim into a registry that holds nothing yet.
+pub fn import_tables(c: &mut dyn Conn, tables: &[ExportedTable<'_>]) -> Result<(), RegistryError> {
+    let held = c.query(
+        "SELECT (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM sources) + \
+         (SELECT COUNT(*) FROM datasets) + (SELECT COUNT(*) FROM dataset_parts)",
+        &[],
+        "inspect the target",
+    )?;
+    if held.first().map_or(Ok(0), |r| r.int(0))? > 0 {
+        return Err(RegistryError::NotEmpty {
+            location: c.location().to_string(),
+        });
+    }
+    for (table, columns, rows) in tables {
+        check_table(table, columns)?;
+        if !rows.is_empty() {
+            c.insert_rows(table, columns, rows)?;
+        }
+    }
+    c.continue_ids()
+}
