@@ -1,7 +1,10 @@
 //! PostgreSQL specifics through the built binary, on a throw-away server the tests start:
 //! `registry copy` round trips with equal chain heads, concurrent writers keeping one
 //! chain, concurrent migrations, and connection errors that name no secret. (The rest of
-//! the suite runs on PostgreSQL too with `PROVTRACK_TEST_POSTGRES=1`.)
+//! the suite runs on PostgreSQL too with `PROVTRACK_TEST_POSTGRES=1`.) Needs the
+//! `postgres` feature (on by default); `tests/lean.rs` covers a build without it.
+
+#![cfg(feature = "postgres")]
 
 mod common;
 

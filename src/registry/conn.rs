@@ -272,6 +272,7 @@ pub trait Conn {
 }
 
 /// `?N` placeholders as PostgreSQL's `$N` (the shared SQL has no other `?`).
+#[cfg(feature = "postgres")]
 pub fn dollar(sql: &str) -> String {
     sql.replace('?', "$")
 }
@@ -280,6 +281,7 @@ pub fn dollar(sql: &str) -> String {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn placeholders_read_as_postgres_numbers() {
         assert_eq!(

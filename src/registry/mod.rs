@@ -30,6 +30,7 @@ mod conn;
 mod copy;
 mod error;
 mod model;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod read;
 mod rules;
@@ -48,6 +49,7 @@ pub use crate::values::{
 pub use copy::{Copied, ExportedTable, GENERATED_IDS, TABLES, Value, check_table, copy};
 pub use error::RegistryError;
 pub use model::*;
+#[cfg(feature = "postgres")]
 pub use postgres::PgRegistry;
 pub use rules::*;
 pub use sqlite::SqliteRegistry;
@@ -175,10 +177,43 @@ pub trait Registry {
 /// `location` as it may be shown: a PostgreSQL URL without its password.
 pub fn display(location: &str) -> String {
     if is_postgres(location) {
-        postgres::redact(location)
+        redact(location)
     } else {
         location.to_string()
     }
+}
+
+/// `postgres://user:secret@host/db` shown as `postgres://user@host/db`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(k) => rest.split_at(k),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => format!("{}@{host}", user.split(':').next().unwrap_or("")),
+        None => authority.to_string(),
+    };
+    // A password can also be a query parameter.
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| {
+                    if kv.starts_with("password=") {
+                        "password=***".to_string()
+                    } else {
+                        kv.to_string()
+                    }
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// Whether `location` names a PostgreSQL registry rather than a SQLite file.
@@ -190,9 +225,42 @@ pub fn is_postgres(location: &str) -> bool {
 /// `postgres://`/`postgresql://` URL for PostgreSQL, else a SQLite file path.
 pub fn open(location: &str) -> Result<Box<dyn Registry>, RegistryError> {
     if is_postgres(location) {
+        #[cfg(feature = "postgres")]
         return Ok(Box::new(PgRegistry::open(location)?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(RegistryError::Unsupported {
+            location: redact(location),
+            why: "this provtrack was built without PostgreSQL support (cargo feature `postgres`)"
+                .into(),
+        });
     }
     Ok(Box::new(SqliteRegistry::open(std::path::Path::new(
         location,
     ))?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact("postgres://alice:s3cret@db.example:5432/reg?sslmode=require"),
+            "postgres://alice@db.example:5432/reg?sslmode=require"
+        );
+        assert_eq!(
+            redact("postgresql://bob@localhost/reg?password=hunter2&sslmode=disable"),
+            "postgresql://bob@localhost/reg?password=***&sslmode=disable"
+        );
+        assert_eq!(
+            redact("postgres:///reg?host=/tmp"),
+            "postgres:///reg?host=/tmp"
+        );
+        assert_eq!(
+            redact("postgres://a:b:c@h/d"),
+            "postgres://a@h/d",
+            "a colon in the password"
+        );
+    }
 }

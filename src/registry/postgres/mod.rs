@@ -106,43 +106,10 @@ fn date_of(loc: &str, s: &str) -> Result<Date> {
     s.parse().map_err(|e: String| bad(loc, "read date", e))
 }
 
-/// `postgres://user:secret@host/db` shown as `postgres://user@host/db`.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(k) => rest.split_at(k),
-        None => (rest, ""),
-    };
-    let authority = match authority.rsplit_once('@') {
-        Some((user, host)) => format!("{}@{host}", user.split(':').next().unwrap_or("")),
-        None => authority.to_string(),
-    };
-    // A password can also be a query parameter.
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let query: Vec<String> = query
-                .split('&')
-                .map(|kv| {
-                    if kv.starts_with("password=") {
-                        "password=***".to_string()
-                    } else {
-                        kv.to_string()
-                    }
-                })
-                .collect();
-            format!("{path}?{}", query.join("&"))
-        }
-        None => tail.to_string(),
-    };
-    format!("{scheme}://{authority}{tail}")
-}
-
 impl PgRegistry {
     /// Connects (TLS when the URL's `sslmode` asks for it) and migrates the schema.
     pub fn open(url: &str) -> Result<PgRegistry> {
-        let location = redact(url);
+        let location = super::redact(url);
         let config = postgres::Config::from_str(url).map_err(|e| RegistryError::Unsupported {
             location: location.clone(),
             why: format!("not a PostgreSQL URL: {e}"),
@@ -588,31 +555,5 @@ impl Backend for PgRegistry {
                 });
         }
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn passwords_never_show() {
-        assert_eq!(
-            redact("postgres://alice:s3cret@db.example:5432/reg?sslmode=require"),
-            "postgres://alice@db.example:5432/reg?sslmode=require"
-        );
-        assert_eq!(
-            redact("postgresql://bob@localhost/reg?password=hunter2&sslmode=disable"),
-            "postgresql://bob@localhost/reg?password=***&sslmode=disable"
-        );
-        assert_eq!(
-            redact("postgres:///reg?host=/tmp"),
-            "postgres:///reg?host=/tmp"
-        );
-        assert_eq!(
-            redact("postgres://a:b:c@h/d"),
-            "postgres://a@h/d",
-            "a colon in the password"
-        );
     }
 }
