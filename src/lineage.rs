@@ -220,13 +220,47 @@ impl<'r> World<'r> {
 /// Neighbouring node ids with the kind of edge that leads there.
 type Neighbours = Vec<(String, &'static str)>;
 
+/// A shard hash from its hex digits, whole (64) or a prefix of at least 8 as `dataset show`
+/// prints them: the one registered shard it names. `None` when `id` is not hex.
+fn shard_hash(reg: &dyn Registry, id: &str) -> Result<Option<blake3::Hash>> {
+    if !(8..=64).contains(&id.len()) || !id.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let id = id.to_ascii_lowercase();
+    if let Ok(h) = blake3::Hash::from_hex(&id) {
+        return Ok(Some(h));
+    }
+    // Whole bytes of the prefix narrow the range; an odd last digit is checked on the hex.
+    let bytes: Vec<u8> = (0..id.len() / 2)
+        .map(|k| u8::from_str_radix(&id[2 * k..2 * k + 2], 16).unwrap_or(0))
+        .collect();
+    let found: Vec<blake3::Hash> = reg
+        .shards_with_prefix(&bytes, 32)?
+        .into_iter()
+        .filter(|h| h.to_hex().starts_with(id.as_str()))
+        .collect();
+    match found.as_slice() {
+        [] => Err(Error::input(
+            &id,
+            "no registered shard hash starts with these digits",
+        )),
+        [one] => Ok(Some(*one)),
+        many => Err(Error::input(
+            &id,
+            format!(
+                "{} registered shard hashes start with these digits; give more of them",
+                many.len()
+            ),
+        )),
+    }
+}
+
 /// Resolves a user's ID to a node id: a source, `NAME@VERSION`, a model, an application,
-/// or a shard hash (64 hex digits).
+/// or a shard hash (64 hex digits, or a prefix of at least 8).
 fn resolve(reg: &dyn Registry, w: &World, id: &str) -> Result<(String, Neighbours, Neighbours)> {
-    if id.len() == 64
-        && id.bytes().all(|c| c.is_ascii_hexdigit())
-        && let Ok(h) = blake3::Hash::from_hex(id)
-    {
+    let named =
+        w.sources.contains(id) || w.model_datasets.contains_key(id) || w.apps.contains_key(id);
+    if !named && let Some(h) = shard_hash(reg, id)? {
         let links = reg
             .shard_links(&h)?
             .ok_or_else(|| Error::input(id, "no shard with this hash is registered"))?;

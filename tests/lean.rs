@@ -20,5 +20,9 @@ fn postgres_urls_are_refused_by_a_lean_build() {
         "{err}"
     );
     assert!(!err.contains("secret"), "{err}");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "a file was created");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "a file was created"
+    );
 }

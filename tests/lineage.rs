@@ -163,3 +163,29 @@ fn lineage_formats_and_errors() {
     );
     assert_eq!(env.dump(), before);
 }
+
+#[test]
+fn a_shard_is_found_by_the_hash_prefix_dataset_show_prints() {
+    let env = story();
+    let show = env.ok(&["dataset", "show", "tw-pull@2022-03"]);
+    // The 16-digit prefix of the first shard row of the table.
+    let prefix = show
+        .lines()
+        .skip_while(|l| !l.starts_with("PATH"))
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .to_string();
+    assert_eq!(prefix.len(), 16, "{show}");
+    let by_prefix = env.json(&["lineage", &prefix]);
+    let shown = env.json(&["dataset", "show", "tw-pull@2022-03"]);
+    let full = shown["shards"][0]["hash"].as_str().unwrap();
+    assert!(full.starts_with(&prefix));
+    assert_eq!(by_prefix, env.json(&["lineage", full]));
+    assert_eq!(by_prefix, env.json(&["lineage", &prefix.to_uppercase()]));
+    let err = env.fails(&["lineage", "0000000000000000"]);
+    assert!(
+        err.contains("no registered shard hash starts with these digits"),
+        "{err}"
+    );
+}

@@ -210,6 +210,14 @@ impl<B: Backend> Registry for B {
         read::shard_links(&mut *self.read(), hash)
     }
 
+    fn shards_with_prefix(
+        &self,
+        prefix: &[u8],
+        limit: u64,
+    ) -> Result<Vec<blake3::Hash>, RegistryError> {
+        read::shards_with_prefix(&mut *self.read(), prefix, limit)
+    }
+
     fn known_shards(
         &self,
         hashes: &[blake3::Hash],

@@ -159,6 +159,13 @@ pub trait Registry {
     /// Datasets holding the shard with this hash, and the sources it is attributed to;
     /// `None` when no such shard is registered.
     fn shard_links(&self, hash: &blake3::Hash) -> Result<Option<ShardLinks>, RegistryError>;
+    /// Registered shard hashes starting with the bytes `prefix` (as `dataset show` prints
+    /// hashes shortened), in hash order, at most `limit`.
+    fn shards_with_prefix(
+        &self,
+        prefix: &[u8],
+        limit: u64,
+    ) -> Result<Vec<blake3::Hash>, RegistryError>;
     /// What is known of each of these shards (content per source, unattributed content);
     /// hashes of no registered shard are absent from the answer.
     fn known_shards(

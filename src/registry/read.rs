@@ -443,6 +443,36 @@ pub fn scan_context(
     })
 }
 
+/// The registered shard hashes that begin with the bytes `prefix`, in hash order, at most
+/// `limit` of them (a range scan of the hash index on both backends).
+pub fn shards_with_prefix(
+    c: &mut dyn Conn,
+    prefix: &[u8],
+    limit: u64,
+) -> Result<Vec<blake3::Hash>, RegistryError> {
+    // The first byte string after every string that starts with `prefix`, if there is one.
+    let mut upper = prefix.to_vec();
+    while upper.last() == Some(&0xff) {
+        upper.pop();
+    }
+    let rows = match upper.last_mut() {
+        Some(b) => {
+            *b += 1;
+            c.query(
+                "SELECT hash FROM shards WHERE hash >= ?1 AND hash < ?2 ORDER BY hash LIMIT ?3",
+                params![prefix, &upper, limit],
+                "read shards by prefix",
+            )?
+        }
+        None => c.query(
+            "SELECT hash FROM shards WHERE hash >= ?1 ORDER BY hash LIMIT ?2",
+            params![prefix, limit],
+            "read shards by prefix",
+        )?,
+    };
+    rows.iter().map(|r| r.hash(0)).collect()
+}
+
 /// Datasets holding the shard with this hash and the sources it is attributed to.
 pub fn shard_links(
     c: &mut dyn Conn,
