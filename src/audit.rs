@@ -119,6 +119,8 @@ pub struct AuditApplication {
     pub org: String,
     /// The audited models it uses.
     pub models: Vec<String>,
+    /// What it puts them to.
+    pub uses: Vec<String>,
     /// Whether it was disclosed to the source owner.
     pub disclosed: bool,
 }
@@ -385,6 +387,7 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
                 id: a.id,
                 org: a.org,
                 models: used,
+                uses: a.uses,
                 disclosed: a.disclosed,
             })
         })

@@ -107,6 +107,8 @@ struct RawApplication {
     org: S<String>,
     #[serde(default)]
     models: Vec<S<String>>,
+    #[serde(default)]
+    uses: Vec<S<String>>,
     #[serde(default = "yes")]
     disclosed: bool,
 }
@@ -543,6 +545,7 @@ impl Validator<'_> {
             policy.applications.push(Application {
                 org: self.ident("org", &a.org)?,
                 models: ms,
+                uses: self.uses(&a.uses, false, true)?,
                 disclosed: a.disclosed,
                 id,
             });

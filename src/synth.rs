@@ -111,6 +111,7 @@ fn policy(z: Sizes) -> Policy {
             models: (0..5)
                 .map(|j| format!("m{:03}", (a * 5 + j) % z.runs))
                 .collect(),
+            uses: vec!["advertising".into()],
             disclosed: a % 7 != 0,
         });
     }

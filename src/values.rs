@@ -76,6 +76,8 @@ pub struct Application {
     pub org: String,
     /// Models it uses.
     pub models: Vec<String>,
+    /// What it puts them to (`advertising`, `search`, …): uses of the vocabulary.
+    pub uses: Vec<String>,
     /// False when not disclosed to the source owners.
     pub disclosed: bool,
 }

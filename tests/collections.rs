@@ -242,3 +242,41 @@ fn the_html_report_draws_pulls_outside_any_grant_in_red() {
         .unwrap();
     assert!(march.contains("fill=\"#b3261e\""), "{march}");
 }
+
+#[test]
+fn applications_carry_their_purposes_and_typos_in_them_are_errors() {
+    let env = story();
+    env.write(
+        "apps.toml",
+        r#"
+[[training]]
+model = "streamy-ranker"
+org = "acme"
+date = "2023-04-01"
+datasets = ["jan-a@1"]
+
+[[application]]
+id = "ads"
+org = "acme"
+models = ["streamy-ranker"]
+uses = ["advertising", "analytics"]
+disclosed = false
+"#,
+    );
+    env.ok(&["apply", env.path("apps.toml").to_str().unwrap()]);
+    let audit = env.json(&["audit", "streamy"]);
+    let app = &audit["applications"][0];
+    assert_eq!(app["id"], "ads");
+    assert_eq!(app["uses"], serde_json::json!(["advertising", "analytics"]));
+    let table = env.ok(&["audit", "streamy"]);
+    assert!(table.contains("advertising analytics"), "{table}");
+    env.write(
+        "typo.toml",
+        "[[application]]\nid = \"ads\"\norg = \"acme\"\nuses = [\"advertisng\"]\n",
+    );
+    let err = env.fails(&["apply", env.path("typo.toml").to_str().unwrap()]);
+    assert!(
+        err.contains("typo.toml:4: unknown use 'advertisng'; did you mean 'advertising'?"),
+        "{err}"
+    );
+}

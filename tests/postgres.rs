@@ -241,7 +241,7 @@ fn processes_migrating_at_once_all_succeed() {
     for out in &outs {
         ok(out, "init");
     }
-    assert!(pg::dump(&reg).contains(&"provtrack_schema: {\"version\":4}".to_string()));
+    assert!(pg::dump(&reg).contains(&"provtrack_schema: {\"version\":5}".to_string()));
 }
 
 #[test]
@@ -270,7 +270,7 @@ fn migrations_create_exactly_the_registry_tables() {
         .collect();
     expected.push("provtrack_schema");
     expected.sort_unstable();
-    assert_eq!(expected.len(), 22);
+    assert_eq!(expected.len(), 23);
     assert_eq!(tables, expected);
     let version: i64 = c
         .query_one("SELECT version FROM provtrack_schema", &[])

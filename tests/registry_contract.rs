@@ -99,6 +99,7 @@ fn policy() -> Policy {
             id: "app".into(),
             org: "acme".into(),
             models: vec!["m1".into()],
+            uses: vec!["advertising".into()],
             disclosed: false,
         }],
         disclosures: vec![provtrack::registry::Disclosure {

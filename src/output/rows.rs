@@ -181,12 +181,17 @@ pub fn audit_sections(a: &Audit) -> Vec<(&'static str, Table)> {
             m.uses.join(" "),
         ]);
     }
-    let mut apps = Table::new(&["application", "org", "models", "disclosed"]);
+    let mut apps = Table::new(&["application", "org", "models", "uses", "disclosed"]);
     for p in &a.applications {
         apps.push(vec![
             p.id.clone(),
             p.org.clone(),
             p.models.join(" "),
+            if p.uses.is_empty() {
+                "-".into()
+            } else {
+                p.uses.join(" ")
+            },
             if p.disclosed {
                 "yes"
             } else {

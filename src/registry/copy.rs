@@ -81,6 +81,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
     ("training_uses", &["model", "use_name"]),
     ("applications", &["id", "org", "disclosed"]),
     ("application_models", &["application_id", "model"]),
+    ("application_uses", &["application_id", "use_name"]),
     (
         "disclosures",
         &[

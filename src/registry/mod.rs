@@ -18,6 +18,7 @@ macro_rules! migrations {
             include_str!(concat!($dir, "0002_scan_state.sql")),
             include_str!(concat!($dir, "0003_parts.sql")),
             include_str!(concat!($dir, "0004_first_member.sql")),
+            include_str!(concat!($dir, "0005_application_uses.sql")),
         ]
     };
 }

@@ -187,6 +187,11 @@ pub fn applications(c: &mut dyn Conn) -> Result<Vec<Application>, RegistryError>
         "SELECT application_id, model FROM application_models ORDER BY application_id, model",
         "read application models",
     )?;
+    let mut uses = grouped(
+        c,
+        "SELECT application_id, use_name FROM application_uses ORDER BY application_id, use_name",
+        "read application uses",
+    )?;
     let rows = c.query(
         "SELECT id, org, disclosed FROM applications ORDER BY id",
         &[],
@@ -196,7 +201,9 @@ pub fn applications(c: &mut dyn Conn) -> Result<Vec<Application>, RegistryError>
         .map(|r| {
             let id = r.text(0)?;
             let models = models.remove(&id).unwrap_or_default();
+            let uses = uses.remove(&id).unwrap_or_default();
             Ok(Application {
+                uses,
                 id,
                 org: r.text(1)?,
                 models,

@@ -195,6 +195,19 @@ pub fn upsert_policy(c: &mut dyn Conn, p: &Policy) -> Result<(), RegistryError> 
                 what,
             )?;
         }
+        c.execute(
+            "DELETE FROM application_uses WHERE application_id = ?1",
+            params![&a.id],
+            what,
+        )?;
+        for u in &a.uses {
+            c.execute(
+                "INSERT INTO application_uses (application_id, use_name) VALUES (?1, ?2) \
+                 ON CONFLICT DO NOTHING",
+                params![&a.id, u],
+                what,
+            )?;
+        }
     }
     for d in &p.disclosures {
         let (dataset, source) = match &d.subject {
