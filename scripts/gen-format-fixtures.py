@@ -5,17 +5,22 @@ Every layout holds the same six records: 2 from twitter (twitter.com, x.com), 3 
 reddit (reddit.com) and 1 from elsewhere, so tests/layouts.rs asserts the same counts for
 each. Run from the repository root in a throw-away venv:
 
-    python3 -m venv /tmp/venv && /tmp/venv/bin/pip install pyarrow pandas zstandard
+    python3 -m venv /tmp/venv && /tmp/venv/bin/pip install pyarrow pandas zstandard \
+        webdataset datasets
     /tmp/venv/bin/python scripts/gen-format-fixtures.py
 
 Needs the `zstd` command (for `--long=31`). Output is deterministic except for gzip/zstd
 framing details of the tools' versions; each file stays well under 50 KB.
 """
 
+import bz2
 import gzip
+import io
 import json
+import lzma
 import os
 import subprocess
+import tarfile
 
 import pandas as pd
 import pyarrow as pa
@@ -106,5 +111,48 @@ def main():
             f.write(json.dumps({"text": t, "id": 1}) + "\n")
 
 
+def containers():
+    lines = "".join(json.dumps({"text": t, "url": u}) + "\n" for t, u in zip(TEXTS, URLS))
+    # bzip2 and xz, by Python's bz2 and lzma modules (libbz2, liblzma).
+    with bz2.open(path("bz2", "data.jsonl.bz2"), "wt") as f:
+        f.write(lines)
+    with lzma.open(path("xz", "data.csv.xz"), "wt") as f:
+        f.write(frame().to_csv(index=False))
+    # WebDataset, by webdataset's TarWriter: image bytes + a .json with the url.
+    import webdataset as wds
+    with wds.TarWriter(path("webdataset", "000000.tar")) as sink:
+        for i, (t, u) in enumerate(zip(TEXTS, URLS)):
+            sink.write({"__key__": f"{i:06d}", "jpg": b"\xff\xd8\xff" + bytes(64),
+                        "txt": t, "json": {"url": u, "caption": t}})
+    # img2dataset's output folder: NNNNN.tar (successful samples), NNNNN.parquet (every
+    # attempted download, failed ones too) and NNNNN_stats.json.
+    with wds.TarWriter(path("img2dataset", "00000.tar")) as sink:
+        for i, (t, u) in enumerate(zip(TEXTS, URLS)):
+            sink.write({"__key__": f"{i:09d}", "jpg": b"\xff\xd8\xff" + bytes(64),
+                        "txt": t, "json": {"url": u, "caption": t, "key": f"{i:09d}",
+                                           "status": "success"}})
+    attempted = URLS + ["https://twitter.com/failed/1", "https://reddit.com/failed/2"]
+    pq.write_table(pa.table({"url": attempted, "key": [f"{i:09d}" for i in range(8)],
+                             "status": ["success"] * 6 + ["failed_to_download"] * 2}),
+                   path("img2dataset", "00000.parquet"))
+    with open(path("img2dataset", "00000_stats.json"), "w") as f:
+        json.dump({"count": 8, "successes": 6, "failed_to_download": 2}, f, indent=4)
+    # A tar that is not WebDataset (gzip-compressed, tarfile): two opaque members.
+    with tarfile.open(path("plain-tar", "docs.tar.gz"), "w:gz") as tf:
+        for name, body in [("README", b"read me\n"), ("LICENSE", b"licence text\n")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tf.addfile(info, io.BytesIO(body))
+    # Hugging Face `save_to_disk`: an Arrow IPC stream plus dataset_info.json and state.json.
+    import datasets
+    datasets.Dataset.from_dict({"text": TEXTS, "url": URLS}).save_to_disk(
+        os.path.join(OUT, "hf-arrow"))
+    # An Arrow IPC file (pyarrow), the URL in a struct column `meta`.
+    table = pa.table({"text": TEXTS, "meta": [{"url": u, "lang": "en"} for u in URLS]})
+    with pa.ipc.new_file(path("arrow-file", "data.arrow"), table.schema) as w:
+        w.write_table(table)
+
+
 if __name__ == "__main__":
     main()
+    containers()

@@ -110,3 +110,103 @@ fn records_without_any_url_field_are_said_so() {
     assert!(e.starts_with("no-url-field"), "{e}");
     assert!(e.contains("text") && e.contains("--url-field"), "{e}");
 }
+
+/// The stored format of each shard of `d@1`, by path.
+fn formats(env: &Env) -> Vec<(String, String)> {
+    let show = env.json(&["dataset", "show", "d@1"]);
+    show["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|sh| {
+            (
+                sh["path"].as_str().unwrap().to_string(),
+                sh["format"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn new_containers_give_exact_counts() {
+    // bzip2 JSON Lines, xz CSV, a WebDataset tar, HF save_to_disk (an Arrow IPC stream and
+    // its two metadata files), an Arrow IPC file with the URL in a struct column.
+    for (layout, format) in [
+        ("bz2", "jsonl.bz2"),
+        ("xz", "csv.xz"),
+        ("webdataset", "webdataset"),
+        ("hf-arrow", "arrow"),
+        ("arrow-file", "arrow"),
+    ] {
+        let (env, s) = scan_layout(layout, &[]);
+        assert_exact(layout, &s);
+        let f = formats(&env);
+        assert!(f.iter().any(|(_, x)| x == format), "{layout}: {f:?}");
+        if layout == "hf-arrow" {
+            assert!(
+                f.iter()
+                    .filter(|(p, _)| p.ends_with(".json"))
+                    .all(|(_, x)| x == "metadata"),
+                "{f:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn img2dataset_counts_the_tar_samples_once() {
+    // 6 samples in 00000.tar; 00000.parquet lists 8 attempts (2 failed) and is metadata.
+    let (env, s) = scan_layout("img2dataset", &[]);
+    assert_eq!(s["files"], 3, "{s}");
+    assert_exact("img2dataset", &s);
+    let f = formats(&env);
+    assert!(
+        f.contains(&("00000.parquet".to_string(), "metadata".to_string())),
+        "{f:?}"
+    );
+    assert!(
+        f.contains(&("00000_stats.json".to_string(), "metadata".to_string())),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn a_tar_that_is_not_webdataset_is_opaque_members() {
+    let (env, s) = scan_layout("plain-tar", &[]);
+    assert_eq!(s["records"], 2, "{s}");
+    assert_eq!(s["unattributed_records"], 2, "{s}");
+    assert_eq!(s["problems"].as_array().unwrap().len(), 0, "{s}");
+    assert_eq!(
+        formats(&env),
+        vec![("docs.tar.gz".to_string(), "tar.gz".to_string())]
+    );
+}
+
+#[test]
+fn unicode_hosts_match_unicode_and_ascii_domains() {
+    let env = Env::new();
+    env.write(
+        "p.toml",
+        "[[source]]\nid = \"books\"\ndomains = [\"bücher.de\"]\n\
+         [[source]]\nid = \"x\"\ndomains = [\"x.com\"]\n",
+    );
+    env.ok(&["apply", "p.toml"]);
+    let urls = [
+        "https://bücher.de/a",
+        "https://www.xn--bcher-kva.de/b",
+        "https://x。com/c",
+        "https://ｘ.com/d",
+        "https://%78.com/e",
+        "https:\\\\x.com\\f",
+        "https://notx.com/g",
+    ];
+    let body: String = urls
+        .iter()
+        .map(|u| format!("{}\n", serde_json::json!({ "url": u })))
+        .collect();
+    env.write("ds/a.jsonl", body);
+    let s = env.json(&["scan", "ds", "--dataset", "u@1"]);
+    assert_eq!(s["sources"]["books"]["records"], 2, "{s}");
+    assert_eq!(s["sources"]["x"]["records"], 4, "{s}");
+    assert_eq!(s["unattributed_records"], 1, "{s}");
+}

@@ -279,6 +279,29 @@ fn lying_parquet_footers_are_refused_and_the_registry_stays_usable() {
 }
 
 #[test]
+fn lying_arrow_lengths_are_refused_before_allocation() {
+    let env = setup();
+    // A stream whose first message claims 2 GiB of metadata.
+    let mut evil = vec![0xff; 4];
+    evil.extend_from_slice(&i32::MAX.to_le_bytes());
+    evil.extend_from_slice(&[0u8; 64]);
+    env.write("ds/evil.arrow", &evil);
+    // An Arrow file whose footer says it is longer than the file.
+    let mut bad_file = b"ARROW1\0\0".to_vec();
+    bad_file.extend_from_slice(&[0u8; 16]);
+    bad_file.extend_from_slice(&i32::MAX.to_le_bytes());
+    bad_file.extend_from_slice(b"ARROW1");
+    env.write("ds/bad-footer.arrow", &bad_file);
+    let s = scan_limited(&env, &["--dataset", "d@1"]);
+    assert_eq!(s["records"], 2, "{s}");
+    assert_eq!(s["unattributed_records"], 2, "{s}");
+    for (path, why) in [("evil.arrow", "metadata"), ("bad-footer.arrow", "footer")] {
+        let e = problem(&s, path)["error"].as_str().unwrap().to_string();
+        assert!(e.starts_with("Arrow IPC") && e.contains(why), "{e}");
+    }
+}
+
+#[test]
 fn a_failing_scan_saves_nothing_and_leaves_report_working() {
     let env = setup();
     env.write("ds/a.jsonl", "{\"url\":\"https://twitter.com/1\"}\n");

@@ -12,12 +12,16 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 
 use crate::values::Source;
 
+mod arrow;
 mod delimited;
 mod footer;
 mod parquet;
+mod tar;
 
+pub use arrow::attribute_arrow;
 pub use delimited::attribute_delimited;
 pub use parquet::attribute_parquet;
+pub use tar::attribute_tar;
 
 /// The record format of a shard, from its file name or, failing that, its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,8 +35,18 @@ pub enum Format {
     Csv,
     /// Tab-separated values with a header row.
     Tsv,
+    /// A tar archive: WebDataset samples when its members are grouped by key with a
+    /// `.json`/`.url`/`.txt` member, else opaque members.
+    Tar,
+    /// A tar read as WebDataset: one record per sample (a stored name only).
+    WebDataset,
     /// Apache Parquet (its own internal compression).
     Parquet,
+    /// Arrow IPC, file or stream (`.arrow`, Hugging Face `save_to_disk` and cache files).
+    Arrow,
+    /// Metadata beside the content it describes (img2dataset's per-shard `.parquet` and
+    /// `_stats.json`): hashed, no records.
+    Metadata,
     /// Anything else: one opaque record (an image, an archive, a model file).
     Binary,
 }
@@ -46,19 +60,31 @@ pub enum Compression {
     Gzip,
     /// Zstandard (multi-frame streams included, windows up to 2^31).
     Zstd,
+    /// bzip2 (multi-stream files included).
+    Bzip2,
+    /// xz (multi-stream files included).
+    Xz,
 }
 
 /// Detects format and compression from a file name (case-insensitive extensions).
 /// `Format::Binary` means the name says nothing: [`sniff`] may still recognise the bytes.
 pub fn detect(name: &[u8]) -> (Format, Compression) {
     let lower = name.to_ascii_lowercase();
+    if lower.ends_with(b".tgz") {
+        return (Format::Tar, Compression::Gzip);
+    }
     let (stem, compression) = if let Some(s) = lower.strip_suffix(b".gz") {
         (s, Compression::Gzip)
     } else if let Some(s) = lower.strip_suffix(b".zst") {
         (s, Compression::Zstd)
+    } else if let Some(s) = lower.strip_suffix(b".bz2") {
+        (s, Compression::Bzip2)
+    } else if let Some(s) = lower.strip_suffix(b".xz") {
+        (s, Compression::Xz)
     } else {
         (lower.as_slice(), Compression::None)
     };
+    let plain = compression == Compression::None;
     let format = if stem.ends_with(b".jsonl") || stem.ends_with(b".ndjson") {
         Format::Jsonl
     } else if stem.ends_with(b".json") {
@@ -67,28 +93,47 @@ pub fn detect(name: &[u8]) -> (Format, Compression) {
         Format::Csv
     } else if stem.ends_with(b".tsv") {
         Format::Tsv
-    } else if stem.ends_with(b".parquet") && compression == Compression::None {
+    } else if stem.ends_with(b".tar") {
+        Format::Tar
+    } else if stem.ends_with(b".parquet") && plain {
         Format::Parquet
+    } else if (stem.ends_with(b".arrow") || stem.ends_with(b".arrows")) && plain {
+        Format::Arrow
     } else {
         return (Format::Binary, Compression::None);
     };
     (format, compression)
 }
 
-/// What the first bytes of a file say it is: a compression by its magic number, Parquet by
-/// `PAR1`, or JSON when the first non-blank character (after a BOM) opens an object or array.
+/// What the first bytes of a file say it is: a compression by its magic number (the
+/// format inside is then sniffed after decoding, reported here as `Json`), Parquet by
+/// `PAR1`, Arrow by `ARROW1`, tar by `ustar` at offset 257, or JSON when the first
+/// non-blank character (after a BOM) opens an object or array.
 pub fn sniff(head: &[u8]) -> Option<(Format, Compression)> {
     if head.starts_with(&[0x1f, 0x8b]) {
         Some((Format::Json, Compression::Gzip))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         Some((Format::Json, Compression::Zstd))
+    } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|c| (b'1'..=b'9').contains(c)) {
+        Some((Format::Json, Compression::Bzip2))
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some((Format::Json, Compression::Xz))
     } else if head.starts_with(b"PAR1") {
         Some((Format::Parquet, Compression::None))
+    } else if head.starts_with(b"ARROW1") {
+        Some((Format::Arrow, Compression::None))
+    } else if is_tar(head) {
+        Some((Format::Tar, Compression::None))
     } else if looks_like_json(head) {
         Some((Format::Json, Compression::None))
     } else {
         None
     }
+}
+
+/// Whether (decoded) bytes open a POSIX or GNU tar archive.
+pub fn is_tar(head: &[u8]) -> bool {
+    head.get(257..262) == Some(b"ustar".as_slice())
 }
 
 /// Whether decoded text opens with `{` or `[` after an optional BOM and whitespace.
@@ -100,51 +145,58 @@ pub fn looks_like_json(head: &[u8]) -> bool {
     )
 }
 
-/// Every stored format name, so that a saved name maps back to its static string.
-const FORMAT_NAMES: &[&str] = &[
-    "jsonl",
-    "jsonl.gz",
-    "jsonl.zst",
-    "json",
-    "json.gz",
-    "json.zst",
-    "csv",
-    "csv.gz",
-    "csv.zst",
-    "tsv",
-    "tsv.gz",
-    "tsv.zst",
-    "parquet",
-    "binary",
+/// Stored names of the formats that may be compressed, one row per format, one column
+/// per compression (none, gz, zst, bz2, xz).
+const COMPRESSED_NAMES: [[&str; 5]; 6] = [
+    ["jsonl", "jsonl.gz", "jsonl.zst", "jsonl.bz2", "jsonl.xz"],
+    ["json", "json.gz", "json.zst", "json.bz2", "json.xz"],
+    ["csv", "csv.gz", "csv.zst", "csv.bz2", "csv.xz"],
+    ["tsv", "tsv.gz", "tsv.zst", "tsv.bz2", "tsv.xz"],
+    ["tar", "tar.gz", "tar.zst", "tar.bz2", "tar.xz"],
+    [
+        "webdataset",
+        "webdataset.gz",
+        "webdataset.zst",
+        "webdataset.bz2",
+        "webdataset.xz",
+    ],
 ];
 
+/// Stored names of the formats that are never wrapped.
+const PLAIN_NAMES: [&str; 4] = ["parquet", "arrow", "metadata", "binary"];
+
 /// The stable name of a format/compression pair, as stored (`jsonl.gz`, `csv`, `binary`).
-/// A JSON file read as JSON Lines is stored as `jsonl`.
+/// A JSON file read as JSON Lines is stored as `jsonl`, a tar read as WebDataset as
+/// `webdataset`.
 pub fn format_name(f: Format, c: Compression) -> &'static str {
-    use Compression as C;
-    use Format as F;
-    match (f, c) {
-        (F::Jsonl, C::None) => "jsonl",
-        (F::Jsonl, C::Gzip) => "jsonl.gz",
-        (F::Jsonl, C::Zstd) => "jsonl.zst",
-        (F::Json, C::None) => "json",
-        (F::Json, C::Gzip) => "json.gz",
-        (F::Json, C::Zstd) => "json.zst",
-        (F::Csv, C::None) => "csv",
-        (F::Csv, C::Gzip) => "csv.gz",
-        (F::Csv, C::Zstd) => "csv.zst",
-        (F::Tsv, C::None) => "tsv",
-        (F::Tsv, C::Gzip) => "tsv.gz",
-        (F::Tsv, C::Zstd) => "tsv.zst",
-        (F::Parquet, _) => "parquet",
-        (F::Binary, _) => "binary",
-    }
+    let col = match c {
+        Compression::None => 0,
+        Compression::Gzip => 1,
+        Compression::Zstd => 2,
+        Compression::Bzip2 => 3,
+        Compression::Xz => 4,
+    };
+    let row = match f {
+        Format::Jsonl => 0,
+        Format::Json => 1,
+        Format::Csv => 2,
+        Format::Tsv => 3,
+        Format::Tar => 4,
+        Format::WebDataset => 5,
+        Format::Parquet => return PLAIN_NAMES[0],
+        Format::Arrow => return PLAIN_NAMES[1],
+        Format::Metadata => return PLAIN_NAMES[2],
+        Format::Binary => return PLAIN_NAMES[3],
+    };
+    COMPRESSED_NAMES[row][col]
 }
 
 /// The static name equal to a stored one (`None` for a name this version does not write).
 pub fn known_format_name(stored: &[u8]) -> Option<&'static str> {
-    FORMAT_NAMES
+    COMPRESSED_NAMES
         .iter()
+        .flatten()
+        .chain(PLAIN_NAMES.iter())
         .copied()
         .find(|n| n.as_bytes() == stored)
 }
@@ -489,36 +541,81 @@ impl<'de> Visitor<'de> for KeySeed {
     }
 }
 
-/// The host of a URL (`https://user@Mobile.Twitter.com:443/x` → `Mobile.Twitter.com`);
-/// a scheme-less `twitter.com/x` is read as a host too. `None` when there is no host.
-pub fn url_host(url: &str) -> Option<&str> {
+/// The host of a URL as a browser reads it (`https://user@Mobile.Twitter.com:443/x` →
+/// `Mobile.Twitter.com`); a scheme-less `twitter.com/x` is read as a host too. Plain ASCII
+/// URLs take a fast path; anything else (IDNA, fullwidth or ideographic dots, a
+/// percent-encoded host, `\` as `/`) goes through WHATWG host parsing, which gives the
+/// ASCII (punycode) form. `None` when there is no host.
+pub fn url_host(url: &str) -> Option<Cow<'_, str>> {
     let url = url.trim();
-    let rest = match url.find("://") {
+    match plain_host(url) {
+        FastHost::Host(h) => Some(Cow::Borrowed(h)),
+        FastHost::NoHost => None,
+        FastHost::Unusual => whatwg_host(url).map(Cow::Owned),
+    }
+}
+
+/// What the fast path made of a URL.
+enum FastHost<'a> {
+    Host(&'a str),
+    NoHost,
+    /// Non-ASCII, `%` or `\\` before the host's end: a job for the WHATWG parser.
+    Unusual,
+}
+
+fn plain_host(url: &str) -> FastHost<'_> {
+    let (rest, start) = match url.find("://") {
         Some(i)
             if i > 0
                 && url[..i]
                     .bytes()
                     .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c)) =>
         {
-            &url[i + 3..]
+            (&url[i + 3..], i + 3)
         }
-        Some(_) => return None,
-        None => url.strip_prefix("//").unwrap_or(url),
+        Some(_) => return FastHost::NoHost,
+        None => match url.strip_prefix("//") {
+            Some(r) => (r, 2),
+            None => (url, 0),
+        },
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if url[..start + end]
+        .bytes()
+        .any(|c| c == b'\\' || c == b'%' || !c.is_ascii())
+    {
+        return FastHost::Unusual;
+    }
     let authority = &rest[..end];
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split_once(']').map(|(h, _)| h)?
+        match v6.split_once(']') {
+            Some((h, _)) => h,
+            None => return FastHost::NoHost,
+        }
     } else {
         host_port.split_once(':').map_or(host_port, |(h, _)| h)
     };
     let host = host.trim_end_matches('.');
     if host.is_empty() || host.contains(char::is_whitespace) {
-        None
+        FastHost::NoHost
     } else {
-        Some(host)
+        FastHost::Host(host)
     }
+}
+
+/// WHATWG host parsing (the `url` crate), for URLs the fast path does not take.
+fn whatwg_host(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url)
+        .ok()
+        .filter(|u| u.has_host())
+        .or_else(|| url::Url::parse(&format!("http://{url}")).ok())?;
+    let host = match parsed.host()? {
+        url::Host::Domain(d) => d.trim_end_matches('.').to_string(),
+        url::Host::Ipv4(a) => a.to_string(),
+        url::Host::Ipv6(a) => a.to_string(),
+    };
+    (!host.is_empty()).then_some(host)
 }
 
 /// Maps hosts to sources by their domains: the longest domain that equals the host or is
@@ -570,7 +667,7 @@ impl SourceMatcher {
 
     /// The source a URL belongs to.
     pub fn source_of_url(&self, url: &str) -> Option<usize> {
-        url_host(url).and_then(|h| self.source_of_host(h))
+        url_host(url).and_then(|h| self.source_of_host(&h))
     }
 }
 
@@ -1005,10 +1102,35 @@ mod tests {
 
     #[test]
     fn url_host_edges() {
-        assert_eq!(url_host("https://[::1]:8080/x"), Some("::1"));
-        assert_eq!(url_host("//cdn.example.com/a"), Some("cdn.example.com"));
-        assert_eq!(url_host("https:///nohost"), None);
-        assert_eq!(url_host("not a url"), None);
+        let host = |u: &str| url_host(u).map(Cow::into_owned);
+        assert_eq!(host("https://[::1]:8080/x").as_deref(), Some("::1"));
+        assert_eq!(
+            host("//cdn.example.com/a").as_deref(),
+            Some("cdn.example.com")
+        );
+        assert_eq!(host("https:///nohost"), None);
+        assert_eq!(host("not a url"), None);
+    }
+
+    #[test]
+    fn hosts_are_read_as_browsers_read_them() {
+        let host = |u: &str| url_host(u).map(Cow::into_owned);
+        assert_eq!(
+            host("https://bücher.de/x").as_deref(),
+            Some("xn--bcher-kva.de")
+        );
+        assert_eq!(host("https://x。com/a").as_deref(), Some("x.com"));
+        assert_eq!(host("https://ｘ.com/a").as_deref(), Some("x.com"));
+        assert_eq!(host("https://%78.com/a").as_deref(), Some("x.com"));
+        assert_eq!(host("https:\\\\x.com\\a").as_deref(), Some("x.com"));
+        assert_eq!(host("https://X.COM\\@evil.net/").as_deref(), Some("x.com"));
+        assert_eq!(host("bücher.de/x").as_deref(), Some("xn--bcher-kva.de"));
+        let m = SourceMatcher::new(&[src("books", &["xn--bcher-kva.de"]), src("x", &["x.com"])]);
+        let id = |u: &str| m.source_of_url(u).map(|i| m.ids()[i].as_str());
+        assert_eq!(id("https://www.BÜCHER.de/a"), Some("books"));
+        assert_eq!(id("https://xn--bcher-kva.de/a"), Some("books"));
+        assert_eq!(id("https://ｘ。ｃｏｍ/a"), Some("x"));
+        assert_eq!(id("https://notx。com/a"), None);
     }
 
     #[test]
@@ -1105,10 +1227,53 @@ mod tests {
         assert_eq!(detect(b"a/B.JSONL.GZ"), (Format::Jsonl, Compression::Gzip));
         assert_eq!(detect(b"x.ndjson"), (Format::Jsonl, Compression::None));
         assert_eq!(detect(b"img.jpg"), (Format::Binary, Compression::None));
-        assert_eq!(detect(b"blob.tar.gz"), (Format::Binary, Compression::None));
+        assert_eq!(detect(b"blob.tar.gz"), (Format::Tar, Compression::Gzip));
+        assert_eq!(detect(b"000001.TGZ"), (Format::Tar, Compression::Gzip));
+        assert_eq!(detect(b"a.jsonl.bz2"), (Format::Jsonl, Compression::Bzip2));
+        assert_eq!(detect(b"a.csv.xz"), (Format::Csv, Compression::Xz));
+        assert_eq!(
+            detect(b"data-00000-of-00001.arrow"),
+            (Format::Arrow, Compression::None)
+        );
+        assert_eq!(detect(b"train.json"), (Format::Json, Compression::None));
+        assert_eq!(detect(b"part-00000"), (Format::Binary, Compression::None));
         assert_eq!(detect(b"t.TSV.zst"), (Format::Tsv, Compression::Zstd));
         assert_eq!(detect(b"t.csv.gz"), (Format::Csv, Compression::Gzip));
         assert_eq!(detect(b"p.parquet"), (Format::Parquet, Compression::None));
         assert_eq!(detect(b"p.parquet.gz"), (Format::Binary, Compression::None));
+    }
+
+    #[test]
+    fn formats_from_first_bytes() {
+        assert_eq!(
+            sniff(b"\x1f\x8b\x08"),
+            Some((Format::Json, Compression::Gzip))
+        );
+        assert_eq!(sniff(b"BZh91AY"), Some((Format::Json, Compression::Bzip2)));
+        assert_eq!(
+            sniff(b"\xfd7zXZ\x00\x00"),
+            Some((Format::Json, Compression::Xz))
+        );
+        assert_eq!(
+            sniff(b"PAR1...."),
+            Some((Format::Parquet, Compression::None))
+        );
+        assert_eq!(
+            sniff(b"ARROW1\0\0"),
+            Some((Format::Arrow, Compression::None))
+        );
+        assert_eq!(
+            sniff(b"\xEF\xBB\xBF \n [{}]"),
+            Some((Format::Json, Compression::None))
+        );
+        let mut tar = vec![0u8; 512];
+        tar[257..263].copy_from_slice(b"ustar\0");
+        assert_eq!(sniff(&tar), Some((Format::Tar, Compression::None)));
+        assert_eq!(sniff(b"\x89PNG\r\n"), None);
+        assert_eq!(sniff(b"caption\thttps://a"), None);
+        for name in ["jsonl.xz", "webdataset.gz", "metadata", "arrow", "binary"] {
+            assert_eq!(known_format_name(name.as_bytes()), Some(name));
+        }
+        assert_eq!(known_format_name(b"nope"), None);
     }
 }

@@ -77,7 +77,11 @@ pub(super) fn fingerprint_or_defer(
 /// Whether a file is read best on its own, after the walk, with BLAKE3's multi-threaded
 /// path using every core (large opaque files), rather than in a walker thread beside others.
 pub(super) fn hash_alone(rel: &[u8], size: u64) -> bool {
-    size >= MMAP_MIN && matches!(attribute::detect(rel).0, Format::Binary | Format::Parquet)
+    size >= MMAP_MIN
+        && matches!(
+            attribute::detect(rel).0,
+            Format::Binary | Format::Parquet | Format::Arrow
+        )
 }
 
 thread_local! {
@@ -173,10 +177,26 @@ fn read_open(
             format: name,
             stats: opaque(size),
         },
-        Format::Parquet => {
-            // Parquet is read by seeking (footer first), so it is hashed in its own pass.
+        Format::Parquet if layout_metadata(path) => FileFacts {
+            hash: hash_file(file, path, size)?,
+            size,
+            format: attribute::format_name(Format::Metadata, Compression::None),
+            stats: RecordStats::default(),
+        },
+        Format::Metadata => FileFacts {
+            hash: hash_file(file, path, size)?,
+            size,
+            format: name,
+            stats: RecordStats::default(),
+        },
+        Format::Parquet | Format::Arrow => {
+            // Read by seeking (footer or schema first), so hashed in its own pass.
             let hash = hash_file(file, path, size)?;
-            let stats = attribute::attribute_parquet(file.try_clone()?, size, field, matcher);
+            let stats = if format == Format::Parquet {
+                attribute::attribute_parquet(file.try_clone()?, size, field, matcher)
+            } else {
+                attribute::attribute_arrow(file.try_clone()?, size, field, matcher)
+            };
             FileFacts {
                 hash,
                 size,
@@ -184,7 +204,18 @@ fn read_open(
                 stats,
             }
         }
-        Format::Jsonl | Format::Json | Format::Csv | Format::Tsv => {
+        Format::Json if layout_metadata(path) => FileFacts {
+            hash: hash_file(file, path, size)?,
+            size,
+            format: attribute::format_name(Format::Metadata, Compression::None),
+            stats: RecordStats::default(),
+        },
+        Format::Jsonl
+        | Format::Json
+        | Format::Csv
+        | Format::Tsv
+        | Format::Tar
+        | Format::WebDataset => {
             let mut hr = HashingReader::new(file);
             let cap = limits.decompressed_cap(size);
             let (mut stats, name) = {
@@ -200,6 +231,21 @@ fn read_open(
                         Ok(d) => Box::new(Pooled::new(Capped::new(d, cap, size))),
                         Err(e) => Box::new(Pooled::new(FailingReader(Some(e)))),
                     },
+                    Compression::Bzip2 => Box::new(Pooled::new(Capped::new(
+                        bzip2::bufread::MultiBzDecoder::new(raw),
+                        cap,
+                        size,
+                    ))),
+                    Compression::Xz => Box::new(Pooled::new(Capped::new(
+                        liblzma::bufread::XzDecoder::new_multi_decoder(raw),
+                        cap,
+                        size,
+                    ))),
+                };
+                // A file recognised by its compression alone may hold a tar.
+                let format = match (sniffed, decoded.fill_buf()) {
+                    (true, Ok(head)) if attribute::is_tar(head) => Format::Tar,
+                    _ => format,
                 };
                 match format {
                     Format::Csv => (
@@ -214,6 +260,11 @@ fn read_open(
                         attribute::attribute_jsonl(decoded, field, matcher, limits),
                         name,
                     ),
+                    Format::Tar | Format::WebDataset => {
+                        let (st, wds) = attribute::attribute_tar(decoded, field, matcher, limits);
+                        let f = if wds { Format::WebDataset } else { Format::Tar };
+                        (st, attribute::format_name(f, compression))
+                    }
                     _ => {
                         // A file recognised by its compression alone may hold anything:
                         // only JSON is read as records.
@@ -261,6 +312,31 @@ fn read_open(
         }
     };
     Ok(facts)
+}
+
+/// Whether a file is metadata describing content beside it, counted as no records:
+/// img2dataset's `NNNNN.parquet` (every download attempted, failed ones too) and
+/// `NNNNN_stats.json` next to `NNNNN.tar` (the tar's samples are the records; counting the
+/// parquet too would count them twice), and Hugging Face `save_to_disk`'s `state.json` and
+/// `dataset_info.json` (side by side; the `.arrow` files hold the records).
+fn layout_metadata(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if name == "state.json" || name == "dataset_info.json" {
+        return path.with_file_name("state.json").is_file()
+            && path.with_file_name("dataset_info.json").is_file();
+    }
+    let stem = name
+        .strip_suffix("_stats.json")
+        .or_else(|| name.strip_suffix(".parquet"));
+    match stem {
+        Some(stem) if !stem.is_empty() && stem.bytes().all(|c| c.is_ascii_digit()) => {
+            path.with_file_name(format!("{stem}.tar")).is_file()
+                && path.with_file_name(format!("{stem}_stats.json")).is_file()
+        }
+        _ => false,
+    }
 }
 
 /// A zstd decoder accepting windows up to 2^31 bytes (`zstd --long=31`), as the format
