@@ -759,6 +759,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn totals_beyond_64_bits_are_refused() {
+        let entry = |i: u32| FileEntry {
+            rel: format!("f{i}").into_bytes(),
+            abs: PathBuf::from(format!("f{i}")),
+            size: 1,
+            mtime_ns: 0,
+            inode: 0,
+        };
+        let facts = |records: u64| FileFacts {
+            hash: blake3::hash(b""),
+            size: 1,
+            format: "parquet",
+            stats: crate::attribute::RecordStats {
+                records,
+                per_source: vec![(0, records, 1)],
+                ..Default::default()
+            },
+        };
+        let half = i64::MAX as u64 / 2 + 1;
+        let entries = [entry(0), entry(1), entry(2)];
+        assert!(check_totals(&entries[..1], &[facts(half)]).is_ok());
+        let err = check_totals(&entries, &[facts(half), facts(half), facts(half)]).unwrap_err();
+        assert!(err.to_string().contains("overflow"), "{err}");
+    }
+
+    #[test]
     fn partitions_split_every_path_once() {
         let n = 4;
         let mut counts = [0; 4];
