@@ -53,6 +53,11 @@ pub fn attribute_delimited<R: BufRead>(
         if input.is_empty() {
             eof = true;
         }
+        // Never feed the parser past the record limit: an over-long record must be noticed
+        // where it passes the limit, so that resyncing starts from there.
+        let allowance =
+            usize::try_from((max + 1).saturating_sub(record_bytes)).unwrap_or(usize::MAX);
+        let input = &input[..input.len().min(allowance)];
         let (res, nin, nout) = core.read_field(input, &mut scratch);
         reader.consume(nin);
         record_bytes += nin as u64;
@@ -69,7 +74,12 @@ pub fn attribute_delimited<R: BufRead>(
             ReadFieldResult::InputEmpty | ReadFieldResult::OutputFull => {}
             ReadFieldResult::Field { record_end } => {
                 match &wanted {
-                    None => headers.push(String::from_utf8_lossy(current.trim_ascii()).into()),
+                    None => {
+                        headers.push(String::from_utf8_lossy(current.trim_ascii()).into());
+                        // Each header costs its string's size too: a header of millions
+                        // of empty fields is bounded like a long one.
+                        kept_bytes += std::mem::size_of::<String>() as u64;
+                    }
                     Some(w) => {
                         if let Some(k) = w.iter().position(|&c| c == column) {
                             if values.len() < w.len() {
@@ -175,5 +185,76 @@ fn skip_line<R: BufRead>(r: &mut R, t: &mut Tally) -> u64 {
                 n += len as u64;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::Source;
+
+    fn matcher() -> SourceMatcher {
+        SourceMatcher::new(&[Source {
+            id: "r".into(),
+            name: "r".into(),
+            domains: vec!["reddit.com".into()],
+        }])
+    }
+
+    fn read(data: &str, delimiter: u8, field: &UrlField, max: u64) -> RecordStats {
+        let limits = Limits {
+            max_record_bytes: max,
+            ..Limits::default()
+        };
+        attribute_delimited(data.as_bytes(), delimiter, field, &matcher(), &limits)
+    }
+
+    #[test]
+    fn quoting_headers_positions_and_fallback() {
+        let d = UrlField::default();
+        // A quoted TSV field holding a newline is one record; `URL` matches `url`.
+        let st = read(
+            "text\tURL\n\"a\nb\"\thttps://reddit.com/1\nc\thttps://x.org\n",
+            b'\t',
+            &d,
+            1024,
+        );
+        assert_eq!((st.records, st.source(0).0), (2, 1));
+        // Per record, an empty url falls back to source_url.
+        let st = read(
+            "url,source_url\n,https://reddit.com/1\nhttps://reddit.com/2,\n,\n",
+            b',',
+            &d,
+            1024,
+        );
+        assert_eq!(
+            (st.records, st.source(0).0, st.unattributed_records),
+            (3, 2, 1)
+        );
+        // Headerless, by position.
+        let pos = UrlField::new(&["#2"]).unwrap();
+        let st = read(
+            "cap\thttps://reddit.com/1\ncap2\thttps://x.org\n",
+            b'\t',
+            &pos,
+            1024,
+        );
+        assert_eq!((st.records, st.source(0).0), (2, 1));
+        // No URL column at all.
+        let st = read("a,b\n1,2\n", b',', &d, 1024);
+        assert!(st.problem.unwrap().starts_with("no-url-field"));
+    }
+
+    #[test]
+    fn an_overlong_record_resyncs_at_the_next_newline() {
+        let long = "x".repeat(5000);
+        let data = format!("url,t\nhttps://reddit.com/1,\"{long}\nhttps://reddit.com/2,ok\n");
+        let st = read(&data, b',', &UrlField::default(), 1024);
+        assert_eq!((st.records, st.malformed, st.source(0).0), (2, 1, 1));
+        assert!(st.problem.unwrap().contains("--max-record-bytes"));
+        // A header of many empty fields is bounded too.
+        let data = format!("{}\nhttps://reddit.com/1\n", ",".repeat(100_000));
+        let st = read(&data, b',', &UrlField::default(), 64 * 1024);
+        assert_eq!(st.malformed, 1);
     }
 }

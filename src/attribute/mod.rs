@@ -344,14 +344,16 @@ impl UrlField {
         }
     }
 
-    /// The top-level keys of a JSON object record (at most 20), to say what a shard without
-    /// any URL field holds.
+    /// The top-level keys of a JSON object record (at most 20, in name order), to say what
+    /// a shard without any URL field holds.
     pub fn keys_of(record: &[u8]) -> Vec<String> {
-        let Ok(map) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(record)
+        // Values are skipped, not built: the record may be as large as the record limit.
+        let Ok(map) =
+            serde_json::from_slice::<std::collections::BTreeMap<String, IgnoredAny>>(record)
         else {
             return Vec::new();
         };
-        map.keys().take(20).cloned().collect()
+        map.into_keys().take(20).collect()
     }
 }
 
@@ -1188,6 +1190,61 @@ mod tests {
         assert_eq!(st.unattributed_records, 2);
         let total: u64 = st.source(0).1 + st.unattributed_bytes + 1; // + the blank line
         assert_eq!(total, data.len() as u64);
+    }
+
+    #[test]
+    fn json_arrays_and_documents_stream_record_by_record() {
+        let m = SourceMatcher::new(&[src("twitter", &["twitter.com"])]);
+        let small = Limits {
+            max_record_bytes: 1024,
+            ..Limits::default()
+        };
+        let long = "y".repeat(5000);
+        let data = format!(
+            "\u{feff} [ {{\"url\":\"https:\\/\\/twitter.com\\/1\"}},\n {{\"u\":\"]}}\"}}, {{\"t\":\"{long}\"}}, 7 ,{{\"url\":\"https://twitter.com/2\"}}]\n"
+        );
+        let (st, lines) = attribute_json(data.as_bytes(), &UrlField::default(), &m, &small);
+        assert!(!lines);
+        assert_eq!((st.records, st.malformed, st.source(0).0), (5, 1, 2));
+        // A pretty-printed document is one record.
+        let doc = "{\n  \"url\": \"https://twitter.com/3\"\n}\n";
+        let (st, lines) = attribute_json(doc.as_bytes(), &UrlField::default(), &m, &small);
+        assert!(!lines);
+        assert_eq!((st.records, st.source(0).0), (1, 1));
+        // JSON Lines in a .json file.
+        let jl = "{\"url\":\"https://twitter.com/4\"}\n{\"url\":\"https://a.org\"}\n";
+        let (st, lines) = attribute_json(jl.as_bytes(), &UrlField::default(), &m, &small);
+        assert!(lines);
+        assert_eq!((st.records, st.source(0).0), (2, 1));
+        // An over-long line is skipped to its newline; the next line is read.
+        let data = format!("{{\"t\":\"{long}\"}}\n{{\"url\":\"https://twitter.com/5\"}}\n");
+        let st = attribute_jsonl(data.as_bytes(), &UrlField::default(), &m, &small);
+        assert_eq!((st.records, st.malformed, st.source(0).0), (2, 1, 1));
+    }
+
+    #[test]
+    fn url_fields_ignore_case_fall_back_and_look_into_json_strings() {
+        let f = UrlField::default();
+        let find = |s: &str| f.find(s.as_bytes()).unwrap().map(|c| c.into_owned());
+        assert_eq!(
+            find(r#"{"URL":"https://a.com"}"#).as_deref(),
+            Some("https://a.com")
+        );
+        assert_eq!(
+            find(r#"{"url":"","source_url":"https://d.com"}"#).as_deref(),
+            Some("https://d.com")
+        );
+        assert_eq!(
+            find(r#"{"url":null,"Link":"https://l.com"}"#).as_deref(),
+            Some("https://l.com")
+        );
+        assert_eq!(
+            find(r#"{"meta":"{\"url\": \"https://rp.com/x\"}"}"#).as_deref(),
+            Some("https://rp.com/x")
+        );
+        assert!(UrlField::new(&["#0"]).is_err());
+        assert!(UrlField::new(&["#2", "url"]).is_err());
+        assert_eq!(UrlField::new(&["#2"]).unwrap().columns(), &[1]);
     }
 
     #[test]
