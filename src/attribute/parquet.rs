@@ -50,13 +50,6 @@ pub fn attribute_parquet(
         .iter()
         .filter_map(|p| resolve(schema, p))
         .collect();
-    let share = |n: u64| {
-        if total == 0 {
-            0
-        } else {
-            ((u128::from(size) * u128::from(n)) / u128::from(total)) as u64
-        }
-    };
     if resolved.is_empty() {
         st.records = total;
         st.unattributed_records = total;
@@ -71,6 +64,32 @@ pub fn attribute_parquet(
             st.problem = Some(no_url_field(field, &seen));
         }
         return st;
+    }
+    if let [only] = resolved.as_slice()
+        && let Some((col, max_def)) = flat_column(&reader, only)
+    {
+        let mut dense = vec![0u64; matcher.ids().len()];
+        let mut unattributed = 0u64;
+        let read = read_flat_column(
+            &reader,
+            col,
+            max_def,
+            total,
+            matcher,
+            &mut dense,
+            &mut unattributed,
+        );
+        let seen = match read {
+            Ok(n) => n,
+            Err((n, e)) => {
+                st.problem = Some(e.to_string());
+                st.failed = true;
+                n
+            }
+        };
+        st.records = seen.min(total);
+        st.unattributed_records = unattributed;
+        return finish(st, dense, total, size);
     }
     let projection = project(schema, &resolved);
     let rows = match projection.map(|p| reader.get_row_iter(Some(p))) {
@@ -116,7 +135,19 @@ pub fn attribute_parquet(
             None => st.unattributed_records += 1,
         }
     }
-    // Records the iterator could not reach (a corrupt page) stay counted, unattributed.
+    finish(st, dense, total, size)
+}
+
+/// Completes the counts: records the reader could not reach (a corrupt page) stay counted,
+/// unattributed; the file's bytes are spread over the records.
+fn finish(mut st: RecordStats, dense: Vec<u64>, total: u64, size: u64) -> RecordStats {
+    let share = |n: u64| {
+        if total == 0 {
+            0
+        } else {
+            ((u128::from(size) * u128::from(n)) / u128::from(total)) as u64
+        }
+    };
     if st.records < total {
         let missing = total - st.records;
         st.records = total;
@@ -130,6 +161,83 @@ pub fn attribute_parquet(
         .collect();
     st.unattributed_bytes = share(st.unattributed_records);
     st
+}
+
+/// Rows decoded per call of the column reader.
+const BATCH: usize = 8192;
+
+/// The leaf column index and maximum definition level of a resolved field that is a flat
+/// byte-array column (no repetition on its path, the URL itself, not JSON inside it): such
+/// a column is read with the typed column reader, much cheaper than assembling rows.
+fn flat_column(reader: &SerializedFileReader<std::fs::File>, r: &Resolved) -> Option<(usize, i16)> {
+    if !r.inside.is_empty() {
+        return None;
+    }
+    let descr = reader.metadata().file_metadata().schema_descr();
+    (0..descr.num_columns()).find_map(|i| {
+        let c = descr.column(i);
+        let same = c.path().parts() == r.columns.as_slice();
+        (same && c.max_rep_level() == 0 && c.physical_type() == parquet::basic::Type::BYTE_ARRAY)
+            .then(|| (i, c.max_def_level()))
+    })
+}
+
+/// Reads one flat byte-array column, row group by row group, attributing each row (at most
+/// `total`). On error, the rows read so far come with it.
+fn read_flat_column(
+    reader: &SerializedFileReader<std::fs::File>,
+    col: usize,
+    max_def: i16,
+    total: u64,
+    matcher: &SourceMatcher,
+    dense: &mut [u64],
+    unattributed: &mut u64,
+) -> Result<u64, (u64, parquet::errors::ParquetError)> {
+    use parquet::column::reader::ColumnReader;
+    let mut rows = 0u64;
+    let mut defs: Vec<i16> = Vec::with_capacity(BATCH);
+    let mut values: Vec<parquet::data_type::ByteArray> = Vec::with_capacity(BATCH);
+    for g in 0..reader.num_row_groups() {
+        let rg = reader.get_row_group(g).map_err(|e| (rows, e))?;
+        let ColumnReader::ByteArrayColumnReader(mut cr) =
+            rg.get_column_reader(col).map_err(|e| (rows, e))?
+        else {
+            return Err((
+                rows,
+                parquet::errors::ParquetError::General("not a byte array column".into()),
+            ));
+        };
+        loop {
+            defs.clear();
+            values.clear();
+            let (records, _, _) = cr
+                .read_records(BATCH, Some(&mut defs), None, &mut values)
+                .map_err(|e| (rows, e))?;
+            if records == 0 {
+                break;
+            }
+            let mut next = values.iter();
+            for i in 0..records {
+                let present = max_def == 0 || defs.get(i) == Some(&max_def);
+                let url = if present {
+                    next.next()
+                        .and_then(|v| std::str::from_utf8(v.data()).ok())
+                        .map(str::trim)
+                        .filter(|u| !u.is_empty())
+                } else {
+                    None
+                };
+                if rows < total {
+                    match url.and_then(|u| matcher.source_of_url(u)) {
+                        Some(s) => dense[s] += 1,
+                        None => *unattributed += 1,
+                    }
+                }
+                rows += 1;
+            }
+        }
+    }
+    Ok(rows)
 }
 
 /// Resolves a dotted path against the schema, ignoring case; a leaf reached before the
