@@ -18,7 +18,8 @@
 # Target (printed as PASS/FAIL; the exit status does not depend on it): provtrack at least
 # 1.5x faster than DuckDB on each format, RSS < 300 MB.
 #
-# Environment: BENCH_FILES, BENCH_MB, BENCH_RUNS, BENCH_KEEP=1, BENCH_VENV,
+# Environment: BENCH_FILES, BENCH_MB, BENCH_RUNS, BENCH_FORMATS ("jsonl gz parquet"),
+# BENCH_KEEP=1, BENCH_VENV,
 # PROVTRACK=path (default target/release/provtrack, built when missing).
 # Exit status: 0 when every measurement ran and the counts agreed, 1 otherwise.
 set -euo pipefail
@@ -27,6 +28,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 files=${BENCH_FILES:-8}
 mb=${BENCH_MB:-64}
 runs=${BENCH_RUNS:-3}
+formats=${BENCH_FORMATS:-jsonl gz parquet}
 venv=${BENCH_VENV:-/tmp/provtrack-bench-venv}
 note() { echo "bench: $*" >&2; }
 
@@ -92,7 +94,7 @@ EOF
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
 status=0
-for fmt in jsonl gz parquet; do
+for fmt in $formats; do
     dir="$work/data/$fmt"
     cat "$dir"/* >/dev/null # warm the page cache
     bytes=$(du -sb "$dir" | cut -f1)
