@@ -268,6 +268,16 @@ pub struct ReadArgs {
     /// Record unreadable files and directories as skipped instead of failing.
     #[arg(long)]
     pub skip_unreadable: bool,
+    /// The longest record kept in memory, in bytes; a longer line, CSV record or JSON
+    /// element is counted as malformed and skipped.
+    #[arg(long, default_value_t = crate::attribute::DEFAULT_MAX_RECORD_BYTES,
+          value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_record_bytes: u64,
+    /// How many times its own size a compressed shard may decompress to (at least 64 MiB);
+    /// beyond it the shard's remainder is counted as unattributed, with a problem.
+    #[arg(long, default_value_t = crate::attribute::DEFAULT_MAX_EXPANSION,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_expansion: u64,
 }
 
 /// Arguments of `train`.

@@ -609,8 +609,25 @@ impl Validator<'_> {
 }
 
 /// Lower-cases a domain and checks it is a bare host name (`twitter.com`, no scheme or path).
+/// A Unicode domain (`bücher.de`, `ｘ。com`) is stored in its ASCII form (`xn--bcher-kva.de`,
+/// `x.com`), the form URL hosts are matched in.
 pub fn normalise_domain(d: &str) -> std::result::Result<String, String> {
-    let dom = d.trim().trim_end_matches('.').to_ascii_lowercase();
+    let trimmed = d.trim();
+    let ascii;
+    let d_ascii = if trimmed.is_ascii() {
+        trimmed
+    } else {
+        ascii = match url::Host::parse(trimmed) {
+            Ok(url::Host::Domain(a)) => a,
+            _ => {
+                return Err(format!(
+                    "invalid domain '{d}' (expected a host name such as example.com)"
+                ));
+            }
+        };
+        &ascii
+    };
+    let dom = d_ascii.trim_end_matches('.').to_ascii_lowercase();
     let ok = !dom.is_empty()
         && dom.split('.').all(|label| {
             !label.is_empty()
@@ -766,6 +783,9 @@ date = "2022-06-01"
     #[test]
     fn domains_are_normalised() {
         assert_eq!(normalise_domain("Twitter.COM.").unwrap(), "twitter.com");
+        assert_eq!(normalise_domain("bücher.de").unwrap(), "xn--bcher-kva.de");
+        assert_eq!(normalise_domain("ｘ。com").unwrap(), "x.com");
+        assert!(normalise_domain("bü cher.de").is_err());
         assert!(normalise_domain("https://x.com").is_err());
         assert!(normalise_domain("a..b").is_err());
     }

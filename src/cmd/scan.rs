@@ -74,6 +74,10 @@ pub(super) fn read_options(a: ReadArgs) -> Result<ReadOptions> {
     };
     Ok(ReadOptions {
         url_field,
+        limits: crate::attribute::Limits {
+            max_record_bytes: a.max_record_bytes,
+            max_expansion: a.max_expansion,
+        },
         jobs: a.jobs.map(usize::from),
         walk: WalkOptions {
             excludes: a.exclude,

@@ -22,7 +22,7 @@ pub use walk::walk_with;
 pub(crate) use crate::digest::rel_bytes;
 pub use crate::digest::root_hash;
 
-use crate::attribute::{SourceMatcher, UrlField};
+use crate::attribute::{Limits, SourceMatcher, UrlField};
 use crate::error::{Error, Result};
 use crate::registry::{
     Attribution, EventDraft, Member, Method, NewDataset, Registered, Registry, RegistryError,
@@ -294,10 +294,18 @@ fn member_of(
 }
 
 /// Fingerprint of everything attribution depends on besides the bytes: the source
-/// domains and the URL fields. Cached facts from another configuration are not reused.
-fn attribution_config(sources: &[Source], field: &UrlField) -> blake3::Hash {
+/// domains, the URL fields and the reading limits. Cached facts from another
+/// configuration (or an older reader) are not reused.
+fn attribution_config(sources: &[Source], field: &UrlField, limits: &Limits) -> blake3::Hash {
     let mut h = blake3::Hasher::new();
-    h.update(b"provtrack-attribution-v1\n");
+    h.update(b"provtrack-attribution-v2\n");
+    h.update(
+        format!(
+            "limits\0{}\0{}\n",
+            limits.max_record_bytes, limits.max_expansion
+        )
+        .as_bytes(),
+    );
     for s in sources {
         for d in &s.domains {
             h.update(format!("{d}\0{}\n", s.id).as_bytes());
@@ -329,6 +337,8 @@ enum Visited {
 pub struct ReadOptions {
     /// Where record URLs are.
     pub url_field: UrlField,
+    /// Bounds on what reading one shard may cost.
+    pub limits: Limits,
     /// Worker threads (`None`: one per core).
     pub jobs: Option<usize>,
     /// Which files to leave out, and how to walk.
@@ -418,7 +428,7 @@ fn survey_with(
         lap = Instant::now();
     };
     // Saved facts of files whose size, mtime and inode are unchanged since last time.
-    let config = attribution_config(&sources, &opts.url_field);
+    let config = attribution_config(&sources, &opts.url_field, &opts.limits);
     let blob = if opts.rehash { None } else { state };
     let saved = blob
         .as_deref()
@@ -437,7 +447,7 @@ fn survey_with(
             .build_global();
     }
     let read = |e: &mut FileEntry, defer: bool| -> Visited {
-        match read::fingerprint_or_defer(e, known, defer, &opts.url_field, &matcher) {
+        match read::fingerprint_or_defer(e, known, defer, &opts.url_field, &matcher, &opts.limits) {
             Ok(Some(f)) => {
                 if let Some(p) = &opts.progress {
                     p.advance(f.size);
@@ -501,6 +511,7 @@ fn survey_with(
     if let Some(e) = failure {
         return Err(e);
     }
+    check_totals(&entries, &facts)?;
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     let root = root_hash(
         entries
@@ -520,6 +531,41 @@ fn survey_with(
         dir_key,
         config,
     })
+}
+
+/// Checks that the directory's totals (records, bytes, per source) fit the registry's
+/// signed 64-bit counters, so that nothing is registered whose sums would later break a
+/// query. Each shard's count is already bounded; this catches their sum.
+fn check_totals(entries: &[FileEntry], facts: &[FileFacts]) -> Result<()> {
+    const MAX: u64 = i64::MAX as u64;
+    let mut records = 0u64;
+    let mut bytes = 0u64;
+    let mut unattributed = 0u64;
+    let mut per_source: BTreeMap<usize, (u64, u64)> = BTreeMap::new();
+    for (e, f) in entries.iter().zip(facts) {
+        let st = &f.stats;
+        let add = |total: &mut u64, n: u64| -> Result<()> {
+            *total = total.checked_add(n).filter(|&t| t <= MAX).ok_or_else(|| {
+                Error::input(
+                    "scan",
+                    format!(
+                        "{}: the directory's counts overflow 64-bit totals; nothing was registered",
+                        show_path(&e.rel)
+                    ),
+                )
+            })?;
+            Ok(())
+        };
+        add(&mut records, st.records)?;
+        add(&mut bytes, f.size)?;
+        add(&mut unattributed, st.unattributed_bytes)?;
+        for (i, r, b) in &st.per_source {
+            let c = per_source.entry(*i).or_default();
+            add(&mut c.0, *r)?;
+            add(&mut c.1, *b)?;
+        }
+    }
+    Ok(())
 }
 
 /// Scans `opts.dir` and registers it as `opts.dataset`.
@@ -738,6 +784,32 @@ pub fn seal(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_beyond_64_bits_are_refused() {
+        let entry = |i: u32| FileEntry {
+            rel: format!("f{i}").into_bytes(),
+            abs: PathBuf::from(format!("f{i}")),
+            size: 1,
+            mtime_ns: 0,
+            inode: 0,
+        };
+        let facts = |records: u64| FileFacts {
+            hash: blake3::hash(b""),
+            size: 1,
+            format: "parquet",
+            stats: crate::attribute::RecordStats {
+                records,
+                per_source: vec![(0, records, 1)],
+                ..Default::default()
+            },
+        };
+        let half = i64::MAX as u64 / 2 + 1;
+        let entries = [entry(0), entry(1), entry(2)];
+        assert!(check_totals(&entries[..1], &[facts(half)]).is_ok());
+        let err = check_totals(&entries, &[facts(half), facts(half), facts(half)]).unwrap_err();
+        assert!(err.to_string().contains("overflow"), "{err}");
+    }
 
     #[test]
     fn partitions_split_every_path_once() {

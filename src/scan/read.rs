@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::FileEntry;
 use super::walk::version;
-use crate::attribute::{self, Compression, Format, RecordStats, SourceMatcher, UrlField};
+use crate::attribute::{self, Compression, Format, Limits, RecordStats, SourceMatcher, UrlField};
 
 /// Files at least this large and without records are hashed with BLAKE3's multi-threaded
 /// memory-mapped path; smaller ones with plain reads (mmap set-up costs more than it saves).
@@ -37,7 +37,7 @@ pub fn fingerprint(
     field: &UrlField,
     matcher: &SourceMatcher,
 ) -> io::Result<FileFacts> {
-    fingerprint_or_defer(entry, known, false, field, matcher)?
+    fingerprint_or_defer(entry, known, false, field, matcher, &Limits::default())?
         .ok_or_else(|| io::Error::other("deferred"))
 }
 
@@ -49,6 +49,7 @@ pub(super) fn fingerprint_or_defer(
     defer_large: bool,
     field: &UrlField,
     matcher: &SourceMatcher,
+    limits: &Limits,
 ) -> io::Result<Option<FileFacts>> {
     for attempt in 0..2 {
         let file = File::open(&entry.abs)?;
@@ -60,7 +61,9 @@ pub(super) fn fingerprint_or_defer(
         if defer_large && hash_alone(&entry.rel, before.0) {
             return Ok(None);
         }
-        let facts = read_open(&file, &entry.abs, &entry.rel, before.0, field, matcher)?;
+        let facts = read_open(
+            &file, &entry.abs, &entry.rel, before.0, field, matcher, limits,
+        )?;
         // fstat on the open file: cheaper than a path lookup, and it is the file we read.
         let after = version(&file.metadata()?);
         if facts.size == after.0 && after == before {
@@ -74,7 +77,11 @@ pub(super) fn fingerprint_or_defer(
 /// Whether a file is read best on its own, after the walk, with BLAKE3's multi-threaded
 /// path using every core (large opaque files), rather than in a walker thread beside others.
 pub(super) fn hash_alone(rel: &[u8], size: u64) -> bool {
-    size >= MMAP_MIN && matches!(attribute::detect(rel).0, Format::Binary | Format::Parquet)
+    size >= MMAP_MIN
+        && matches!(
+            attribute::detect(rel).0,
+            Format::Binary | Format::Parquet | Format::Arrow
+        )
 }
 
 thread_local! {
@@ -114,6 +121,44 @@ fn hash_file(file: &File, path: &Path, size: u64) -> io::Result<blake3::Hash> {
     Ok(hasher.finalize())
 }
 
+/// One opaque record holding all of a file's bytes, attributed to no source.
+fn opaque(size: u64) -> RecordStats {
+    RecordStats {
+        records: 1,
+        unattributed_records: 1,
+        unattributed_bytes: size,
+        ..RecordStats::default()
+    }
+}
+
+/// The format and compression of a file: by name, else by its first bytes.
+fn format_of(file: &File, rel: &[u8]) -> (Format, Compression, bool) {
+    let (format, compression) = attribute::detect(rel);
+    if format != Format::Binary {
+        return (format, compression, false);
+    }
+    let mut head = [0u8; 512];
+    let n = read_head(file, &mut head);
+    match attribute::sniff(&head[..n]) {
+        Some((f, c)) => (f, c, true),
+        None => (Format::Binary, Compression::None, false),
+    }
+}
+
+/// Reads up to `buf.len()` bytes from the start of the file (fewer at its end or on error:
+/// the full read that follows reports errors).
+fn read_head(file: &File, buf: &mut [u8]) -> usize {
+    use std::os::unix::fs::FileExt;
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], n as u64) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    n
+}
+
 fn read_open(
     file: &File,
     path: &Path,
@@ -121,26 +166,37 @@ fn read_open(
     size: u64,
     field: &UrlField,
     matcher: &SourceMatcher,
+    limits: &Limits,
 ) -> io::Result<FileFacts> {
-    let (format, compression) = attribute::detect(rel);
+    let (format, compression, sniffed) = format_of(file, rel);
     let name = attribute::format_name(format, compression);
     let facts = match format {
         Format::Binary => FileFacts {
             hash: hash_file(file, path, size)?,
             size,
             format: name,
-            stats: RecordStats {
-                records: 1,
-                per_source: Vec::new(),
-                unattributed_records: 1,
-                unattributed_bytes: size,
-                ..RecordStats::default()
-            },
+            stats: opaque(size),
         },
-        Format::Parquet => {
-            // Parquet is read by seeking (footer first), so it is hashed in its own pass.
+        Format::Parquet if layout_metadata(path) => FileFacts {
+            hash: hash_file(file, path, size)?,
+            size,
+            format: attribute::format_name(Format::Metadata, Compression::None),
+            stats: RecordStats::default(),
+        },
+        Format::Metadata => FileFacts {
+            hash: hash_file(file, path, size)?,
+            size,
+            format: name,
+            stats: RecordStats::default(),
+        },
+        Format::Parquet | Format::Arrow => {
+            // Read by seeking (footer or schema first), so hashed in its own pass.
             let hash = hash_file(file, path, size)?;
-            let stats = attribute::attribute_parquet(file.try_clone()?, size, field, matcher);
+            let stats = if format == Format::Parquet {
+                attribute::attribute_parquet(file.try_clone()?, size, field, matcher)
+            } else {
+                attribute::attribute_arrow(file.try_clone()?, size, field, matcher)
+            };
             FileFacts {
                 hash,
                 size,
@@ -148,30 +204,105 @@ fn read_open(
                 stats,
             }
         }
-        Format::Jsonl | Format::Csv | Format::Tsv => {
+        Format::Json if layout_metadata(path) => FileFacts {
+            hash: hash_file(file, path, size)?,
+            size,
+            format: attribute::format_name(Format::Metadata, Compression::None),
+            stats: RecordStats::default(),
+        },
+        Format::Jsonl
+        | Format::Json
+        | Format::Csv
+        | Format::Tsv
+        | Format::Tar
+        | Format::WebDataset => {
             let mut hr = HashingReader::new(file);
-            let stats = {
+            let cap = limits.decompressed_cap(size);
+            let (mut stats, name) = {
                 let raw = Pooled::new(&mut hr);
-                let decoded: Box<dyn BufRead + '_> = match compression {
+                let mut decoded: Box<dyn BufRead + '_> = match compression {
                     Compression::None => Box::new(raw),
-                    Compression::Gzip => {
-                        Box::new(Pooled::new(flate2::bufread::MultiGzDecoder::new(raw)))
-                    }
-                    Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(raw) {
-                        Ok(d) => Box::new(Pooled::new(d)),
+                    Compression::Gzip => Box::new(Pooled::new(Capped::new(
+                        flate2::bufread::MultiGzDecoder::new(raw),
+                        cap,
+                        size,
+                    ))),
+                    Compression::Zstd => match zstd_decoder(raw) {
+                        Ok(d) => Box::new(Pooled::new(Capped::new(d, cap, size))),
                         Err(e) => Box::new(Pooled::new(FailingReader(Some(e)))),
                     },
+                    Compression::Bzip2 => Box::new(Pooled::new(Capped::new(
+                        bzip2::bufread::MultiBzDecoder::new(raw),
+                        cap,
+                        size,
+                    ))),
+                    Compression::Xz => Box::new(Pooled::new(Capped::new(
+                        liblzma::bufread::XzDecoder::new_multi_decoder(raw),
+                        cap,
+                        size,
+                    ))),
+                };
+                // A file recognised by its compression alone may hold a tar.
+                let format = match (sniffed, decoded.fill_buf()) {
+                    (true, Ok(head)) if attribute::is_tar(head) => Format::Tar,
+                    _ => format,
                 };
                 match format {
-                    Format::Csv => attribute::attribute_delimited(decoded, b',', field, matcher),
-                    Format::Tsv => attribute::attribute_delimited(decoded, b'\t', field, matcher),
-                    _ => attribute::attribute_jsonl(decoded, field, matcher),
+                    Format::Csv => (
+                        attribute::attribute_delimited(decoded, b',', field, matcher, limits),
+                        name,
+                    ),
+                    Format::Tsv => (
+                        attribute::attribute_delimited(decoded, b'\t', field, matcher, limits),
+                        name,
+                    ),
+                    Format::Jsonl => (
+                        attribute::attribute_jsonl(decoded, field, matcher, limits),
+                        name,
+                    ),
+                    Format::Tar | Format::WebDataset => {
+                        let (st, wds) = attribute::attribute_tar(decoded, field, matcher, limits);
+                        let f = if wds { Format::WebDataset } else { Format::Tar };
+                        (st, attribute::format_name(f, compression))
+                    }
+                    _ => {
+                        // A file recognised by its compression alone may hold anything:
+                        // only JSON is read as records.
+                        let json = match decoded.fill_buf() {
+                            Ok(head) => !sniffed || attribute::looks_like_json(head),
+                            Err(_) => true,
+                        };
+                        if json {
+                            let (st, lines) =
+                                attribute::attribute_json(decoded, field, matcher, limits);
+                            let f = if lines { Format::Jsonl } else { Format::Json };
+                            (st, attribute::format_name(f, compression))
+                        } else {
+                            (
+                                opaque(size),
+                                attribute::format_name(Format::Binary, compression),
+                            )
+                        }
+                    }
                 }
             };
             if let Some(e) = hr.error.take() {
                 return Err(e);
             }
+            let consumed = hr.bytes;
             hr.drain()?;
+            if stats.failed {
+                // Nothing silent: what could not be decoded is content of unknown
+                // provenance, counted as one more unattributed record.
+                let rest = if stats.records == 0 {
+                    hr.bytes
+                } else {
+                    hr.bytes.saturating_sub(consumed)
+                };
+                stats.records += 1;
+                stats.unattributed_records += 1;
+                stats.unattributed_bytes += rest;
+            }
             FileFacts {
                 hash: hr.hasher.finalize(),
                 size: hr.bytes,
@@ -181,6 +312,82 @@ fn read_open(
         }
     };
     Ok(facts)
+}
+
+/// Whether a file is metadata describing content beside it, counted as no records:
+/// img2dataset's `NNNNN.parquet` (every download attempted, failed ones too) and
+/// `NNNNN_stats.json` next to `NNNNN.tar` (the tar's samples are the records; counting the
+/// parquet too would count them twice), and Hugging Face `save_to_disk`'s `state.json` and
+/// `dataset_info.json` (side by side; the `.arrow` files hold the records).
+fn layout_metadata(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if name == "state.json" || name == "dataset_info.json" {
+        return path.with_file_name("state.json").is_file()
+            && path.with_file_name("dataset_info.json").is_file();
+    }
+    let stem = name
+        .strip_suffix("_stats.json")
+        .or_else(|| name.strip_suffix(".parquet"));
+    match stem {
+        Some(stem) if !stem.is_empty() && stem.bytes().all(|c| c.is_ascii_digit()) => {
+            path.with_file_name(format!("{stem}.tar")).is_file()
+                && path.with_file_name(format!("{stem}_stats.json")).is_file()
+        }
+        _ => false,
+    }
+}
+
+/// A zstd decoder accepting windows up to 2^31 bytes (`zstd --long=31`), as the format
+/// allows; the default limit (2^27) refuses such frames.
+fn zstd_decoder<'a, R: BufRead + 'a>(raw: R) -> io::Result<impl Read + 'a> {
+    let mut d = zstd::stream::read::Decoder::with_buffer(raw)?;
+    d.window_log_max(31)?;
+    Ok(d)
+}
+
+/// A decoder's output bounded to `cap` bytes: past it, reading fails with an error that
+/// becomes the shard's problem (a decompression bomb costs time up to the cap, no more).
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    cap: u64,
+    size: u64,
+}
+
+impl<R> Capped<R> {
+    fn new(inner: R, cap: u64, size: u64) -> Self {
+        Capped {
+            inner,
+            left: cap,
+            cap,
+            size,
+        }
+    }
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // Is there more? One byte says.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other(format!(
+                    "decompressed-size limit: more than {} bytes from a {}-byte shard \
+                     (--max-expansion)",
+                    self.cap, self.size
+                ))),
+            };
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 /// A reader that feeds every byte it reads into a BLAKE3 hasher, so a shard is hashed and

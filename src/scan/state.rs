@@ -9,7 +9,7 @@ use super::FileEntry;
 use super::read::FileFacts;
 use crate::attribute::{self, RecordStats};
 
-const MAGIC: &[u8; 8] = b"PTSTATE2";
+const MAGIC: &[u8; 8] = b"PTSTATE3";
 
 struct Writer(Vec<u8>);
 
@@ -141,6 +141,7 @@ pub fn decode<'a>(blob: &'a [u8], config: &blake3::Hash, ids: &[String]) -> Opti
             unattributed_bytes: r.u64()?,
             per_source: Vec::new(),
             problem: None,
+            failed: false,
         };
         let problem = r.bytes()?;
         if r.u64()? == 1 {
@@ -155,9 +156,9 @@ pub fn decode<'a>(blob: &'a [u8], config: &blake3::Hash, ids: &[String]) -> Opti
             }
         }
         stats.per_source.sort_unstable();
-        let (f, c) = attribute::detect(path);
-        let format_name = attribute::format_name(f, c);
-        if complete && format == format_name.as_bytes() {
+        // The format comes from the content too, so it is saved, not derived from the name.
+        let known = attribute::known_format_name(format);
+        if complete && let Some(format_name) = known {
             let facts = FileFacts {
                 hash,
                 size,
@@ -198,6 +199,7 @@ mod tests {
                 unattributed_records: 2,
                 unattributed_bytes: 20,
                 problem: Some("oops".into()),
+                failed: false,
             },
         };
         let other = FileFacts {
