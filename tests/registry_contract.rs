@@ -222,14 +222,14 @@ fn a_version_is_registered_once_unchanged_again_and_refused_when_changed() {
             panic!("not created")
         };
         assert_eq!(inherited_shards, 0);
-        // Each path counted: a.jsonl and c.jsonl hold the same shard.
-        assert_eq!(totals.sources["twitter"], (8, 80));
+        // Each distinct shard once: a.jsonl and c.jsonl hold the same shard.
+        assert_eq!(totals.sources["twitter"], (4, 40));
         assert_eq!(totals.sources["reddit"], (2, 20));
-        assert_eq!(totals.unattributed_records, 2);
+        assert_eq!(totals.unattributed_records, 1);
         let again = reg.register_dataset(&ds, &event("scan")).unwrap();
         assert_eq!(again, Registered::Unchanged { totals });
         let info = reg.dataset(&dref("web@1")).unwrap().unwrap();
-        assert_eq!((info.files, info.records, info.root), (3, 12, ds.root_hash));
+        assert_eq!((info.files, info.records, info.root), (3, 7, ds.root_hash));
         assert_eq!(reg.dataset_members(&dref("web@1")).unwrap().len(), 3);
         // Usage counts each distinct shard once.
         let usage = reg.dataset_usage(&dref("web@1")).unwrap();
@@ -358,7 +358,8 @@ fn parts_are_staged_then_sealed_as_one_scan() {
             "the root of one scan of the whole"
         );
         assert_eq!(seen.get(), Some(whole.root_hash));
-        assert_eq!((info.files, info.records), (3, 12));
+        // Three paths, two distinct shards: records count each shard once.
+        assert_eq!((info.files, info.records), (3, 7));
         assert!(reg.staged_parts(&d).unwrap().is_empty());
         let err = reg.seal_dataset(&d, &|_| event("seal")).unwrap_err();
         assert_eq!(

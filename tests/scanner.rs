@@ -407,3 +407,34 @@ fn two_processes_scan_into_one_registry_at_once() {
         assert_eq!(w[1]["prev"], w[0]["hash"], "the event chain forked");
     }
 }
+
+#[test]
+fn scan_and_dataset_show_count_a_version_the_same_way() {
+    // One file under two names (a train/test split that copied instead of splitting): the
+    // same bytes, one shard, counted once by scan, dataset show and every query.
+    let env = Env::new();
+    env.write(
+        "p.toml",
+        "[[source]]\nid = \"tw\"\ndomains = [\"twitter.com\"]\n",
+    );
+    env.ok(&["apply", env.path("p.toml").to_str().unwrap()]);
+    env.write("d/train/s.jsonl", records("twitter.com", 1000));
+    env.write("d/test/s.jsonl", records("twitter.com", 1000));
+    let scan = env.json(&[
+        "scan",
+        env.path("d").to_str().unwrap(),
+        "--dataset",
+        "d@1",
+        "--org",
+        "acme",
+        "--collected",
+        "2024-01-01",
+    ]);
+    assert_eq!(scan["files"], 2);
+    assert_eq!(scan["records"], 1000, "{scan}");
+    assert_eq!(scan["sources"]["tw"]["records"], 1000, "{scan}");
+    let show = env.json(&["dataset", "show", "d@1"]);
+    assert_eq!(show["records"], 1000, "{show}");
+    assert_eq!(show["sources"][0]["records"], 1000, "{show}");
+    assert_eq!(show["shards"].as_array().unwrap().len(), 2);
+}

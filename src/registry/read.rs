@@ -366,7 +366,8 @@ pub fn usage(c: &mut dyn Conn, dataset_id: i64) -> Result<Vec<SourceUsage>, Regi
     Ok(out)
 }
 
-/// Per-source totals over a version's members (each path counted), as `scan` prints them.
+/// Per-source totals of a version's content, each distinct shard once (a file held at two
+/// paths is the same content), as `scan` prints them and every other count is made.
 pub fn dataset_totals(c: &mut dyn Conn, dataset_id: i64) -> Result<DatasetTotals, RegistryError> {
     let what = "read dataset totals";
     let mut out = DatasetTotals::default();
@@ -374,7 +375,7 @@ pub fn dataset_totals(c: &mut dyn Conn, dataset_id: i64) -> Result<DatasetTotals
         .query(
             "SELECT a.source_id, CAST(SUM(a.records) AS BIGINT), CAST(SUM(a.bytes) AS BIGINT) \
              FROM dataset_shards m JOIN attributions a ON a.shard_id = m.shard_id \
-             WHERE m.dataset_id = ?1 GROUP BY a.source_id ORDER BY a.source_id",
+             WHERE m.dataset_id = ?1 AND NOT m.dup GROUP BY a.source_id ORDER BY a.source_id",
             params![dataset_id],
             what,
         )?
@@ -384,7 +385,7 @@ pub fn dataset_totals(c: &mut dyn Conn, dataset_id: i64) -> Result<DatasetTotals
     }
     let rows = c.query(
         "SELECT CAST(COALESCE(SUM(s.unattributed_records), 0) AS BIGINT) FROM dataset_shards m \
-         JOIN shards s ON s.id = m.shard_id WHERE m.dataset_id = ?1",
+         JOIN shards s ON s.id = m.shard_id WHERE m.dataset_id = ?1 AND NOT m.dup",
         params![dataset_id],
         what,
     )?;

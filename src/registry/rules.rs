@@ -151,7 +151,7 @@ pub fn sealed_info(
         root: crate::digest::root_hash(members.iter().map(|m| (m.path.as_slice(), &m.hash))),
         files: members.len() as u64,
         bytes: members.iter().map(|m| m.size).sum(),
-        records: members.iter().map(|m| m.records).sum(),
+        records: distinct_records(members.iter().map(|m| (&m.hash, m.records))),
         parents: Vec::new(),
     })
 }
@@ -240,6 +240,15 @@ pub fn describe_changes(old: &[(Vec<u8>, blake3::Hash)], new: &[Member]) -> Stri
     } else {
         parts.join("; ")
     }
+}
+
+/// The records of a version's content: each distinct shard once, however many paths hold
+/// it (files and bytes count every path: they describe what is on disk).
+pub fn distinct_records<'a>(members: impl Iterator<Item = (&'a blake3::Hash, u64)>) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    members
+        .filter(|(h, _)| seen.insert(*h))
+        .fold(0u64, |sum, (_, n)| sum.saturating_add(n))
 }
 
 #[cfg(test)]

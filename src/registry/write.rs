@@ -343,7 +343,9 @@ pub fn register(
         root: ds.root_hash,
         files: ds.members.len() as u64,
         bytes: ds.members.iter().map(|m| m.shard.size).sum(),
-        records: ds.members.iter().map(|m| m.shard.records).sum(),
+        records: super::distinct_records(
+            ds.members.iter().map(|m| (&m.shard.hash, m.shard.records)),
+        ),
         parents: Vec::new(),
     };
     let id = insert_dataset(c, &info)?;

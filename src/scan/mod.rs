@@ -624,7 +624,10 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         root,
         files: kept.len() as u64,
         bytes: kept.iter().map(|(_, f)| f.size).sum(),
-        records: kept.iter().map(|(_, f)| f.stats.records).sum(),
+        // Each distinct shard once, as every count of a version is made.
+        records: crate::registry::distinct_records(
+            kept.iter().map(|(_, f)| (&f.hash, f.stats.records)),
+        ),
         sources: BTreeMap::new(),
         unattributed_records: 0,
         skipped,
@@ -673,7 +676,13 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         .map(|(entry, f)| member_of(entry, f, &ids, &opts.declared, &parent_sources))
         .collect();
     let mut scanned: BTreeMap<String, SourceCount> = BTreeMap::new();
-    for m in &members {
+    let mut seen = HashSet::new();
+    let distinct: Vec<&Member> = members
+        .iter()
+        .filter(|m| seen.insert(m.shard.hash))
+        .collect();
+    let unattributed: u64 = distinct.iter().map(|m| m.shard.unattributed_records).sum();
+    for m in &distinct {
         for a in &m.attributions {
             let c = scanned.entry(a.source.clone()).or_default();
             c.records += a.records;
@@ -697,7 +706,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             "bytes": summary.bytes,
             "records": summary.records,
             "sources": scanned,
-            "unattributed_records": members.iter().map(|m| m.shard.unattributed_records).sum::<u64>(),
+            "unattributed_records": unattributed,
             "skipped": summary.skipped.len(),
             "derived_from": opts.derived_from.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
             "part": opts.partition.map(|p| p.to_string()),
@@ -735,11 +744,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             summary.inherited_shards = inherited_shards;
             summary.status = "staged";
             summary.sources = scanned;
-            summary.unattributed_records = ds
-                .members
-                .iter()
-                .map(|m| m.shard.unattributed_records)
-                .sum();
+            summary.unattributed_records = unattributed;
             mark("register", &mut phases);
             summary.phases = phases;
             summary.seconds = started.elapsed().as_secs_f64();
