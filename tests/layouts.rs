@@ -109,6 +109,15 @@ fn records_without_any_url_field_are_said_so() {
     let e = problems[0]["error"].as_str().unwrap();
     assert!(e.starts_with("no-url-field"), "{e}");
     assert!(e.contains("text") && e.contains("--url-field"), "{e}");
+    // Said in the summary too: the JSON count and the one-line warning on stderr.
+    assert_eq!(s["no_url_field"], 1, "{s}");
+    let env = _env;
+    let out = env.run(&["scan", "ds", "--dataset", "d@2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 shard(s) of records with no URL field") && !err.contains("ended early"),
+        "{err}"
+    );
 }
 
 /// The stored format of each shard of `d@1`, by path.

@@ -60,6 +60,12 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
         summary.bytes as f64 / summary.seconds.max(1e-9) / 1e9,
         per_source.join(", ")
     ));
+    if summary.no_url_field > 0 {
+        ctx.ui.warn(format_args!(
+            "{} shard(s) of records with no URL field: their content is unattributed; name the field with --url-field (or declare it with --source)",
+            summary.no_url_field
+        ));
+    }
     ctx.ui.debug(format_args!("phases: {:?}", summary.phases));
     ctx.emit(&summary, &table(&summary))?;
     Ok(Exit::Success)
@@ -99,11 +105,12 @@ pub(super) fn report_problems(ctx: &Context, skipped: &[Skipped], problems: &[Pr
             .warn(format_args!("{}: skipped: {}", k.path, k.reason));
     }
     for p in problems {
+        let malformed = match p.malformed {
+            0 => String::new(),
+            n => format!(" ({n} malformed records)"),
+        };
         match &p.error {
-            Some(e) => ctx.ui.warn(format_args!(
-                "{}: {} malformed records; stream ended early: {e}",
-                p.path, p.malformed
-            )),
+            Some(e) => ctx.ui.warn(format_args!("{}: {e}{malformed}", p.path)),
             None => ctx.ui.warn(format_args!(
                 "{}: {} malformed records",
                 p.path, p.malformed
@@ -128,6 +135,15 @@ fn table(s: &ScanSummary) -> Table {
         );
     }
     kv("unattributed_records", s.unattributed_records.to_string());
+    if !s.problems.is_empty() {
+        kv("problems", s.problems.len().to_string());
+    }
+    if s.no_url_field > 0 {
+        kv(
+            "no_url_field",
+            format!("{} shards (see --url-field)", s.no_url_field),
+        );
+    }
     if !s.skipped.is_empty() {
         kv("skipped", s.skipped.len().to_string());
     }

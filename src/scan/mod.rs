@@ -3,6 +3,7 @@
 //! multi-threaded mmap path), attributes records, merges what the registry already knows
 //! about the same bytes, and registers the dataset version in one transaction.
 
+mod partition;
 mod read;
 mod state;
 mod walk;
@@ -16,6 +17,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub use partition::Partition;
 pub use read::{FileFacts, fingerprint};
 pub use walk::walk_with;
 
@@ -51,46 +53,6 @@ pub struct ScanOptions {
     pub read: ReadOptions,
     /// Scan only this slice of the tree, staged until `dataset seal`.
     pub partition: Option<Partition>,
-}
-
-/// Slice K of N (1-based) of a tree: the files whose relative path hashes to it. Every file
-/// is in exactly one slice, whatever machine or mount point lists it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Partition {
-    /// Which slice, 1..=n.
-    pub k: u32,
-    /// How many.
-    pub n: u32,
-}
-
-impl Partition {
-    /// Whether the file at `rel` (raw relative path bytes) is in this slice.
-    pub fn holds(&self, rel: &[u8]) -> bool {
-        let h = blake3::hash(rel);
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&h.as_bytes()[..8]);
-        u64::from_le_bytes(first) % u64::from(self.n) == u64::from(self.k - 1)
-    }
-}
-
-impl fmt::Display for Partition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.k, self.n)
-    }
-}
-
-impl std::str::FromStr for Partition {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Partition, String> {
-        let bad = || format!("'{s}' is not K/N with 1 <= K <= N <= 65536 (e.g. 2/8)");
-        let (k, n) = s.split_once('/').ok_or_else(bad)?;
-        let k: u32 = k.trim().parse().map_err(|_| bad())?;
-        let n: u32 = n.trim().parse().map_err(|_| bad())?;
-        if k == 0 || k > n || n > 65536 {
-            return Err(bad());
-        }
-        Ok(Partition { k, n })
-    }
 }
 
 /// Receives scan progress; called from the walker's threads. Files are read as the walk
@@ -187,6 +149,9 @@ pub struct ScanSummary {
     pub skipped: Vec<Skipped>,
     /// Shards with malformed records or corrupt streams.
     pub problems: Vec<Problem>,
+    /// Of those, shards of a record format in which no record had a URL field: their
+    /// content is unattributed until `--url-field` names it (or `--source` declares it).
+    pub no_url_field: u64,
     /// Shards whose attributions came (partly) from the same bytes seen before.
     pub inherited_shards: u64,
     /// Files read and hashed by this scan.
@@ -203,6 +168,11 @@ pub struct ScanSummary {
     pub seconds: f64,
     /// Seconds per phase (walk, cache, hash, lookup, register), for benchmarks and `-v`.
     pub phases: BTreeMap<&'static str, f64>,
+}
+
+/// Whether a shard's problem says its records have no URL field.
+pub fn is_no_url_field(problem: &str) -> bool {
+    problem.starts_with("no-url-field")
 }
 
 /// Shows raw path bytes to a person.
@@ -632,6 +602,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         unattributed_records: 0,
         skipped,
         problems: Vec::new(),
+        no_url_field: 0,
         inherited_shards: 0,
         rehashed,
         reused,
@@ -649,6 +620,11 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
             });
         }
     }
+    summary.no_url_field = summary
+        .problems
+        .iter()
+        .filter(|p| p.error.as_deref().is_some_and(is_no_url_field))
+        .count() as u64;
 
     summary.partition = opts.partition.map(|p| p.to_string());
     // The same version with the same root is a no-op: report what is registered.
@@ -814,24 +790,5 @@ mod tests {
         assert!(check_totals(&entries[..1], &[facts(half)]).is_ok());
         let err = check_totals(&entries, &[facts(half), facts(half), facts(half)]).unwrap_err();
         assert!(err.to_string().contains("overflow"), "{err}");
-    }
-
-    #[test]
-    fn partitions_split_every_path_once() {
-        let n = 4;
-        let mut counts = [0; 4];
-        for i in 0..1000 {
-            let rel = format!("d{}/f{i}.jsonl", i % 7);
-            let holders: Vec<u32> = (1..=n)
-                .filter(|&k| Partition { k, n }.holds(rel.as_bytes()))
-                .collect();
-            assert_eq!(holders.len(), 1, "{rel}");
-            counts[holders[0] as usize - 1] += 1;
-        }
-        assert!(counts.iter().all(|&c| c > 150), "{counts:?}");
-        assert_eq!("2/8".parse(), Ok(Partition { k: 2, n: 8 }));
-        for bad in ["0/4", "5/4", "4", "a/b", "1/0"] {
-            assert!(bad.parse::<Partition>().is_err(), "{bad}");
-        }
     }
 }
