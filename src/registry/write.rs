@@ -182,32 +182,8 @@ pub fn upsert_policy(c: &mut dyn Conn, p: &Policy) -> Result<(), RegistryError> 
             params![&a.id, &a.org, a.disclosed],
             what,
         )?;
-        c.execute(
-            "DELETE FROM application_models WHERE application_id = ?1",
-            params![&a.id],
-            what,
-        )?;
-        for m in &a.models {
-            c.execute(
-                "INSERT INTO application_models (application_id, model) VALUES (?1, ?2) \
-                 ON CONFLICT DO NOTHING",
-                params![&a.id, m],
-                what,
-            )?;
-        }
-        c.execute(
-            "DELETE FROM application_uses WHERE application_id = ?1",
-            params![&a.id],
-            what,
-        )?;
-        for u in &a.uses {
-            c.execute(
-                "INSERT INTO application_uses (application_id, use_name) VALUES (?1, ?2) \
-                 ON CONFLICT DO NOTHING",
-                params![&a.id, u],
-                what,
-            )?;
-        }
+        replace_list(c, "application_models", "model", &a.id, &a.models, what)?;
+        replace_list(c, "application_uses", "use_name", &a.id, &a.uses, what)?;
     }
     for d in &p.disclosures {
         let (dataset, source) = match &d.subject {
@@ -599,4 +575,28 @@ pub fn import_tables(c: &mut dyn Conn, tables: &[ExportedTable<'_>]) -> Result<(
         }
     }
     c.continue_ids()
+}
+
+/// Replaces the list an application holds in `table` (its models, its uses): the policy's
+/// list is the whole truth. `table` and `column` are this module's own names, never input.
+fn replace_list(
+    c: &mut dyn Conn,
+    table: &str,
+    column: &str,
+    application: &str,
+    items: &[String],
+    what: &str,
+) -> Result<(), RegistryError> {
+    c.execute(
+        &format!("DELETE FROM {table} WHERE application_id = ?1"),
+        params![application],
+        what,
+    )?;
+    let insert = format!(
+        "INSERT INTO {table} (application_id, {column}) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
+    );
+    for item in items {
+        c.execute(&insert, params![application, item], what)?;
+    }
+    Ok(())
 }
