@@ -226,12 +226,14 @@ pub struct ScanArgs {
     /// NAME@VERSION to register.
     #[arg(long)]
     pub dataset: DatasetRef,
-    /// The org that owns the dataset (default: $PROVTRACK_ORG).
+    /// The org that collected and owns the dataset (or $PROVTRACK_ORG). Required: caps and
+    /// grants bind an org, and a version without one could never be judged.
     #[arg(long, env = "PROVTRACK_ORG")]
-    pub org: Option<String>,
-    /// When the content was collected, YYYY-MM-DD (default: today, UTC).
-    #[arg(long)]
-    pub collected: Option<Date>,
+    pub org: String,
+    /// When the content was collected: YYYY-MM-DD, or `today` (UTC) said explicitly.
+    /// Required: every grant and cap is judged on this date.
+    #[arg(long, value_parser = parse_collected)]
+    pub collected: Date,
     /// Declare content no record URL attributes as coming from this source (repeatable).
     #[arg(long = "source")]
     pub sources: Vec<String>,
@@ -392,6 +394,15 @@ pub struct ReportArgs {
     /// How uses a licence does not mention are judged.
     #[arg(long, value_enum, default_value_t = Unspecified::Strict)]
     pub unspecified: Unspecified,
+}
+
+/// `--collected`: a date, or the word `today` (UTC).
+fn parse_collected(s: &str) -> Result<Date, String> {
+    if s == "today" {
+        Ok(Date::today())
+    } else {
+        s.parse()
+    }
 }
 
 #[cfg(test)]

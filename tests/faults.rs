@@ -12,7 +12,7 @@ fn provtrack(env: &Env, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_provtrack"))
         .arg("--registry")
         .arg(&env.registry)
-        .args(args)
+        .args(common::scan_defaults(args))
         .current_dir(env.dir.path())
         .env_remove("PROVTRACK_REGISTRY")
         .env("PROVTRACK_ACTOR", "tester")

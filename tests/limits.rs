@@ -22,7 +22,7 @@ fn run_limited(env: &Env, args: &[&str]) -> Output {
         .arg(format!("--data={DATA_LIMIT}"))
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_provtrack"))
-        .args(args)
+        .args(common::scan_defaults(args))
         .arg("--registry")
         .arg(&env.registry)
         .current_dir(env.dir.path())

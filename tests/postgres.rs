@@ -31,7 +31,7 @@ fn provtrack(registry: &str, args: &[&str], dir: &std::path::Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_provtrack"))
         .arg("--registry")
         .arg(registry)
-        .args(args)
+        .args(common::scan_defaults(args))
         .current_dir(dir)
         .env_remove("PROVTRACK_REGISTRY")
         .env("PROVTRACK_ACTOR", "tester")

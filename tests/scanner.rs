@@ -327,7 +327,13 @@ fn a_killed_scan_leaves_no_partial_version() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_provtrack"))
         .args(["--registry"])
         .arg(&env.registry)
-        .args(["-q", "scan", "big", "--dataset", "big@1"])
+        .args(common::scan_defaults(&[
+            "-q",
+            "scan",
+            "big",
+            "--dataset",
+            "big@1",
+        ]))
         .current_dir(env.dir.path())
         .env("PROVTRACK_TEST_PAUSE_BEFORE_COMMIT", "1")
         .stdout(Stdio::null())
@@ -387,7 +393,7 @@ fn two_processes_scan_into_one_registry_at_once() {
         Command::new(env!("CARGO_BIN_EXE_provtrack"))
             .args(["--registry"])
             .arg(&env.registry)
-            .args(["-q", "scan", dir, "--dataset", ds])
+            .args(common::scan_defaults(&["-q", "scan", dir, "--dataset", ds]))
             .current_dir(env.dir.path())
             .output()
             .unwrap()

@@ -1035,3 +1035,66 @@ fn reading_commands_on_a_missing_registry_are_errors_that_create_nothing() {
     assert!(env.db.exists());
     assert!(env.ok(&["report"]).contains("VERDICT"));
 }
+
+#[test]
+fn scan_requires_an_org_and_a_collection_date() {
+    let env = Env::new();
+    env.write("d/s.jsonl", records("twitter.com", 2));
+    // Run without the tests' defaults (Env::run would add both).
+    for (args, flag) in [
+        (vec!["--collected", "2024-01-01"], "--org"),
+        (vec!["--org", "acme"], "--collected"),
+    ] {
+        let mut all = vec!["--registry", "x.db", "scan", "d", "--dataset", "d@1"];
+        all.extend(args);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_provtrack"))
+            .args(&all)
+            .current_dir(env.dir.path())
+            .env_remove("PROVTRACK_ORG")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(flag), "{flag}: {err}");
+        assert!(!env.path("x.db").exists(), "a registry was created");
+    }
+    // `today` is accepted when said; PROVTRACK_ORG stands for --org.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_provtrack"))
+        .args([
+            "--registry",
+            "y.db",
+            "--format",
+            "json",
+            "scan",
+            "d",
+            "--dataset",
+            "d@1",
+        ])
+        .args(["--collected", "today"])
+        .current_dir(env.dir.path())
+        .env("PROVTRACK_ORG", "acme")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let show = std::process::Command::new(env!("CARGO_BIN_EXE_provtrack"))
+        .args([
+            "--registry",
+            "y.db",
+            "--format",
+            "json",
+            "dataset",
+            "show",
+            "d@1",
+        ])
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(v["org"], "acme");
+    assert_eq!(v["collected"], provtrack::types::Date::today().to_string());
+}

@@ -10,18 +10,16 @@ use std::sync::Arc;
 use crate::scan::{
     self, Problem, ProgressSink, ReadOptions, ScanOptions, ScanSummary, Skipped, WalkOptions,
 };
-use crate::types::{Date, check_ident};
+use crate::types::check_ident;
 
 /// Scans and registers a dataset version and prints its summary.
 pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
-    if let Some(org) = &args.org {
-        check_ident("org", org).map_err(|m| Error::input("--org", m))?;
-    }
+    check_ident("org", &args.org).map_err(|m| Error::input("--org", m))?;
     let opts = ScanOptions {
         dir: args.dir,
         dataset: args.dataset,
-        org: args.org,
-        collected: args.collected.unwrap_or_else(Date::today),
+        org: Some(args.org),
+        collected: args.collected,
         declared: args.sources,
         derived_from: args.derived_from,
         actor: ctx.actor.clone(),

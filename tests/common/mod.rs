@@ -131,10 +131,11 @@ impl Env {
         p
     }
 
-    /// Runs provtrack with this registry.
+    /// Runs provtrack with this registry (a scan gets [`scan_defaults`]).
     pub fn run(&self, args: &[&str]) -> Output {
+        let args = scan_defaults(args);
         Command::new(env!("CARGO_BIN_EXE_provtrack"))
-            .args(args)
+            .args(&args)
             .arg("--registry")
             .arg(&self.registry)
             .current_dir(self.dir.path())
@@ -209,6 +210,28 @@ pub fn dump(db: &Path) -> Vec<String> {
             .collect();
         rows.sort();
         out.extend(rows);
+    }
+    out
+}
+
+/// A command line as the tests mean it: a `scan` that names no org or collection date
+/// (both are required) gets the tests' own, `--org acme --collected today`; a test about
+/// either flag names it. Other commands are left as they are.
+pub fn scan_defaults<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut out = args.to_vec();
+    // The subcommand: the first word that is neither a flag nor a global flag's value.
+    let mut k = 0;
+    while k < args.len() && args[k].starts_with('-') {
+        let takes_value = matches!(args[k], "--registry" | "--format" | "--color" | "--actor");
+        k += if takes_value { 2 } else { 1 };
+    }
+    if args.get(k) == Some(&"scan") {
+        if !args.contains(&"--org") {
+            out.extend(["--org", "acme"]);
+        }
+        if !args.contains(&"--collected") {
+            out.extend(["--collected", "today"]);
+        }
     }
     out
 }
