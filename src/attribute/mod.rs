@@ -7,10 +7,12 @@
 mod arrow;
 mod delimited;
 mod field;
+#[cfg(feature = "parquet")]
 mod footer;
 mod format;
 mod host;
 mod json;
+#[cfg(feature = "parquet")]
 mod parquet;
 mod tar;
 
@@ -25,8 +27,34 @@ pub use format::{
 };
 pub use host::{SourceMatcher, url_host};
 pub use json::{attribute_json, attribute_jsonl};
+#[cfg(feature = "parquet")]
 pub use parquet::attribute_parquet;
 pub use tar::attribute_tar;
+
+/// The problem of a Parquet shard in a build without the `parquet` feature.
+#[cfg(not(feature = "parquet"))]
+pub const PARQUET_NOT_BUILT: &str = "parquet support not built in (cargo feature \"parquet\")";
+
+/// Without the `parquet` feature a Parquet shard cannot be read, but it must not vanish
+/// either: it is hashed and registered like any file, and all of it is one unattributed
+/// record with a problem saying why, the same as a Parquet file whose footer is refused,
+/// so that `gate` finds unknown provenance rather than nothing.
+#[cfg(not(feature = "parquet"))]
+pub fn attribute_parquet(
+    _file: std::fs::File,
+    size: u64,
+    _field: &UrlField,
+    _matcher: &SourceMatcher,
+) -> RecordStats {
+    RecordStats {
+        records: 1,
+        unattributed_records: 1,
+        unattributed_bytes: size,
+        failed: true,
+        problem: Some(PARQUET_NOT_BUILT.to_string()),
+        ..RecordStats::default()
+    }
+}
 
 /// What reading a shard's records found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
