@@ -3,17 +3,24 @@
 
 mod common;
 
+#[cfg(feature = "parquet")]
 use std::sync::Arc;
 
 use common::{Env, gzip, rec};
+#[cfg(feature = "parquet")]
 use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+#[cfg(feature = "parquet")]
 use parquet::file::properties::WriterProperties;
+#[cfg(feature = "parquet")]
 use parquet::file::writer::SerializedFileWriter;
+#[cfg(feature = "parquet")]
 use parquet::schema::parser::parse_message_type;
 
 const POLICY: &str = "[[source]]\nid = \"twitter\"\ndomains = [\"twitter.com\", \"x.com\"]\n\
 [[source]]\nid = \"reddit\"\ndomains = [\"reddit.com\"]\n";
 
+// This helper and `delimited` serve only the test that writes Parquet (feature `parquet`).
+#[cfg(feature = "parquet")]
 fn zstd(data: &[u8]) -> Vec<u8> {
     zstd::stream::encode_all(data, 3).unwrap()
 }
@@ -32,6 +39,7 @@ fn jsonl() -> String {
 }
 
 /// The same six records as delimited text with a `url` column.
+#[cfg(feature = "parquet")]
 fn delimited(sep: char) -> String {
     let urls = [
         "https://twitter.com/a/1",
@@ -49,6 +57,7 @@ fn delimited(sep: char) -> String {
 }
 
 /// A Parquet file whose URL sits in a nested `meta.url` column.
+#[cfg(feature = "parquet")]
 fn parquet_file(urls: &[Option<&str>]) -> Vec<u8> {
     let schema = Arc::new(
         parse_message_type(
@@ -89,6 +98,8 @@ fn parquet_file(urls: &[Option<&str>]) -> Vec<u8> {
     out
 }
 
+// Writes and reads a Parquet shard: only with the `parquet` feature.
+#[cfg(feature = "parquet")]
 #[test]
 fn every_format_gives_exact_per_source_counts() {
     let env = Env::new();

@@ -156,9 +156,11 @@ fn a_decompression_bomb_is_a_problem_and_unknown_provenance() {
 }
 
 /// Thrift compact-protocol writer for hand-made Parquet footers.
+#[cfg(feature = "parquet")]
 #[derive(Default)]
 struct Thrift(Vec<u8>, Vec<i16>);
 
+#[cfg(feature = "parquet")]
 impl Thrift {
     fn varint(&mut self, mut v: u64) {
         while v >= 0x80 {
@@ -201,6 +203,7 @@ impl Thrift {
 
 /// A Parquet file (no data pages) whose footer has `schema` elements (name, children) and
 /// the given row counts.
+#[cfg(feature = "parquet")]
 fn parquet_with(schema: &[(String, i64)], num_rows: i64, groups: &[i64]) -> Vec<u8> {
     let mut t = Thrift::default();
     t.begin();
@@ -233,6 +236,8 @@ fn parquet_with(schema: &[(String, i64)], num_rows: i64, groups: &[i64]) -> Vec<
     f
 }
 
+// The footer checks are part of the Parquet reader: only with the `parquet` feature.
+#[cfg(feature = "parquet")]
 #[test]
 fn lying_parquet_footers_are_refused_and_the_registry_stays_usable() {
     let env = setup();

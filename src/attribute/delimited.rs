@@ -191,6 +191,7 @@ fn skip_line<R: BufRead>(r: &mut R, t: &mut Tally) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attribute::src;
     use crate::values::Source;
 
     fn matcher() -> SourceMatcher {
@@ -256,5 +257,36 @@ mod tests {
         let data = format!("{}\nhttps://reddit.com/1\n", ",".repeat(100_000));
         let st = read(&data, b',', &UrlField::default(), 64 * 1024);
         assert_eq!(st.malformed, 1);
+    }
+
+    #[test]
+    fn delimited_records_use_the_header() {
+        let m = SourceMatcher::new(&[src("reddit", &["reddit.com"])]);
+        let data = "id,text,source_url\n1,\"hi, there\",https://old.reddit.com/r/x\n2,\"multi\nline\",https://elsewhere.net\n3,short\n";
+        let st = attribute_delimited(
+            data.as_bytes(),
+            b',',
+            &UrlField::default(),
+            &m,
+            &Limits::default(),
+        );
+        assert_eq!(
+            (st.records, st.source(0).0, st.unattributed_records),
+            (3, 1, 2)
+        );
+        let header_len = "id,text,source_url\n".len() as u64;
+        assert_eq!(
+            st.source(0).1 + st.unattributed_bytes + header_len,
+            data.len() as u64
+        );
+        let tsv = "url\tx\nhttps://reddit.com/a\t\"q\n";
+        let st = attribute_delimited(
+            tsv.as_bytes(),
+            b'\t',
+            &UrlField::default(),
+            &m,
+            &Limits::default(),
+        );
+        assert_eq!((st.records, st.source(0).0), (1, 1));
     }
 }

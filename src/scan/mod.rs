@@ -264,8 +264,8 @@ fn member_of(
 }
 
 /// Fingerprint of everything attribution depends on besides the bytes: the source
-/// domains, the URL fields and the reading limits. Cached facts from another
-/// configuration (or an older reader) are not reused.
+/// domains, the URL fields, the reading limits and whether Parquet can be read. Cached
+/// facts from another configuration (or an older reader) are not reused.
 fn attribution_config(sources: &[Source], field: &UrlField, limits: &Limits) -> blake3::Hash {
     let mut h = blake3::Hasher::new();
     h.update(b"provtrack-attribution-v2\n");
@@ -283,6 +283,12 @@ fn attribution_config(sources: &[Source], field: &UrlField, limits: &Limits) -> 
     }
     for f in field.dotted() {
         h.update(format!("field\0{f}\n").as_bytes());
+    }
+    // A build without the Parquet reader records Parquet shards as unread: its facts must
+    // not be reused by a build that can read them (nor the reverse). Only the lean build
+    // adds this line, so default builds keep their existing state.
+    if !cfg!(feature = "parquet") {
+        h.update(b"no-parquet-reader\n");
     }
     h.finalize()
 }

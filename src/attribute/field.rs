@@ -1,0 +1,377 @@
+//! URL fields as users name them (`url`, `meta.url`, `#2`) and the serde visitor that
+//! finds one in a JSON record: it walks each record once, follows only the wanted paths
+//! and never builds a JSON tree; unrelated values are skipped, strings are borrowed when
+//! unescaped.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// Where a record's URL may be, in priority order (at most 64 dotted paths, matched
+/// case-insensitively), or which columns of a headerless table (`#2`: the second).
+#[derive(Clone, Debug)]
+pub struct UrlField {
+    paths: Vec<Vec<String>>,
+    columns: Vec<usize>,
+}
+
+/// The URL fields looked for when `--url-field` is not given.
+pub const DEFAULT_URL_FIELDS: &[&str] = &["url", "meta.url", "metadata.url", "source_url", "link"];
+
+impl Default for UrlField {
+    fn default() -> Self {
+        UrlField::new(DEFAULT_URL_FIELDS).unwrap_or(UrlField {
+            paths: Vec::new(),
+            columns: Vec::new(),
+        })
+    }
+}
+
+impl UrlField {
+    /// Builds a finder from dotted paths (`meta.url`) or column positions (`#2`, 1-based,
+    /// for delimited files without a header row; positions and names do not mix).
+    pub fn new<S: AsRef<str>>(paths: &[S]) -> Result<UrlField, String> {
+        if paths.is_empty() || paths.len() > 64 {
+            return Err("between 1 and 64 URL fields are needed".into());
+        }
+        let mut out = Vec::new();
+        let mut columns = Vec::new();
+        for p in paths {
+            let p = p.as_ref();
+            if let Some(n) = p.strip_prefix('#') {
+                match n.parse::<usize>() {
+                    Ok(n) if n >= 1 => columns.push(n - 1),
+                    _ => {
+                        return Err(format!(
+                            "invalid URL column '{p}' (expected #N, N from 1, e.g. #2)"
+                        ));
+                    }
+                }
+                continue;
+            }
+            let segs: Vec<String> = p.split('.').map(str::to_string).collect();
+            if segs.iter().any(|s| s.is_empty()) {
+                return Err(format!(
+                    "invalid URL field '{p}' (expected a dotted path such as meta.url, or #N)"
+                ));
+            }
+            out.push(segs);
+        }
+        if !out.is_empty() && !columns.is_empty() {
+            return Err("URL fields by name and by position (#N) cannot be mixed".into());
+        }
+        Ok(UrlField {
+            paths: out,
+            columns,
+        })
+    }
+
+    /// The fields as given (`meta.url`, `#2`), in priority order.
+    pub fn dotted(&self) -> impl Iterator<Item = String> + '_ {
+        self.paths
+            .iter()
+            .map(|p| p.join("."))
+            .chain(self.columns.iter().map(|c| format!("#{}", c + 1)))
+    }
+
+    /// The paths as segments, in priority order.
+    pub fn paths(&self) -> &[Vec<String>] {
+        &self.paths
+    }
+
+    /// The 0-based columns of a headerless table (empty when fields are named).
+    pub fn columns(&self) -> &[usize] {
+        &self.columns
+    }
+
+    /// Finds the highest-priority non-empty URL string in one JSON record, looking into
+    /// string fields that hold JSON (`"meta": "{\"url\": …}"`). `Ok(None)` when the record
+    /// has no URL field (or it is null, empty or not a string); `Err` when it is not JSON.
+    pub fn find<'a>(&self, line: &'a [u8]) -> Result<Option<Cow<'a, str>>, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(line);
+        let found = Finder {
+            paths: &self.paths,
+            live: self.all_live(),
+            depth: 0,
+        }
+        .deserialize(&mut de)?;
+        de.end()?;
+        Ok(found.map(|(_, url)| url))
+    }
+
+    fn all_live(&self) -> u64 {
+        if self.paths.len() >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.paths.len()) - 1
+        }
+    }
+
+    /// The top-level keys of a JSON object record (at most 20, in name order), to say what
+    /// a shard without any URL field holds.
+    pub fn keys_of(record: &[u8]) -> Vec<String> {
+        // Values are skipped, not built: the record may be as large as the record limit.
+        let Ok(map) =
+            serde_json::from_slice::<std::collections::BTreeMap<String, IgnoredAny>>(record)
+        else {
+            return Vec::new();
+        };
+        map.into_keys().take(20).collect()
+    }
+}
+
+/// Finds the URL at `rest` (a path below a column holding a JSON string) in `json`.
+pub(crate) fn find_in_json_str(json: &str, rest: &[String]) -> Option<String> {
+    let paths = [rest.to_vec()];
+    let mut de = serde_json::Deserializer::from_str(json);
+    let found = Finder {
+        paths: &paths,
+        live: 1,
+        depth: 0,
+    }
+    .deserialize(&mut de)
+    .ok()??;
+    Some(found.1.into_owned())
+}
+
+/// The problem recorded for a shard of records none of which has a URL field.
+pub fn no_url_field(field: &UrlField, seen: &[String]) -> String {
+    let wanted: Vec<String> = field.dotted().collect();
+    format!(
+        "no-url-field: no record has {} (fields seen: {}); name the URL field with --url-field",
+        wanted.join(", "),
+        if seen.is_empty() {
+            "none".to_string()
+        } else {
+            seen.join(", ")
+        }
+    )
+}
+
+type Found<'de> = Option<(usize, Cow<'de, str>)>;
+
+/// A visitor that follows only the live paths (a bit per path) and skips everything else.
+struct Finder<'p> {
+    paths: &'p [Vec<String>],
+    live: u64,
+    depth: usize,
+}
+
+impl Finder<'_> {
+    /// The best live path that ends at this depth, for a non-blank string (an empty URL
+    /// falls back to the next field).
+    fn terminal_for(&self, v: &str) -> Option<usize> {
+        if v.trim().is_empty() {
+            return None;
+        }
+        (0..self.paths.len())
+            .find(|&i| self.live & (1 << i) != 0 && self.paths[i].len() == self.depth)
+    }
+
+    /// A string where an object was expected on a live path: JSON encoded in a string
+    /// (RedPajama's `meta`) is parsed and followed.
+    fn inside_string<'x>(&self, v: &str) -> Found<'x> {
+        let deeper = (0..self.paths.len())
+            .any(|i| self.live & (1 << i) != 0 && self.paths[i].len() > self.depth);
+        if !deeper || !v.trim_start().starts_with('{') {
+            return None;
+        }
+        let mut de = serde_json::Deserializer::from_str(v);
+        let found = Finder {
+            paths: self.paths,
+            live: self.live,
+            depth: self.depth,
+        }
+        .deserialize(&mut de)
+        .ok()??;
+        Some((found.0, Cow::Owned(found.1.into_owned())))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Finder<'_> {
+    type Value = Found<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+fn better<'de>(a: Found<'de>, b: Found<'de>) -> Found<'de> {
+    match (&a, &b) {
+        (Some((pa, _)), Some((pb, _))) if pb < pa => b,
+        (None, _) => b,
+        _ => a,
+    }
+}
+
+impl<'de> Visitor<'de> for Finder<'_> {
+    type Value = Found<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(match self.terminal_for(v) {
+            Some(p) => Some((p, Cow::Borrowed(v))),
+            None => self.inside_string(v),
+        })
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(match self.terminal_for(v) {
+            Some(p) => Some((p, Cow::Owned(v.to_owned()))),
+            None => self.inside_string(v),
+        })
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(match self.terminal_for(&v) {
+            Some(p) => Some((p, Cow::Owned(v))),
+            None => self.inside_string(&v),
+        })
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut best: Found<'de> = None;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let mut child = 0u64;
+            for (i, p) in self.paths.iter().enumerate() {
+                if self.live & (1 << i) != 0
+                    && p.len() > self.depth
+                    && p[self.depth].eq_ignore_ascii_case(&key)
+                {
+                    child |= 1 << i;
+                }
+            }
+            if child == 0 {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                let found = map.next_value_seed(Finder {
+                    paths: self.paths,
+                    live: child,
+                    depth: self.depth + 1,
+                })?;
+                best = better(best, found);
+            }
+        }
+        Ok(best)
+    }
+}
+
+/// Deserialises an object key, borrowed when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_field_finder_follows_paths_by_priority() {
+        let f = UrlField::default();
+        let find = |s: &str| f.find(s.as_bytes()).unwrap().map(|c| c.into_owned());
+        assert_eq!(
+            find(r#"{"text":"hi","url":"https://a.com"}"#).as_deref(),
+            Some("https://a.com")
+        );
+        assert_eq!(
+            find(r#"{"meta":{"lang":"en","url":"https://b.com"}}"#).as_deref(),
+            Some("https://b.com")
+        );
+        assert_eq!(
+            find(r#"{"metadata":{"url":"https://c.com"},"url":"https://a.com"}"#).as_deref(),
+            Some("https://a.com")
+        );
+        assert_eq!(
+            find(r#"{"source_url":"https://d.com","meta":{"url":"https://b.com"}}"#).as_deref(),
+            Some("https://b.com")
+        );
+        assert_eq!(find(r#"{"url":5,"x":[1,{"url":"no"}]}"#), None);
+        assert_eq!(
+            find(r#"{"u\u0072l":"https://esc.com"}"#).as_deref(),
+            Some("https://esc.com")
+        );
+        assert_eq!(find(r#"["url","https://a.com"]"#), None);
+        assert!(f.find(br#"{"url":"https://a.com""#).is_err());
+        assert!(f.find(br#"{"url":"a"} trailing"#).is_err());
+        let custom = UrlField::new(&["doc.link.href"]).unwrap();
+        assert_eq!(
+            custom
+                .find(br#"{"url":"x","doc":{"link":{"href":"https://e.com"}}}"#)
+                .unwrap()
+                .as_deref(),
+            Some("https://e.com")
+        );
+        assert!(UrlField::new(&["a..b"]).is_err());
+    }
+
+    #[test]
+    fn url_fields_ignore_case_fall_back_and_look_into_json_strings() {
+        let f = UrlField::default();
+        let find = |s: &str| f.find(s.as_bytes()).unwrap().map(|c| c.into_owned());
+        assert_eq!(
+            find(r#"{"URL":"https://a.com"}"#).as_deref(),
+            Some("https://a.com")
+        );
+        assert_eq!(
+            find(r#"{"url":"","source_url":"https://d.com"}"#).as_deref(),
+            Some("https://d.com")
+        );
+        assert_eq!(
+            find(r#"{"url":null,"Link":"https://l.com"}"#).as_deref(),
+            Some("https://l.com")
+        );
+        assert_eq!(
+            find(r#"{"meta":"{\"url\": \"https://rp.com/x\"}"}"#).as_deref(),
+            Some("https://rp.com/x")
+        );
+        assert!(UrlField::new(&["#0"]).is_err());
+        assert!(UrlField::new(&["#2", "url"]).is_err());
+        assert_eq!(UrlField::new(&["#2"]).unwrap().columns(), &[1]);
+    }
+}
