@@ -145,6 +145,42 @@ fn format_of(file: &File, rel: &[u8]) -> (Format, Compression, bool) {
     }
 }
 
+/// Reads the file from its start into the thread's buffer: when its first bytes name no
+/// format, hashes it (the buffered bytes, then the rest) and answers the hash; otherwise
+/// rewinds and answers `None` for the format-aware readers.
+fn hash_if_opaque(mut file: &File, size: u64) -> io::Result<Option<blake3::Hash>> {
+    use std::io::Seek;
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        // Up to the whole file when it fits (it usually does below MMAP_MIN).
+        let want = usize::try_from(size)
+            .unwrap_or(usize::MAX)
+            .min(buf.len())
+            .max(512);
+        let want = want.min(buf.len());
+        let mut n = 0;
+        while n < want {
+            match file.read(&mut buf[n..want]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if attribute::sniff(&buf[..n.min(512)]).is_some() {
+            file.seek(io::SeekFrom::Start(0))?;
+            return Ok(None);
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&buf[..n]);
+        drop(buf);
+        if n == want {
+            hash_rest(file, &mut hasher)?;
+        }
+        Ok(Some(hasher.finalize()))
+    })
+}
+
 /// Reads up to `buf.len()` bytes from the start of the file (fewer at its end or on error:
 /// the full read that follows reports errors).
 fn read_head(file: &File, buf: &mut [u8]) -> usize {
@@ -168,6 +204,20 @@ fn read_open(
     matcher: &SourceMatcher,
     limits: &Limits,
 ) -> io::Result<FileFacts> {
+    // A file whose name says nothing is read once: its first bytes decide the format, and
+    // when they show no known one (an image, a blob) the same read is hashed, so that small
+    // opaque files cost no second read.
+    if attribute::detect(rel).0 == Format::Binary
+        && size < MMAP_MIN
+        && let Some(hash) = hash_if_opaque(file, size)?
+    {
+        return Ok(FileFacts {
+            hash,
+            size,
+            format: attribute::format_name(Format::Binary, Compression::None),
+            stats: opaque(size),
+        });
+    }
     let (format, compression, sniffed) = format_of(file, rel);
     let name = attribute::format_name(format, compression);
     let facts = match format {
