@@ -60,15 +60,7 @@ impl Context {
     /// Opens the registry a reading (or updating) command needs: one that does not exist is
     /// an error that creates nothing — a mistyped `--registry` must not answer "0 findings".
     pub fn open(&self) -> Result<Box<dyn Registry>> {
-        if !crate::registry::is_postgres(&self.registry)
-            && !std::path::Path::new(&self.registry).exists()
-        {
-            return Err(Error::input(
-                crate::registry::display(&self.registry),
-                "no registry here; create it with `provtrack init` or `provtrack apply`",
-            ));
-        }
-        Ok(crate::registry::open(&self.registry)?)
+        Ok(crate::registry::open_existing(&self.registry)?)
     }
 
     /// Opens the registry, creating and migrating it when it does not exist (`init`,

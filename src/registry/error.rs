@@ -29,6 +29,13 @@ pub enum RegistryError {
         /// Why we think so.
         why: String,
     },
+    /// A reading command named a registry that does not exist (no file, or a database
+    /// without provtrack's schema): nothing is created, so a typo never answers "0 findings".
+    #[error("{location}: no registry here; create it with `provtrack init` or `provtrack apply`")]
+    Missing {
+        /// Where.
+        location: String,
+    },
     /// A unsupported location.
     #[error("registry {location}: {why}")]
     Unsupported {

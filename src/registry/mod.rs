@@ -229,6 +229,21 @@ pub fn is_postgres(location: &str) -> bool {
     location.starts_with("postgres://") || location.starts_with("postgresql://")
 }
 
+/// Opens the registry at `location` for a command that must not create one: a SQLite file
+/// that does not exist, or a PostgreSQL database without the schema, is
+/// [`RegistryError::Missing`] and nothing is created. An existing one is migrated.
+pub fn open_existing(location: &str) -> Result<Box<dyn Registry>, RegistryError> {
+    if is_postgres(location) {
+        #[cfg(feature = "postgres")]
+        return Ok(Box::new(PgRegistry::open_with(location, false)?));
+    } else if !std::path::Path::new(location).exists() {
+        return Err(RegistryError::Missing {
+            location: location.to_string(),
+        });
+    }
+    open(location)
+}
+
 /// Opens (creating and migrating if needed) the registry at `location`: a
 /// `postgres://`/`postgresql://` URL for PostgreSQL, else a SQLite file path.
 pub fn open(location: &str) -> Result<Box<dyn Registry>, RegistryError> {

@@ -109,6 +109,12 @@ fn date_of(loc: &str, s: &str) -> Result<Date> {
 impl PgRegistry {
     /// Connects (TLS when the URL's `sslmode` asks for it) and migrates the schema.
     pub fn open(url: &str) -> Result<PgRegistry> {
+        PgRegistry::open_with(url, true)
+    }
+
+    /// Connects; with `create`, creates or migrates the schema, else refuses a database
+    /// that holds no registry ([`RegistryError::Missing`]) and creates nothing.
+    pub fn open_with(url: &str, create: bool) -> Result<PgRegistry> {
         let location = super::redact(url);
         let config = postgres::Config::from_str(url).map_err(|e| RegistryError::Unsupported {
             location: location.clone(),
@@ -139,6 +145,11 @@ impl PgRegistry {
             location,
             statements: RefCell::new(HashMap::new()),
         };
+        if !create && reg.schema_version(&mut *reg.client.borrow_mut())?.is_none() {
+            return Err(RegistryError::Missing {
+                location: reg.location.clone(),
+            });
+        }
         reg.migrate()?;
         Ok(reg)
     }
