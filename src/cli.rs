@@ -63,7 +63,7 @@ pub enum Color {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the registry (every other command also creates it on first use).
+    /// Create the registry (`apply` and `scan` also create it; reading commands never do).
     Init,
     /// Upsert sources, licences, grants, training runs, applications and disclosures from a
     /// policy file, in one transaction.
