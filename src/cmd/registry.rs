@@ -13,7 +13,7 @@ pub fn copy(ctx: &Context, from: &str, to: &str) -> Result<Exit> {
             "FROM and TO are the same registry",
         ));
     }
-    let source = registry::open(from)?;
+    let source = registry::open_existing(from)?;
     let mut target = registry::open(to)?;
     let copied = registry::copy(&*source, target.as_mut())?;
     ctx.ui.info(format_args!(
