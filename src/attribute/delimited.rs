@@ -42,9 +42,8 @@ pub fn attribute_delimited<R: BufRead>(
     let mut kept_bytes = 0u64;
     let mut eof = false;
     loop {
-        let input = match reader.fill_buf() {
+        let input = match super::fill(&mut reader) {
             Ok(i) => i,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 t.fail(e.to_string());
                 break;
@@ -163,9 +162,8 @@ fn header_columns(field: &UrlField, headers: &[String]) -> Vec<usize> {
 fn skip_line<R: BufRead>(r: &mut R, t: &mut Tally) -> u64 {
     let mut n = 0u64;
     loop {
-        let avail = match r.fill_buf() {
+        let avail = match super::fill(r) {
             Ok(a) => a,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 t.fail(e.to_string());
                 return n;

@@ -26,11 +26,7 @@ fn next_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, max: usize) -> std::io::R
     let mut total = 0u64;
     let mut over = false;
     loop {
-        let avail = match r.fill_buf() {
-            Ok(a) => a,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let avail = super::fill(r)?;
         if avail.is_empty() {
             return Ok(match (total, over) {
                 (0, _) => Line::Eof,
@@ -173,9 +169,8 @@ fn attribute_json_values<R: BufRead>(
     let mut buf: Vec<u8> = Vec::new();
     let mut s = ValueSplitter::default();
     loop {
-        let chunk = match reader.fill_buf() {
+        let chunk = match super::fill(&mut reader) {
             Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 t.fail(e.to_string());
                 break;

@@ -188,6 +188,19 @@ impl Tally {
 }
 
 /// A source owning `domains`, for the unit tests of the matcher and the readers.
+/// The reader's next buffered bytes, an interrupted read retried; empty at the end. Every
+/// record reader pulls its input through here.
+pub(super) fn fill<R: std::io::BufRead>(r: &mut R) -> std::io::Result<&[u8]> {
+    loop {
+        match r.fill_buf() {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+            // Asked again to hand out the borrow: a buffered reader answers from its buffer.
+            Ok(_) => return r.fill_buf(),
+        }
+    }
+}
+
 #[cfg(test)]
 fn src(id: &str, domains: &[&str]) -> crate::values::Source {
     crate::values::Source {
