@@ -95,6 +95,23 @@ pub struct AuditDataset {
     pub bytes: u64,
 }
 
+/// A retracted version that held the source's content: listed, counted nowhere.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditRetracted {
+    /// NAME@VERSION.
+    pub dataset: String,
+    /// Owner.
+    pub org: Option<String>,
+    /// Collection date.
+    pub collected: Date,
+    /// Records of the source it held.
+    pub records: u64,
+    /// Why it was retracted.
+    pub reason: String,
+    /// When (RFC 3339, UTC).
+    pub time: String,
+}
+
 /// A model trained on such a dataset.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AuditModel {
@@ -157,6 +174,8 @@ pub struct Audit {
     pub volume: Vec<VolumePeriod>,
     /// Datasets holding its content.
     pub datasets: Vec<AuditDataset>,
+    /// Retracted versions that held its content, left out of every count above and below.
+    pub retracted: Vec<AuditRetracted>,
     /// Models trained on them.
     pub models: Vec<AuditModel>,
     /// Applications using those models.
@@ -352,6 +371,32 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
         bytes: all.values().map(|v| v.1).sum(),
     };
     let names: BTreeSet<&str> = datasets.iter().map(|d| d.dataset.as_str()).collect();
+    let mut retracted = Vec::new();
+    for d in reg.datasets()? {
+        let Some(r) = &d.retracted else { continue };
+        let row = ContentRow {
+            dataset: d.dataset.clone(),
+            org: d.org.clone(),
+            collected: d.collected,
+            shard: d.root,
+            records: 0,
+            bytes: 0,
+        };
+        if !keep(opts, &row) {
+            continue;
+        }
+        let usage = reg.dataset_usage(&d.dataset)?;
+        if let Some(u) = usage.iter().find(|u| u.source.as_ref() == Some(&source.id)) {
+            retracted.push(AuditRetracted {
+                dataset: d.dataset.to_string(),
+                org: d.org.clone(),
+                collected: d.collected,
+                records: u.records,
+                reason: r.reason.clone(),
+                time: r.time.clone(),
+            });
+        }
+    }
 
     let models: Vec<AuditModel> = reg
         .training_runs()?
@@ -446,6 +491,7 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
         totals,
         grants: audit_grants,
         datasets,
+        retracted,
         models,
         applications,
         disclosures,

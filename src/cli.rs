@@ -202,6 +202,16 @@ pub enum DatasetCommand {
         /// NAME@VERSION.
         dataset: DatasetRef,
     },
+    /// Withdraw a version registered by mistake: it stays in `dataset list`, `dataset show`
+    /// and the log, marked retracted, and leaves every count, cap and verdict. Refused for a
+    /// version a training run, a disclosure or a derived version names.
+    Retract {
+        /// NAME@VERSION.
+        dataset: DatasetRef,
+        /// Why (kept in the registry and the event log).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// Subcommands of `registry`.

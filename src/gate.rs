@@ -103,6 +103,15 @@ pub fn gate_dataset(
             "dataset is not registered (scan it first)",
         )
     })?;
+    if let Some(r) = &info.retracted {
+        return Err(Error::input(
+            dataset.to_string(),
+            format!(
+                "dataset is retracted ({}, {}): it is left out of every verdict; gate the version that replaced it",
+                r.reason, r.time
+            ),
+        ));
+    }
     let usage = reg.dataset_usage(dataset)?;
     let payload = serde_json::json!({ "dataset": dataset.to_string() });
     decide(reg, info, usage, false, None, payload, opts)
@@ -148,7 +157,11 @@ pub fn gate_dir(
     let mut hashes: Vec<blake3::Hash> = survey.facts.iter().map(|f| f.hash).collect();
     hashes.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     hashes.dedup();
-    if let Some(info) = reg.datasets()?.into_iter().find(|d| d.root == survey.root) {
+    if let Some(info) = reg
+        .datasets()?
+        .into_iter()
+        .find(|d| d.root == survey.root && d.retracted.is_none())
+    {
         let usage = reg.dataset_usage(&info.dataset)?;
         facts.matches = Some(info.dataset.to_string());
         facts.registered_shards = hashes.len() as u64;
@@ -222,6 +235,7 @@ pub fn gate_dir(
         bytes: facts.bytes,
         records: survey.facts.iter().map(|f| f.stats.records).sum(),
         parents: Vec::new(),
+        retracted: None,
     };
     facts.seconds = started.elapsed().as_secs_f64();
     let payload = payload(None);

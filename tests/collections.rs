@@ -280,3 +280,194 @@ disclosed = false
         "{err}"
     );
 }
+
+/// The story with a version scanned by mistake (from the wrong bucket, in January), then
+/// retracted.
+fn story_with_a_mistake() -> Env {
+    let env = story();
+    env.write("wrong/s.jsonl", records("streamy.example", 6));
+    env.ok(&[
+        "scan",
+        env.path("wrong").to_str().unwrap(),
+        "--dataset",
+        "wrong@1",
+        "--org",
+        "acme",
+        "--collected",
+        "2023-01-25",
+    ]);
+    env
+}
+
+/// `value` with every retraction time replaced by `TIME` (it is the wall clock's).
+fn without_times(mut value: serde_json::Value) -> serde_json::Value {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.contains_key("reason")
+                    && let Some(t) = m.get_mut("time")
+                {
+                    *t = serde_json::json!("TIME");
+                }
+                m.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
+}
+
+fn golden(name: &str, got: &serde_json::Value) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("PROVTRACK_BLESS").is_some() {
+        std::fs::write(&path, serde_json::to_string_pretty(got).unwrap() + "\n").unwrap();
+    }
+    let want: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        got,
+        &want,
+        "differs from {} (PROVTRACK_BLESS=1 rewrites it)",
+        path.display()
+    );
+}
+
+#[test]
+fn a_retracted_version_stays_in_history_and_leaves_every_count_and_verdict() {
+    let clean = story();
+    let env = story_with_a_mistake();
+    // Before the retraction the mistaken pull counts: January is 13 records, not 7.
+    let before = findings(&env, &[]);
+    assert!(
+        before.contains(&row("volume-exceeded", "collection", "wrong@1", 6)),
+        "{before:?}"
+    );
+    let events = env.query_i64("SELECT COUNT(*) FROM events");
+    let out = env.ok(&[
+        "dataset",
+        "retract",
+        "wrong@1",
+        "--reason",
+        "scanned the wrong bucket",
+    ]);
+    assert!(out.contains("scanned the wrong bucket"), "{out}");
+    assert_eq!(env.query_i64("SELECT COUNT(*) FROM events"), events + 1);
+    // Every verdict and count is what it is without the mistake.
+    assert_eq!(findings(&env, &[]), findings(&clean, &[]));
+    let report = env.json(&["report"]);
+    assert_eq!(report, clean.json(&["report"]));
+    let audit = without_times(env.json(&["audit", "streamy"]));
+    let mut clean_audit = clean.json(&["audit", "streamy"]);
+    clean_audit["retracted"] = audit["retracted"].clone();
+    assert_eq!(audit, clean_audit);
+    // The audit shows it as retracted, with what it held; the report and audit are pinned.
+    assert_eq!(
+        audit["retracted"],
+        serde_json::json!([{
+            "dataset": "wrong@1", "org": "acme", "collected": "2023-01-25", "records": 6,
+            "reason": "scanned the wrong bucket", "time": "TIME"
+        }])
+    );
+    golden("report-collections.json", &report);
+    golden("audit-streamy-retracted.json", &audit);
+    // It stays in the history: listed and shown as retracted, in the log.
+    let list = env.json(&["dataset", "list"]);
+    let wrong = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["dataset"] == "wrong@1")
+        .unwrap();
+    assert_eq!(wrong["retracted"]["reason"], "scanned the wrong bucket");
+    assert_eq!(wrong["records"], 6);
+    let table = env.ok(&["dataset", "list"]);
+    assert!(table.contains("(scanned the wrong bucket)"), "{table}");
+    let show = env.json(&["dataset", "show", "wrong@1"]);
+    assert_eq!(show["retracted"]["reason"], "scanned the wrong bucket");
+    assert_eq!(show["findings"], serde_json::json!([]));
+    let log = env.json(&["log"]);
+    let last = log.as_array().unwrap().last().unwrap();
+    assert_eq!(last["kind"], "retract");
+    assert!(last["payload"].to_string().contains("wrong@1"), "{last}");
+    env.ok(&["verify"]);
+    // Asking about it, gating or exporting it, scanning into it: errors that say so.
+    for args in [
+        &["report", "--dataset", "wrong@1"][..],
+        &[
+            "gate",
+            "--dataset",
+            "wrong@1",
+            "--org",
+            "acme",
+            "--use",
+            "display",
+        ],
+        &["export", "wrong@1", "--format", "spdx3"],
+        &["dataset", "retract", "wrong@1", "--reason", "again"],
+    ] {
+        let err = env.fails(args);
+        assert!(err.contains("retracted"), "{args:?}: {err}");
+    }
+    let err = env.fails(&[
+        "scan",
+        env.path("wrong").to_str().unwrap(),
+        "--dataset",
+        "wrong@1",
+        "--org",
+        "acme",
+        "--collected",
+        "2023-01-25",
+    ]);
+    assert!(err.contains("is retracted"), "{err}");
+    let err = env.fails(&[
+        "scan",
+        env.path("jan-a").to_str().unwrap(),
+        "--dataset",
+        "jan-a@2",
+        "--org",
+        "acme",
+        "--collected",
+        "2023-01-10",
+        "--derived-from",
+        "wrong@1",
+    ]);
+    assert!(err.contains("is retracted"), "{err}");
+    // A version something trained on cannot be retracted: its findings would vanish.
+    env.write(
+        "train.toml",
+        "[[training]]\nmodel = \"ranker\"\norg = \"acme\"\ndate = \"2023-04-01\"\ndatasets = [\"jan-a@1\"]\n",
+    );
+    env.ok(&["apply", env.path("train.toml").to_str().unwrap()]);
+    let events = env.query_i64("SELECT COUNT(*) FROM events");
+    let err = env.fails(&["dataset", "retract", "jan-a@1", "--reason", "oops"]);
+    assert!(err.contains("trained on by ranker"), "{err}");
+    let err = env.fails(&["dataset", "retract", "jan-z@1", "--reason", "oops"]);
+    assert!(err.contains("not registered"), "{err}");
+    let err = env.fails(&["dataset", "retract", "mar@1", "--reason", "  "]);
+    assert!(err.contains("--reason"), "{err}");
+    assert_eq!(env.query_i64("SELECT COUNT(*) FROM events"), events);
+    // A run recorded later on the retracted version is flagged, never silently clean.
+    env.write(
+        "late.toml",
+        "[[training]]\nmodel = \"late\"\norg = \"acme\"\ndate = \"2023-05-01\"\ndatasets = [\"wrong@1\"]\n",
+    );
+    env.ok(&["apply", env.path("late.toml").to_str().unwrap()]);
+    let late = env.json(&["report", "--model", "late"]);
+    assert_eq!(
+        late["findings"][0]["verdict"], "unknown-provenance",
+        "{late}"
+    );
+    assert!(
+        late["findings"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("was retracted"),
+        "{late}"
+    );
+    // A retraction is final: the storage refuses to change or remove it.
+    assert!(!env.sql_ok("DELETE FROM retractions"));
+}

@@ -1,11 +1,12 @@
-//! `provtrack dataset list`, `dataset show D@V` and `dataset seal D@V`.
+//! `provtrack dataset list`, `dataset show D@V`, `dataset seal D@V` and `dataset retract
+//! D@V --reason TEXT`.
 
 use serde::Serialize;
 
 use super::{Context, Exit};
 use crate::error::{Error, Result};
 use crate::output::{Table, rows};
-use crate::registry::{DatasetInfo, SourceUsage};
+use crate::registry::{DatasetInfo, EventDraft, SourceUsage};
 use crate::report::{self, Filter, Finding};
 use crate::scan::show_path;
 use crate::types::DatasetRef;
@@ -21,6 +22,7 @@ fn dataset_table() -> Table {
         "bytes",
         "records",
         "root",
+        "retracted",
     ])
 }
 
@@ -33,7 +35,41 @@ fn dataset_row(d: &DatasetInfo) -> Vec<String> {
         d.bytes.to_string(),
         d.records.to_string(),
         d.root.to_hex()[..16].to_string(),
+        retracted_cell(d),
     ]
+}
+
+/// `-`, or when and why the version was retracted.
+fn retracted_cell(d: &DatasetInfo) -> String {
+    match &d.retracted {
+        Some(r) => format!("{} ({})", r.time, r.reason),
+        None => "-".into(),
+    }
+}
+
+/// Withdraws a version registered by mistake.
+pub fn retract(ctx: &Context, r: &DatasetRef, reason: &str) -> Result<Exit> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::input("--reason", "say why the version is retracted"));
+    }
+    let mut reg = ctx.open()?;
+    let event = EventDraft {
+        actor: ctx.actor.clone(),
+        kind: "retract".into(),
+        payload: serde_json::json!({ "dataset": r.to_string(), "reason": reason }),
+    };
+    reg.retract_dataset(r, reason, &event)?;
+    let info = reg
+        .dataset(r)?
+        .ok_or_else(|| Error::input(r.to_string(), "dataset is not registered"))?;
+    ctx.ui.info(format_args!(
+        "retracted {r}: it stays in the history and leaves every count and verdict"
+    ));
+    let mut t = dataset_table();
+    t.push(dataset_row(&info));
+    ctx.emit(&info, &t)?;
+    Ok(Exit::Success)
 }
 
 /// Lists dataset versions.
@@ -96,7 +132,11 @@ pub fn show(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
         dataset: Some(r.clone()),
         ..Filter::default()
     };
-    let findings = report::build(reg.as_ref(), &filter, Rules::default())?.findings;
+    // A retracted version has no findings: it left every verdict.
+    let findings = match info.retracted {
+        Some(_) => Vec::new(),
+        None => report::build(reg.as_ref(), &filter, Rules::default())?.findings,
+    };
     let shards: Vec<ShardRow> = reg
         .dataset_members(r)?
         .into_iter()
@@ -132,6 +172,7 @@ pub fn show(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
         "bytes",
         "records",
         "parents",
+        "retracted",
     ]);
     version.push(vec![
         info.dataset.to_string(),
@@ -150,6 +191,7 @@ pub fn show(ctx: &Context, r: &DatasetRef) -> Result<Exit> {
                 .collect::<Vec<_>>()
                 .join(" ")
         },
+        retracted_cell(&info),
     ]);
     let mut content = Table::new(&["source", "shards", "records", "bytes"]);
     for u in &sources {

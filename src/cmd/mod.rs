@@ -161,6 +161,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Dataset {
             command: DatasetCommand::Seal { dataset },
         } => dataset::seal(&ctx, &dataset),
+        Command::Dataset {
+            command: DatasetCommand::Retract { dataset, reason },
+        } => dataset::retract(&ctx, &dataset, &reason),
         Command::Train(args) => train::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),

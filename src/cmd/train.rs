@@ -13,10 +13,14 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<Exit> {
         .map_err(super::invalid_run)?;
     let mut reg = ctx.open()?;
     for d in &run.datasets {
-        if reg.dataset(d)?.is_none() {
-            ctx.ui.warn(format_args!(
+        match reg.dataset(d)? {
+            None => ctx.ui.warn(format_args!(
                 "dataset {d} is not registered yet; the report will flag it until it is scanned"
-            ));
+            )),
+            Some(info) if info.retracted.is_some() => ctx.ui.warn(format_args!(
+                "dataset {d} is retracted; the report will flag this run's training on it"
+            )),
+            Some(_) => {}
         }
     }
     let event = EventDraft {

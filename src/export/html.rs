@@ -64,7 +64,11 @@ document.querySelectorAll('table.sortable th').forEach(function(th,i){
 pub fn build(reg: &dyn Registry, now: &str) -> Result<Page> {
     let report = report::build(reg, &Filter::default(), Rules::default())?;
     let sources = reg.sources()?;
-    let datasets = reg.datasets()?;
+    // A retracted version is counted nowhere; how many there are is shown.
+    let (datasets, retracted): (Vec<_>, Vec<_>) = reg
+        .datasets()?
+        .into_iter()
+        .partition(|d| d.retracted.is_none());
     let runs = reg.training_runs()?;
     let apps = reg.applications()?;
     let disclosures = reg.disclosures()?;
@@ -104,6 +108,7 @@ pub fn build(reg: &dyn Registry, now: &str) -> Result<Page> {
         ),
         ("sources", sources.len().to_string(), false),
         ("datasets", datasets.len().to_string(), false),
+        ("retracted versions", retracted.len().to_string(), false),
         ("distinct shards", files.to_string(), false),
         ("records", records.to_string(), false),
         ("models", runs.len().to_string(), false),

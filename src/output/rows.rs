@@ -171,6 +171,24 @@ pub fn audit_sections(a: &Audit) -> Vec<(&'static str, Table)> {
             d.bytes.to_string(),
         ]);
     }
+    let mut retracted = Table::new(&[
+        "dataset",
+        "org",
+        "collected",
+        "records",
+        "retracted",
+        "reason",
+    ]);
+    for d in &a.retracted {
+        retracted.push(vec![
+            d.dataset.clone(),
+            opt(&d.org),
+            d.collected.to_string(),
+            d.records.to_string(),
+            d.time.clone(),
+            d.reason.clone(),
+        ]);
+    }
     let mut models = Table::new(&["model", "org", "date", "datasets", "uses"]);
     for m in &a.models {
         models.push(vec![
@@ -225,6 +243,7 @@ pub fn audit_sections(a: &Audit) -> Vec<(&'static str, Table)> {
         ("grants", grants),
         ("volume", volume),
         ("datasets", datasets),
+        ("retracted", retracted),
         ("models", models),
         ("applications", apps),
         ("disclosures", shared),

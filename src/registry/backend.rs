@@ -7,8 +7,8 @@ use super::conn::Conn;
 use super::{
     Application, CardAttributed, CardImport, ContentRow, DatasetInfo, Disclosure, Event,
     EventDraft, ExportedTable, Grant, KnownShard, NewDataset, Policy, Registered, Registry,
-    RegistryError, ScanContext, ShardLinks, Source, SourceUsage, StoredMember, TrainingRun, Value,
-    VolumeRow, read, write,
+    RegistryError, Retraction, ScanContext, ShardLinks, Source, SourceUsage, StoredMember,
+    TrainingRun, Value, VolumeRow, read, write,
 };
 use crate::licence::Licence;
 use crate::types::DatasetRef;
@@ -105,10 +105,24 @@ impl<B: Backend> Registry for B {
     ) -> Result<CardAttributed, RegistryError> {
         // Checked before the write, so an unknown dataset is named even where nothing can
         // be written.
-        let id = read::dataset_id(&mut *self.read(), &card.dataset, "look up dataset")?
-            .ok_or_else(|| RegistryError::UnknownDataset(card.dataset.clone()))?;
+        let id = read::live_dataset_id(
+            &mut *self.read(),
+            &card.dataset,
+            RegistryError::UnknownDataset,
+        )?;
         self.write("import a dataset card", |c| {
             write::import_card(c, id, card, event)
+        })
+    }
+
+    fn retract_dataset(
+        &mut self,
+        dataset: &DatasetRef,
+        reason: &str,
+        event: &EventDraft,
+    ) -> Result<Retraction, RegistryError> {
+        self.write("retract a dataset", |c| {
+            write::retract(c, dataset, reason, event)
         })
     }
 

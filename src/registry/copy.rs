@@ -94,6 +94,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "org",
         ],
     ),
+    ("retractions", &["dataset_id", "reason", "time"]),
     (
         "events",
         &["seq", "time", "actor", "kind", "payload", "prev", "hash"],

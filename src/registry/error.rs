@@ -75,6 +75,33 @@ pub enum RegistryError {
     /// A `--derived-from` parent that is not registered.
     #[error("parent dataset {0} is not registered")]
     UnknownParent(DatasetRef),
+    /// A write about a version that was retracted (a scan of it, a parent, a card).
+    #[error("dataset {dataset} is retracted ({reason}); scan the content as a new version")]
+    Retracted {
+        /// The version.
+        dataset: DatasetRef,
+        /// The reason it was retracted for.
+        reason: String,
+    },
+    /// A second retraction of one version.
+    #[error("dataset {dataset} is already retracted ({reason})")]
+    AlreadyRetracted {
+        /// The version.
+        dataset: DatasetRef,
+        /// The reason it was retracted for.
+        reason: String,
+    },
+    /// A retraction of a version that records still rely on: retracting it would make
+    /// their findings disappear.
+    #[error(
+        "dataset {dataset} cannot be retracted: {users}; a version something was trained on, shared or derived from stays counted"
+    )]
+    RetractionRefused {
+        /// The version.
+        dataset: DatasetRef,
+        /// What relies on it, e.g. `trained on by acme-chat-1`.
+        users: String,
+    },
     /// A re-scan of a registered version found other content.
     #[error(
         "dataset {dataset} is already registered with different content ({changes}); scan it as a new version"

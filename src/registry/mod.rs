@@ -19,6 +19,7 @@ macro_rules! migrations {
             include_str!(concat!($dir, "0003_parts.sql")),
             include_str!(concat!($dir, "0004_first_member.sql")),
             include_str!(concat!($dir, "0005_application_uses.sql")),
+            include_str!(concat!($dir, "0006_retractions.sql")),
         ]
     };
 }
@@ -104,6 +105,17 @@ pub trait Registry {
         card: &CardImport,
         event: &EventDraft,
     ) -> Result<CardAttributed, RegistryError>;
+    /// Withdraws the registered version `dataset` for `reason`: it stays (rows, members,
+    /// history) but leaves every count and verdict, and appends `event`. A version that is
+    /// not registered is [`RegistryError::UnknownDataset`], one already retracted
+    /// [`RegistryError::AlreadyRetracted`], one a training run, a disclosure or a derived
+    /// version names [`RegistryError::RetractionRefused`]; nothing changes.
+    fn retract_dataset(
+        &mut self,
+        dataset: &DatasetRef,
+        reason: &str,
+        event: &EventDraft,
+    ) -> Result<Retraction, RegistryError>;
     /// Appends one event on its own (a gate's verdict).
     fn record_event(&mut self, event: &EventDraft) -> Result<(), RegistryError>;
     /// Replaces the scanner's saved state for the directory `dir` (canonical path bytes).

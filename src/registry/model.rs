@@ -79,6 +79,18 @@ pub struct DatasetInfo {
     pub records: u64,
     /// Parents.
     pub parents: Vec<DatasetRef>,
+    /// Set when the version was withdrawn by `dataset retract`: it stays in history but
+    /// leaves every count and verdict.
+    pub retracted: Option<Retraction>,
+}
+
+/// Why and when a dataset version was retracted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Retraction {
+    /// The reason given.
+    pub reason: String,
+    /// When (RFC 3339, UTC).
+    pub time: String,
 }
 
 /// A member as stored: path and shard facts.

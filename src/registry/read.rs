@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use super::conn::{Conn, params};
 use super::{
     Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, Grant, KnownShard,
-    RegistryError, ScanContext, Shard, ShardLinks, Source, SourceUsage, StoredMember, Subject,
-    TrainingRun, Value, VolumeRow, check_table,
+    RegistryError, Retraction, ScanContext, Shard, ShardLinks, Source, SourceUsage, StoredMember,
+    Subject, TrainingRun, Value, VolumeRow, check_table,
 };
 use crate::licence::Licence;
 use crate::types::DatasetRef;
@@ -258,8 +258,10 @@ pub fn datasets(
         parents.entry(r.int(0)?).or_default().push(r.dataset(1)?);
     }
     let rows = c.query(
-        "SELECT id, name, version, org, collected, root_hash, files, bytes, records \
-         FROM datasets WHERE CAST(?1 AS BIGINT) IS NULL OR id = ?1 ORDER BY name, version",
+        "SELECT d.id, d.name, d.version, d.org, d.collected, d.root_hash, d.files, d.bytes, \
+         d.records, r.reason, r.time FROM datasets d LEFT JOIN retractions r \
+         ON r.dataset_id = d.id WHERE CAST(?1 AS BIGINT) IS NULL OR d.id = ?1 \
+         ORDER BY d.name, d.version",
         params![filter],
         "read datasets",
     )?;
@@ -280,6 +282,13 @@ pub fn datasets(
                     bytes: r.count(7)?,
                     records: r.count(8)?,
                     parents: parents.remove(&id).unwrap_or_default(),
+                    retracted: match r.opt_text(9)? {
+                        Some(reason) => Some(Retraction {
+                            reason,
+                            time: r.text(10)?,
+                        }),
+                        None => None,
+                    },
                 },
             ))
         })
@@ -412,6 +421,33 @@ pub fn staged(
         .collect()
 }
 
+/// The reason version `id` was retracted for, when it was.
+pub fn retraction(c: &mut dyn Conn, id: i64) -> Result<Option<String>, RegistryError> {
+    let rows = c.query(
+        "SELECT reason FROM retractions WHERE dataset_id = ?1",
+        params![id],
+        "read retraction",
+    )?;
+    rows.first().map(|r| r.text(0)).transpose()
+}
+
+/// The id of `d`, registered and not retracted: unregistered is `missing(d)`, retracted
+/// is [`RegistryError::Retracted`].
+pub fn live_dataset_id(
+    c: &mut dyn Conn,
+    d: &DatasetRef,
+    missing: fn(DatasetRef) -> RegistryError,
+) -> Result<i64, RegistryError> {
+    let id = dataset_id(c, d, "look up dataset")?.ok_or_else(|| missing(d.clone()))?;
+    match retraction(c, id)? {
+        Some(reason) => Err(RegistryError::Retracted {
+            dataset: d.clone(),
+            reason,
+        }),
+        None => Ok(id),
+    }
+}
+
 /// What a scan reads before it starts (see [`super::Registry::scan_context`]).
 pub fn scan_context(
     c: &mut dyn Conn,
@@ -421,14 +457,22 @@ pub fn scan_context(
 ) -> Result<ScanContext, RegistryError> {
     let mut parent_sources = BTreeSet::new();
     for p in parents {
-        let id = dataset_id(c, p, "look up parent dataset")?
-            .ok_or_else(|| RegistryError::UnknownParent(p.clone()))?;
+        let id = live_dataset_id(c, p, RegistryError::UnknownParent)?;
         parent_sources.extend(usage(c, id)?.into_iter().filter_map(|u| u.source));
     }
     let id = match dataset {
         Some(d) => dataset_id(c, d, "look up dataset")?,
         None => None,
     };
+    // A retracted version is never scanned again, not even as unchanged.
+    if let (Some(d), Some(id)) = (dataset, id)
+        && let Some(reason) = retraction(c, id)?
+    {
+        return Err(RegistryError::Retracted {
+            dataset: d.clone(),
+            reason,
+        });
+    }
     let mut existing = None;
     if let Some(id) = id
         && let Some((_, info)) = datasets(c, Some(id))?.pop()
@@ -601,7 +645,8 @@ pub fn source_content(c: &mut dyn Conn, source: &str) -> Result<Vec<ContentRow>,
          FROM attributions a JOIN shards s ON s.id = a.shard_id \
          JOIN dataset_shards m ON m.shard_id = a.shard_id \
          JOIN datasets d ON d.id = m.dataset_id \
-         WHERE a.source_id = ?1 ORDER BY d.collected, d.name, d.version, m.path",
+         WHERE a.source_id = ?1 AND NOT EXISTS \
+         (SELECT 1 FROM retractions r WHERE r.dataset_id = d.id) ORDER BY d.collected, d.name, d.version, m.path",
         params![source],
         "read source content",
     )?;

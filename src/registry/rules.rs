@@ -153,6 +153,7 @@ pub fn sealed_info(
         bytes: members.iter().map(|m| m.size).sum(),
         records: distinct_records(members.iter().map(|m| (&m.hash, m.records))),
         parents: Vec::new(),
+        retracted: None,
     })
 }
 

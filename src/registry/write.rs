@@ -9,7 +9,8 @@ use super::conn::{Conn, Owner, params};
 use super::read;
 use super::{
     CardAttributed, CardImport, DatasetInfo, EventDraft, ExportedTable, NewDataset, PartMember,
-    Policy, Registered, RegistryError, StagedPartRow, Subject, TrainingRun, check_table,
+    Policy, Registered, RegistryError, Retraction, StagedPartRow, Subject, TrainingRun,
+    check_table,
 };
 use crate::events;
 use crate::types::{DatasetRef, utc_now_rfc3339};
@@ -215,8 +216,7 @@ pub fn upsert_policy(c: &mut dyn Conn, p: &Policy) -> Result<(), RegistryError> 
 fn parent_ids(c: &mut dyn Conn, parents: &[DatasetRef]) -> Result<Vec<i64>, RegistryError> {
     let mut out = Vec::with_capacity(parents.len());
     for p in parents {
-        let id = read::dataset_id(c, p, "look up parent dataset")?;
-        out.push(id.ok_or_else(|| RegistryError::UnknownParent(p.clone()))?);
+        out.push(read::live_dataset_id(c, p, RegistryError::UnknownParent)?);
     }
     Ok(out)
 }
@@ -298,6 +298,12 @@ pub fn register(
     )?;
     if let Some(row) = existing.first() {
         let id = row.int(0)?;
+        if let Some(reason) = read::retraction(c, id)? {
+            return Err(RegistryError::Retracted {
+                dataset: ds.dataset.clone(),
+                reason,
+            });
+        }
         if row.hash(1)? == ds.root_hash {
             let totals = read::dataset_totals(c, id)?;
             return Ok(Registered::Unchanged { totals });
@@ -323,6 +329,7 @@ pub fn register(
             ds.members.iter().map(|m| (&m.shard.hash, m.shard.records)),
         ),
         parents: Vec::new(),
+        retracted: None,
     };
     let id = insert_dataset(c, &info)?;
     insert_parents(c, id, &parents)?;
@@ -491,6 +498,72 @@ pub fn seal(
     )?;
     append_event(c, &event(&info))?;
     Ok((id, info))
+}
+
+/// Withdraws the version `d` (see [`super::Registry::retract_dataset`]).
+pub fn retract(
+    c: &mut dyn Conn,
+    d: &DatasetRef,
+    reason: &str,
+    event: &EventDraft,
+) -> Result<Retraction, RegistryError> {
+    let id = read::dataset_id(c, d, "look up dataset")?
+        .ok_or_else(|| RegistryError::UnknownDataset(d.clone()))?;
+    if let Some(reason) = read::retraction(c, id)? {
+        return Err(RegistryError::AlreadyRetracted {
+            dataset: d.clone(),
+            reason,
+        });
+    }
+    let name = d.to_string();
+    let mut users = Vec::new();
+    let relying = [
+        (
+            "SELECT model FROM training_datasets WHERE dataset = ?1 ORDER BY model",
+            "trained on by",
+        ),
+        (
+            "SELECT id FROM disclosures WHERE dataset = ?1 ORDER BY id",
+            "shared in disclosure",
+        ),
+    ];
+    for (sql, how) in relying {
+        for r in c
+            .query(sql, params![&name], "read what relies on a dataset")?
+            .iter()
+        {
+            users.push(format!("{how} {}", r.text(0)?));
+        }
+    }
+    for r in c
+        .query(
+            "SELECT d.name || '@' || d.version FROM dataset_parents p \
+             JOIN datasets d ON d.id = p.dataset_id WHERE p.parent_id = ?1 \
+             ORDER BY d.name, d.version",
+            params![id],
+            "read what relies on a dataset",
+        )?
+        .iter()
+    {
+        users.push(format!("parent of {}", r.text(0)?));
+    }
+    if !users.is_empty() {
+        return Err(RegistryError::RetractionRefused {
+            dataset: d.clone(),
+            users: users.join(", "),
+        });
+    }
+    let time = utc_now_rfc3339();
+    c.execute(
+        "INSERT INTO retractions (dataset_id, reason, time) VALUES (?1, ?2, ?3)",
+        params![id, reason, &time],
+        "store retraction",
+    )?;
+    append_event(c, event)?;
+    Ok(Retraction {
+        reason: reason.to_string(),
+        time,
+    })
 }
 
 /// Registers what a dataset card declares for the version with id `dataset_id` (see

@@ -29,6 +29,10 @@ pub(super) fn judge(
         let Some((info, usage)) = facts.dataset(r)?.cloned() else {
             continue;
         };
+        // A retracted version leaves every count and verdict.
+        if info.retracted.is_some() {
+            continue;
+        }
         // A version with no org names no collector whose grants could cover it.
         let Some(org) = info.org.clone() else {
             continue;

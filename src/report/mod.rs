@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub use collections::{COLLECTION, RETENTION};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::registry::{DatasetInfo, Registry, SourceUsage, Subject, TrainingRun};
 use crate::suggest;
 use crate::types::{DatasetRef, Date};
@@ -298,6 +298,18 @@ pub fn check_filter(reg: &dyn Registry, runs: &[TrainingRun], filter: &Filter) -
         ));
     }
     if let Some(d) = &filter.dataset
+        && let Some(info) = reg.dataset(d)?
+        && let Some(r) = &info.retracted
+    {
+        return Err(Error::input(
+            "--dataset",
+            format!(
+                "dataset {d} is retracted ({}, {}): it is left out of every count and verdict; see dataset show {d}",
+                r.reason, r.time
+            ),
+        ));
+    }
+    if let Some(d) = &filter.dataset
         && reg.dataset(d)?.is_none()
     {
         let all: Vec<String> = reg
@@ -392,7 +404,12 @@ pub fn build_for(
     let mut collected: BTreeSet<DatasetRef> = BTreeSet::new();
     if filter.model.is_none() {
         match scope {
-            Scope::Registry => collected.extend(reg.datasets()?.into_iter().map(|i| i.dataset)),
+            Scope::Registry => collected.extend(
+                reg.datasets()?
+                    .into_iter()
+                    .filter(|i| i.retracted.is_none())
+                    .map(|i| i.dataset),
+            ),
             Scope::Planned => {
                 collected.extend(wanted.iter().filter(|r| !planned.contains(*r)).cloned())
             }

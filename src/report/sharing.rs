@@ -24,10 +24,24 @@ pub(super) fn judge(
             continue;
         }
         let needed = licence::sharing_use(&d.kind);
-        let (dataset, usage, org) =
-            match &d.subject {
-                // A version collected after the disclosure's date was not part of it.
-                Subject::Dataset(r) => match facts.dataset(r)?.cloned() {
+        let (dataset, usage, org) = match &d.subject {
+            // A version collected after the disclosure's date was not part of it.
+            Subject::Dataset(r) => {
+                match facts.dataset(r)?.cloned() {
+                    Some((info, _)) if info.retracted.is_some() => {
+                        let why = info.retracted.as_ref().map_or("", |x| x.reason.as_str());
+                        findings.push(Finding::unknown(
+                            needed,
+                            Some(r.to_string()),
+                            None,
+                            None,
+                            format!(
+                                "dataset {r} shared with {} recipient {} on {} was retracted ({why}); register what was shared",
+                                d.kind, d.recipient, d.date
+                            ),
+                        ).about(&d.id));
+                        continue;
+                    }
                     Some((info, _)) if !verdict::in_disclosure(info.collected, d.date) => continue,
                     Some((info, usage)) => (Some(r.to_string()), usage, d.org.clone().or(info.org)),
                     None => {
@@ -43,24 +57,25 @@ pub(super) fn judge(
                     ).about(&d.id));
                         continue;
                     }
-                },
-                Subject::Source(s) => {
-                    // One row per distinct shard the org collected, at its first collection:
-                    // those collected on or before the disclosure's date were shared.
-                    let rows = match &d.org {
-                        Some(org) => facts.volume(s, org)?,
-                        None => &[],
-                    };
-                    let (shards, records) = verdict::disclosed(rows, d.date);
-                    let usage = vec![SourceUsage {
-                        source: Some(s.clone()),
-                        shards,
-                        records,
-                        bytes: 0,
-                    }];
-                    (None, usage, d.org.clone())
                 }
-            };
+            }
+            Subject::Source(s) => {
+                // One row per distinct shard the org collected, at its first collection:
+                // those collected on or before the disclosure's date were shared.
+                let rows = match &d.org {
+                    Some(org) => facts.volume(s, org)?,
+                    None => &[],
+                };
+                let (shards, records) = verdict::disclosed(rows, d.date);
+                let usage = vec![SourceUsage {
+                    source: Some(s.clone()),
+                    shards,
+                    records,
+                    bytes: 0,
+                }];
+                (None, usage, d.org.clone())
+            }
+        };
         let org = org.unwrap_or_default();
         for u in &usage {
             let Some(source) = &u.source else {

@@ -40,6 +40,19 @@ pub(super) fn judge(
                 ));
                 continue;
             };
+            if let Some(r) = &info.retracted {
+                findings.push(Finding::unknown(
+                    licence::AI_TRAINING,
+                    dataset,
+                    Some(run.model.clone()),
+                    None,
+                    format!(
+                        "dataset {ds} was retracted ({}, {}) but {} trained on it; register what the model trained on",
+                        r.reason, r.time, run.model
+                    ),
+                ));
+                continue;
+            }
             for u in &usage {
                 if filter.source.is_some() && u.source != filter.source {
                     continue;

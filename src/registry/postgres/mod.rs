@@ -552,7 +552,8 @@ impl Backend for PgRegistry {
             "SELECT a.source_id, d.org, s.hash, MIN(d.collected), MIN(a.records) \
              FROM attributions a JOIN dataset_shards m ON m.shard_id = a.shard_id \
              JOIN datasets d ON d.id = m.dataset_id JOIN shards s ON s.id = a.shard_id \
-             WHERE a.source_id = ANY($1) AND d.org IS NOT NULL \
+             WHERE a.source_id = ANY($1) AND d.org IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM retractions r WHERE r.dataset_id = d.id) \
              GROUP BY a.source_id, d.org, a.shard_id, s.hash",
             &[&sources],
             "read source volumes",
