@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::licence::{self, Catalogue};
 use crate::registry::{ContentRow, Grant, Registry, Source, Subject, VolumeRow};
 use crate::report::{self, Filter, Finding};
-use crate::types::{Date, Period};
+use crate::types::{DatasetRef, Date, Period};
 use crate::verdict::{self, Rules, Verdict};
 
 /// Which part of a source's content to audit.
@@ -370,7 +370,8 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
         records: all.values().map(|v| v.0).sum(),
         bytes: all.values().map(|v| v.1).sum(),
     };
-    let names: BTreeSet<&str> = datasets.iter().map(|d| d.dataset.as_str()).collect();
+    // The audited versions, compared as references (never by re-parsing names).
+    let names: BTreeSet<&DatasetRef> = rows.iter().map(|r| &r.dataset).collect();
     let mut retracted = Vec::new();
     for d in reg.datasets()? {
         let Some(r) = &d.retracted else { continue };
@@ -405,8 +406,8 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
             let used: Vec<String> = t
                 .datasets
                 .iter()
+                .filter(|d| names.contains(d))
                 .map(|d| d.to_string())
-                .filter(|d| names.contains(d.as_str()))
                 .collect();
             (!used.is_empty()).then_some(AuditModel {
                 model: t.model,
@@ -448,14 +449,16 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
     let all_findings = report::build(reg, &filter, Rules::default())?.findings;
     let touches = |f: &Finding| {
         f.source.as_deref() == Some(source.id.as_str())
-            && f.dataset.as_deref().is_none_or(|d| names.contains(d))
+            && f.dataset
+                .as_ref()
+                .is_none_or(|d| d.version().is_some_and(|r| names.contains(r)))
     };
     let mut disclosures = Vec::new();
     for d in reg.disclosures()? {
         // A disclosure of the source's content belongs to the audit when the audited rows
         // hold content it shared: collected by its org on or before its date.
         let dataset = match &d.subject {
-            Subject::Dataset(r) if names.contains(r.to_string().as_str()) => Some(r.to_string()),
+            Subject::Dataset(r) if names.contains(r) => Some(r.to_string()),
             Subject::Source(s)
                 if *s == source.id
                     && rows.iter().any(|r| {

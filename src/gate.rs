@@ -290,7 +290,7 @@ fn decide(
     for f in &mut findings {
         f.model = None;
         if unregistered {
-            f.dataset = Some(label.clone());
+            f.dataset = Some(report::Holder::Directory(label.clone()));
         }
     }
     let mut sources: Vec<(String, Vec<Verdict>)> =

@@ -191,7 +191,10 @@ fn findings_section(h: &mut String, report: &Report) {
             "<tr><td class=\"verdict {v}\">{v}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
             esc(&f.use_),
             opt(&f.source),
-            opt(&f.dataset),
+            esc(&f
+                .dataset
+                .as_ref()
+                .map_or_else(|| "-".into(), |d| d.to_string())),
             opt(&f.model),
             opt(&f.grant),
             opt(&f.licence),

@@ -26,7 +26,9 @@ pub fn findings_table(findings: &[Finding]) -> Table {
             f.verdict.code().into(),
             f.use_.clone(),
             dash(&f.source),
-            dash(&f.dataset),
+            f.dataset
+                .as_ref()
+                .map_or_else(|| "-".into(), |d| d.to_string()),
             dash(&f.model),
             dash(&f.licence),
             f.shards.to_string(),

@@ -120,7 +120,7 @@ fn finding(
         verdict,
         use_: use_.to_string(),
         source: u.source.clone(),
-        dataset: Some(info.dataset.to_string()),
+        dataset: Some((&info.dataset).into()),
         model: None,
         grant,
         licence,

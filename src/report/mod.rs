@@ -22,6 +22,48 @@ use crate::types::{DatasetRef, Date};
 use crate::verdict::{self, Outcome, Rules, Verdict};
 use facts::Facts;
 
+/// What holds a finding's content: a registered dataset version, or a directory a gate
+/// read that no version registers. Printed (and serialised) as `NAME@VERSION` or the
+/// directory as given; compared by its parts, never by re-parsing the text.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Holder {
+    /// A dataset version.
+    Version(DatasetRef),
+    /// A directory as the gate was given it.
+    Directory(String),
+}
+
+impl Holder {
+    /// The dataset version, when it is one.
+    pub fn version(&self) -> Option<&DatasetRef> {
+        match self {
+            Holder::Version(r) => Some(r),
+            Holder::Directory(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Holder::Version(r) => r.fmt(f),
+            Holder::Directory(d) => f.write_str(d),
+        }
+    }
+}
+
+impl Serialize for Holder {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl From<&DatasetRef> for Holder {
+    fn from(r: &DatasetRef) -> Holder {
+        Holder::Version(r.clone())
+    }
+}
+
 /// One finding. JSON keys are the spec's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -32,8 +74,8 @@ pub struct Finding {
     pub use_: String,
     /// The source (none for unknown provenance).
     pub source: Option<String>,
-    /// The dataset.
-    pub dataset: Option<String>,
+    /// What holds the content.
+    pub dataset: Option<Holder>,
     /// The model, when a training run is involved.
     pub model: Option<String>,
     /// The grant consulted.
@@ -104,7 +146,7 @@ impl Filter {
             && self
                 .dataset
                 .as_ref()
-                .is_none_or(|d| f.dataset.as_deref() == Some(d.to_string().as_str()))
+                .is_none_or(|d| f.dataset.as_ref().and_then(Holder::version) == Some(d))
             && self.use_.as_ref().is_none_or(|u| &f.use_ == u)
             && self
                 .source
@@ -113,8 +155,8 @@ impl Filter {
             && self.verdict.is_none_or(|v| f.verdict == v)
             && self.datasets.as_ref().is_none_or(|set| {
                 f.dataset
-                    .as_deref()
-                    .is_none_or(|d| d.parse::<DatasetRef>().is_ok_and(|r| set.contains(&r)))
+                    .as_ref()
+                    .is_none_or(|d| d.version().is_some_and(|r| set.contains(r)))
             })
     }
 }
@@ -145,7 +187,7 @@ impl Finding {
     /// A finding about content of no known source, with no grant or licence to consult.
     fn unknown(
         use_: &str,
-        dataset: Option<String>,
+        dataset: Option<Holder>,
         model: Option<String>,
         u: Option<&SourceUsage>,
         detail: String,
@@ -231,7 +273,7 @@ fn cap_finding(
             verdict: Verdict::VolumeExceeded,
             use_: use_.into(),
             source: Some(source.to_string()),
-            dataset: Some(info.dataset.to_string()),
+            dataset: Some((&info.dataset).into()),
             model: None,
             grant: Some(g.id.clone()),
             licence: Some(g.licence.clone()),
@@ -463,10 +505,7 @@ pub fn build_for(
             && filter.use_.as_ref().is_none_or(|u| *u == o.use_)
             && filter.source.as_ref().is_none_or(|s| *s == o.source)
     });
-    let datasets: BTreeSet<&str> = findings
-        .iter()
-        .filter_map(|f| f.dataset.as_deref())
-        .collect();
+    let datasets: BTreeSet<&Holder> = findings.iter().filter_map(|f| f.dataset.as_ref()).collect();
     let models: BTreeSet<&str> = findings.iter().filter_map(|f| f.model.as_deref()).collect();
     let summary = Summary {
         findings: findings.len() as u64,
@@ -482,7 +521,52 @@ pub fn build_for(
 
 #[cfg(test)]
 mod tests {
-    use super::thousands;
+    use super::{Filter, Finding, Holder, thousands};
+    use crate::types::DatasetRef;
+    use crate::verdict::Verdict;
+
+    fn about(holder: Option<Holder>) -> Finding {
+        Finding {
+            verdict: Verdict::UnknownProvenance,
+            use_: "ai-training".into(),
+            source: None,
+            dataset: holder,
+            model: None,
+            grant: None,
+            licence: None,
+            shards: 1,
+            records: 1,
+            bytes: 1,
+            detail: String::new(),
+            disclosure: None,
+        }
+    }
+
+    #[test]
+    fn filters_compare_dataset_references_not_names() {
+        let r = |s: &str| s.parse::<DatasetRef>().unwrap();
+        let filter = Filter {
+            dataset: Some(r("web@1")),
+            ..Filter::default()
+        };
+        assert!(filter.keeps(&about(Some(Holder::Version(r("web@1"))))));
+        assert!(!filter.keeps(&about(Some(Holder::Version(r("web@2"))))));
+        // A directory named like a version is not that version.
+        assert!(!filter.keeps(&about(Some(Holder::Directory("web@1".into())))));
+        assert!(!filter.keeps(&about(None)));
+        let set = Filter {
+            datasets: Some([r("a@1"), r("b@1")].into_iter().collect()),
+            ..Filter::default()
+        };
+        assert!(set.keeps(&about(Some(Holder::Version(r("b@1"))))));
+        assert!(!set.keeps(&about(Some(Holder::Directory("b@1".into())))));
+        // Findings about no dataset (a source-level disclosure) stay in a set filter.
+        assert!(set.keeps(&about(None)));
+        assert_eq!(
+            serde_json::to_value(about(Some(Holder::Version(r("a@1"))))).unwrap()["dataset"],
+            "a@1"
+        );
+    }
 
     #[test]
     fn thousands_separators() {

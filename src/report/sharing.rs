@@ -8,7 +8,7 @@ use crate::registry::{Disclosure, SourceUsage, Subject};
 use crate::verdict::{self, Verdict};
 
 use super::facts::Facts;
-use super::{Filter, Finding, explain, thousands};
+use super::{Filter, Finding, Holder, explain, thousands};
 
 /// Judges `disclosures`, adding to `findings`.
 pub(super) fn judge(
@@ -26,13 +26,12 @@ pub(super) fn judge(
         let needed = licence::sharing_use(&d.kind);
         let (dataset, usage, org) = match &d.subject {
             // A version collected after the disclosure's date was not part of it.
-            Subject::Dataset(r) => {
-                match facts.dataset(r)?.cloned() {
-                    Some((info, _)) if info.retracted.is_some() => {
-                        let why = info.retracted.as_ref().map_or("", |x| x.reason.as_str());
-                        findings.push(Finding::unknown(
+            Subject::Dataset(r) => match facts.dataset(r)?.cloned() {
+                Some((info, _)) if info.retracted.is_some() => {
+                    let why = info.retracted.as_ref().map_or("", |x| x.reason.as_str());
+                    findings.push(Finding::unknown(
                             needed,
-                            Some(r.to_string()),
+                            Some(Holder::from(r)),
                             None,
                             None,
                             format!(
@@ -40,25 +39,27 @@ pub(super) fn judge(
                                 d.kind, d.recipient, d.date
                             ),
                         ).about(&d.id));
-                        continue;
-                    }
-                    Some((info, _)) if !verdict::in_disclosure(info.collected, d.date) => continue,
-                    Some((info, usage)) => (Some(r.to_string()), usage, d.org.clone().or(info.org)),
-                    None => {
-                        findings.push(Finding::unknown(
-                        needed,
-                        Some(r.to_string()),
-                        None,
-                        None,
-                        format!(
-                            "dataset {r} shared with {} recipient {} on {} is not registered",
-                            d.kind, d.recipient, d.date
-                        ),
-                    ).about(&d.id));
-                        continue;
-                    }
+                    continue;
                 }
-            }
+                Some((info, _)) if !verdict::in_disclosure(info.collected, d.date) => continue,
+                Some((info, usage)) => (Some(Holder::from(r)), usage, d.org.clone().or(info.org)),
+                None => {
+                    findings.push(
+                        Finding::unknown(
+                            needed,
+                            Some(Holder::from(r)),
+                            None,
+                            None,
+                            format!(
+                                "dataset {r} shared with {} recipient {} on {} is not registered",
+                                d.kind, d.recipient, d.date
+                            ),
+                        )
+                        .about(&d.id),
+                    );
+                    continue;
+                }
+            },
             Subject::Source(s) => {
                 // One row per distinct shard the org collected, at its first collection:
                 // those collected on or before the disclosure's date were shared.

@@ -8,7 +8,7 @@ use crate::registry::TrainingRun;
 use crate::verdict::Verdict;
 
 use super::facts::Facts;
-use super::{Filter, Finding, Obligation, cap_finding, explain, thousands};
+use super::{Filter, Finding, Holder, Obligation, cap_finding, explain, thousands};
 
 /// Judges `runs` (skipping what `filter` excludes before any evaluation, so that a narrow
 /// report costs what it shows), adding to `findings` and `obligations`.
@@ -29,7 +29,7 @@ pub(super) fn judge(
             if !filter.wants_dataset(ds) {
                 continue;
             }
-            let dataset = Some(ds.to_string());
+            let dataset = Some(Holder::from(ds));
             let Some((info, usage)) = facts.dataset(ds)?.cloned() else {
                 findings.push(Finding::unknown(
                     licence::AI_TRAINING,
