@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::attribute::{SourceMatcher, UrlField};
 use crate::error::{Error, Result};
 use crate::events;
-use crate::registry::Registry;
+use crate::registry::state::State;
+use crate::registry::{Event, Registry};
 use crate::scan::{self, WalkOptions, show_path};
 use crate::types::DatasetRef;
 
@@ -39,13 +40,118 @@ pub struct Verification {
     pub datasets: u64,
     /// Files re-hashed with `--path`.
     pub files: u64,
+    /// The state root of the registry's rows now (see `registry::state`).
+    pub state_root: String,
+    /// Whether the head event commits to a state the rows were compared with (false for a
+    /// registry whose last event an older provtrack wrote).
+    pub state_checked: bool,
     /// Every problem, chain first.
     pub mismatches: Vec<Mismatch>,
 }
 
+/// Compares the rows with the state the head event committed to, names every event that
+/// recorded tables edited outside provtrack before it, and checks every version's row
+/// against the event that registered it.
+fn check_state(
+    reg: &dyn Registry,
+    evs: &[Event],
+    out: &mut Vec<Mismatch>,
+) -> Result<(String, bool)> {
+    let now = reg.state()?;
+    for e in evs {
+        let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
+        if let Some(tables) = payload.get("unexplained").and_then(|t| t.as_array()) {
+            let names: Vec<&str> = tables.iter().filter_map(|t| t.as_str()).collect();
+            out.push(Mismatch {
+                check: "state",
+                subject: format!("event {}", e.seq),
+                detail: format!(
+                    "{} changed outside provtrack before this {} event",
+                    names.join(", "),
+                    e.kind
+                ),
+            });
+        }
+    }
+    let committed = evs.last().and_then(|e| {
+        let payload: serde_json::Value = serde_json::from_str(&e.payload).ok()?;
+        State::recorded(&payload).map(|s| (e.seq, s))
+    });
+    let checked = committed.is_some();
+    if let Some((seq, committed)) = committed {
+        for table in now.differing(&committed) {
+            out.push(Mismatch {
+                check: "state",
+                subject: table.clone(),
+                detail: format!(
+                    "its rows differ from the state event {seq} (the last) committed to: edited outside provtrack"
+                ),
+            });
+        }
+    }
+    Ok((now.root(), checked))
+}
+
+/// Checks each version's stored row against the `scan` or `seal` event that registered it:
+/// a version no event registered, or whose root, counts, org or collection date differ
+/// from what its event recorded, was written outside provtrack.
+fn check_registrations(
+    reg: &dyn Registry,
+    evs: &[Event],
+    datasets: &[DatasetRef],
+    out: &mut Vec<Mismatch>,
+) -> Result<()> {
+    let mut registered: BTreeMap<String, (u64, serde_json::Value)> = BTreeMap::new();
+    for e in evs.iter().filter(|e| e.kind == "scan" || e.kind == "seal") {
+        let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
+        if payload.get("part").is_some_and(|p| !p.is_null()) {
+            continue;
+        }
+        if let Some(d) = payload.get("dataset").and_then(|d| d.as_str()) {
+            registered.entry(d.to_string()).or_insert((e.seq, payload));
+        }
+    }
+    for d in datasets {
+        let Some(info) = reg.dataset(d)? else {
+            continue;
+        };
+        let Some((seq, p)) = registered.get(&d.to_string()) else {
+            out.push(Mismatch {
+                check: "dataset",
+                subject: d.to_string(),
+                detail: "no scan or seal event registered it: written outside provtrack".into(),
+            });
+            continue;
+        };
+        let root = info.root.to_hex().to_string();
+        let collected = info.collected.to_string();
+        let checks: [(&str, serde_json::Value); 6] = [
+            ("root", serde_json::json!(root)),
+            ("files", serde_json::json!(info.files)),
+            ("bytes", serde_json::json!(info.bytes)),
+            ("records", serde_json::json!(info.records)),
+            ("org", serde_json::json!(info.org)),
+            ("collected", serde_json::json!(collected)),
+        ];
+        for (key, stored) in checks {
+            // Older seal events record no org or collection date.
+            let Some(recorded) = p.get(key) else { continue };
+            if *recorded != stored {
+                out.push(Mismatch {
+                    check: "dataset",
+                    subject: d.to_string(),
+                    detail: format!(
+                        "{key} is {stored} but event {seq}, which registered it, recorded {recorded}"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks the event chain; the first broken link is reported with its sequence number.
-fn check_chain(reg: &dyn Registry, out: &mut Vec<Mismatch>) -> Result<(u64, String)> {
-    let evs = reg.events(None)?;
+fn check_chain(evs: &[Event], out: &mut Vec<Mismatch>) -> Result<(u64, String)> {
     let mut prev = events::GENESIS.to_string();
     for (expected_seq, e) in (1u64..).zip(evs.iter()) {
         let problem = if e.seq != expected_seq {
@@ -87,7 +193,9 @@ pub fn verify(
     path: Option<&Path>,
 ) -> Result<Verification> {
     let mut mismatches = Vec::new();
-    let (events, chain_head) = check_chain(reg, &mut mismatches)?;
+    let evs = reg.events(None)?;
+    let (events, chain_head) = check_chain(&evs, &mut mismatches)?;
+    let (state_root, state_checked) = check_state(reg, &evs, &mut mismatches)?;
 
     let datasets: Vec<DatasetRef> = match dataset {
         Some(d) => {
@@ -118,6 +226,8 @@ pub fn verify(
             });
         }
     }
+
+    check_registrations(reg, &evs, &datasets, &mut mismatches)?;
 
     let mut files = 0;
     if let Some(dir) = path {
@@ -174,6 +284,8 @@ pub fn verify(
         chain_head,
         datasets: datasets.len() as u64,
         files,
+        state_root,
+        state_checked,
         mismatches,
     })
 }

@@ -67,11 +67,21 @@ fn a_deleted_event_is_caught_where_the_gap_is() {
     tamper(&env, "DELETE FROM events WHERE seq = 3;");
     let v = mismatch(&env, &[]);
     assert_eq!(v["mismatches"][0]["subject"], "4");
-    // Deleting the last event leaves a valid but shorter chain: the recorded head differs.
+    // Deleting the last event leaves a valid but shorter chain (the recorded head differs),
+    // whose last state is not the rows': what the deleted event did is unexplained.
     let env = story();
     let head = env.json(&["verify"])["chain_head"].clone();
     tamper(&env, "DELETE FROM events WHERE seq = 4;");
-    assert_ne!(env.json(&["verify"])["chain_head"], head);
+    let v = mismatch(&env, &[]);
+    assert_ne!(v["chain_head"], head);
+    assert!(
+        v["mismatches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["check"] == "state" || m["check"] == "dataset"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -165,4 +175,121 @@ fn verify_path_names_added_missing_and_changed_files() {
         env.fails(&["verify", "--dataset", "d@1", "--path", "missing-dir"])
             .contains("missing-dir")
     );
+}
+
+/// The verdict inputs an attacker with write access to the storage would edit (triggers
+/// off), each caught by `verify` naming the table.
+#[test]
+fn every_edit_of_a_verdict_input_is_caught_naming_the_table() {
+    let edits: &[(&str, &str, &str)] = &[
+        (
+            "licence_terms",
+            "DELETE FROM licence_terms WHERE licence_id = 'twitter-free-api' AND kind = 'deny';",
+            "DELETE FROM licence_terms WHERE licence_id = 'twitter-free-api' AND kind = 'deny';",
+        ),
+        (
+            "grants",
+            "UPDATE grants SET cap_records = NULL, cap_per = NULL;",
+            "UPDATE grants SET cap_records = NULL, cap_per = NULL;",
+        ),
+        (
+            "grants",
+            "UPDATE grants SET licence_id = 'CC0-1.0' WHERE id = 'twitter-free-tier';",
+            "UPDATE grants SET licence_id = 'CC0-1.0' WHERE id = 'twitter-free-tier';",
+        ),
+        (
+            "grants",
+            "INSERT INTO grants (id, source_id, licence_id, grantee, valid_from) \
+             VALUES ('cc0', 'twitter', 'CC0-1.0', '*', '2000-01-01');",
+            "INSERT INTO grants (id, source_id, licence_id, grantee, valid_from) \
+             VALUES ('cc0', 'twitter', 'CC0-1.0', '*', '2000-01-01');",
+        ),
+        (
+            "grants",
+            "UPDATE grants SET valid_until = '2030-01-01';",
+            "UPDATE grants SET valid_until = '2030-01-01';",
+        ),
+        (
+            "training_runs",
+            "DELETE FROM training_uses WHERE model = 'acme-chat-2'; \
+             DELETE FROM training_datasets WHERE model = 'acme-chat-2'; \
+             DELETE FROM training_runs WHERE model = 'acme-chat-2';",
+            "DELETE FROM training_uses WHERE model = 'acme-chat-2'; \
+             DELETE FROM training_datasets WHERE model = 'acme-chat-2'; \
+             DELETE FROM training_runs WHERE model = 'acme-chat-2';",
+        ),
+        (
+            "training_runs",
+            "UPDATE training_runs SET date = '2022-01-01';",
+            "UPDATE training_runs SET date = '2022-01-01';",
+        ),
+        (
+            "datasets",
+            "UPDATE datasets SET org = 'someone-else' WHERE name = 'tw-pull';",
+            "UPDATE datasets SET org = 'someone-else' WHERE name = 'tw-pull';",
+        ),
+        (
+            "disclosures",
+            "DELETE FROM disclosures;",
+            "DELETE FROM disclosures;",
+        ),
+        (
+            "applications",
+            "UPDATE applications SET disclosed = 1;",
+            "UPDATE applications SET disclosed = TRUE;",
+        ),
+    ];
+    for (table, sqlite, postgres) in edits {
+        let env = story();
+        env.tamper(sqlite, postgres);
+        let v = mismatch(&env, &[]);
+        let named = v["mismatches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["check"] == "state" && m["subject"] == *table);
+        assert!(named, "{table}: {sqlite}: {v}");
+        // A provtrack write after the edit does not absorb it: its event names the table.
+        let gate = env.run(&[
+            "-q",
+            "gate",
+            "--dataset",
+            "web-mix@2022",
+            "--org",
+            "acme",
+            "--use",
+            "display",
+        ]);
+        assert!(matches!(gate.status.code(), Some(0 | 1)), "{gate:?}");
+        let v = mismatch(&env, &[]);
+        let detail = v["mismatches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["check"] == "state" && m["subject"].as_str().unwrap().starts_with("event"))
+            .unwrap_or_else(|| panic!("{table}: no event names the edit: {v}"))["detail"]
+            .clone();
+        assert!(detail.as_str().unwrap().contains(table), "{detail}");
+    }
+    // A version's row against the event that registered it.
+    let env = story();
+    env.tamper(
+        "UPDATE datasets SET collected = '2030-01-01' WHERE name = 'web-mix';",
+        "UPDATE datasets SET collected = '2030-01-01' WHERE name = 'web-mix';",
+    );
+    let v = mismatch(&env, &[]);
+    assert!(
+        v["mismatches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["check"] == "dataset"
+                && m["subject"] == "web-mix@2022"
+                && m["detail"].as_str().unwrap().contains("collected")),
+        "{v}"
+    );
+    // An intact registry's state is checked and its root printed.
+    let v = story().json(&["verify"]);
+    assert_eq!(v["state_checked"], true, "{v}");
+    assert_eq!(v["state_root"].as_str().unwrap().len(), 64);
 }

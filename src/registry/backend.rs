@@ -8,7 +8,7 @@ use super::{
     Application, CardAttributed, CardImport, ContentRow, DatasetInfo, Disclosure, Event,
     EventDraft, ExportedTable, Grant, KnownShard, NewDataset, Policy, Registered, Registry,
     RegistryError, Retraction, ScanContext, ShardLinks, Source, SourceUsage, StoredMember,
-    TrainingRun, Value, VolumeRow, read, write,
+    TrainingRun, Value, VolumeRow, read, state, write,
 };
 use crate::licence::Licence;
 use crate::types::DatasetRef;
@@ -51,8 +51,9 @@ pub trait Backend {
 impl<B: Backend> Registry for B {
     fn apply_policy(&mut self, policy: &Policy, event: &EventDraft) -> Result<(), RegistryError> {
         self.write("apply a policy", |c| {
+            let event = state::annotate(c, event)?;
             write::upsert_policy(c, policy)?;
-            write::append_event(c, event)
+            write::append_event(c, &event)
         })
     }
 
@@ -61,7 +62,10 @@ impl<B: Backend> Registry for B {
         ds: &NewDataset,
         event: &EventDraft,
     ) -> Result<Registered, RegistryError> {
-        self.write("register a dataset", |c| write::register(c, ds, event))
+        self.write("register a dataset", |c| {
+            let event = state::annotate(c, event)?;
+            write::register(c, ds, &event)
+        })
     }
 
     fn stage_part(
@@ -71,7 +75,8 @@ impl<B: Backend> Registry for B {
         event: &EventDraft,
     ) -> Result<Registered, RegistryError> {
         self.write("register a dataset", |c| {
-            write::stage_part(c, ds, part, event)
+            let event = state::annotate(c, event)?;
+            write::stage_part(c, ds, part, &event)
         })
     }
 
@@ -80,7 +85,10 @@ impl<B: Backend> Registry for B {
         d: &DatasetRef,
         event: &dyn Fn(&DatasetInfo) -> EventDraft,
     ) -> Result<DatasetInfo, RegistryError> {
-        let (id, info) = self.write("seal a dataset", |c| write::seal(c, d, event))?;
+        let (id, info) = self.write("seal a dataset", |c| {
+            let changed = state::unexplained(c)?;
+            write::seal(c, d, &|info| state::mark(event(info), &changed))
+        })?;
         // As stored, with its parents.
         Ok(read::datasets(&mut *self.read(), Some(id))?
             .pop()
@@ -93,8 +101,9 @@ impl<B: Backend> Registry for B {
         event: &EventDraft,
     ) -> Result<(), RegistryError> {
         self.write("record a training run", |c| {
+            let event = state::annotate(c, event)?;
             write::upsert_training(c, run)?;
-            write::append_event(c, event)
+            write::append_event(c, &event)
         })
     }
 
@@ -111,7 +120,8 @@ impl<B: Backend> Registry for B {
             RegistryError::UnknownDataset,
         )?;
         self.write("import a dataset card", |c| {
-            write::import_card(c, id, card, event)
+            let event = state::annotate(c, event)?;
+            write::import_card(c, id, card, &event)
         })
     }
 
@@ -122,12 +132,16 @@ impl<B: Backend> Registry for B {
         event: &EventDraft,
     ) -> Result<Retraction, RegistryError> {
         self.write("retract a dataset", |c| {
-            write::retract(c, dataset, reason, event)
+            let event = state::annotate(c, event)?;
+            write::retract(c, dataset, reason, &event)
         })
     }
 
     fn record_event(&mut self, event: &EventDraft) -> Result<(), RegistryError> {
-        self.write("record an event", |c| write::append_event(c, event))
+        self.write("record an event", |c| {
+            let event = state::annotate(c, event)?;
+            write::append_event(c, &event)
+        })
     }
 
     fn store_scan_state(&mut self, dir: &[u8], state: &[u8]) -> Result<(), RegistryError> {
@@ -147,6 +161,10 @@ impl<B: Backend> Registry for B {
         dir: &[u8],
     ) -> Result<ScanContext, RegistryError> {
         read::scan_context(&mut *self.read(), dataset, parents, dir)
+    }
+
+    fn state(&self) -> Result<state::State, RegistryError> {
+        state::State::read(&mut *self.read())
     }
 
     fn sources(&self) -> Result<Vec<Source>, RegistryError> {

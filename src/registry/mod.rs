@@ -37,6 +37,7 @@ mod postgres;
 mod read;
 mod rules;
 mod sqlite;
+pub mod state;
 mod write;
 
 use std::collections::HashMap;
@@ -133,6 +134,8 @@ pub trait Registry {
         parents: &[DatasetRef],
         dir: &[u8],
     ) -> Result<ScanContext, RegistryError>;
+    /// The digests of the tables a state root covers, as the rows are now.
+    fn state(&self) -> Result<state::State, RegistryError>;
     /// All sources, by id.
     fn sources(&self) -> Result<Vec<Source>, RegistryError>;
     /// Licences declared by policy files (not the built-ins), by id.

@@ -30,7 +30,10 @@ pub fn append_event(c: &mut dyn Conn, draft: &EventDraft) -> Result<(), Registry
     };
     let seq = seq + 1;
     let time = utc_now_rfc3339();
-    let payload = events::canonical(&draft.payload);
+    // The event commits to the state its transaction leaves.
+    let mut payload = draft.payload.clone();
+    payload["state"] = super::state::State::read(c)?.to_json();
+    let payload = events::canonical(&payload);
     let hash = events::chain_hash(&prev, seq, &time, &draft.actor, &draft.kind, &payload);
     c.execute(
         "INSERT INTO events (seq, time, actor, kind, payload, prev, hash) \

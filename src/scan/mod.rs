@@ -759,6 +759,8 @@ pub fn seal(
         payload: serde_json::json!({
             "dataset": info.dataset.to_string(),
             "root": info.root.to_hex().as_str(),
+            "org": info.org,
+            "collected": info.collected.to_string(),
             "parts": parts,
             "files": info.files,
             "bytes": info.bytes,

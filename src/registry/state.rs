@@ -1,0 +1,217 @@
+//! State digests: what every event commits to besides its own content. For each table whose
+//! rows decide a verdict and stay small (the policy side, the dataset versions and their
+//! retractions), a BLAKE3 digest over its rows in canonical form, and a state root over
+//! those. Every event records the state after its transaction (`state`), and names the
+//! tables that had changed since the previous event before its transaction began
+//! (`unexplained`: edited outside provtrack). `verify` recomputes the digests and compares
+//! them with the head event's.
+//!
+//! The big tables (shards, members, attributions) are not digested here: a version's
+//! members are checked against its root hash, its totals against its registering event.
+
+use std::collections::BTreeMap;
+
+use super::conn::Conn;
+use super::{EventDraft, RegistryError, TABLES, Value, read};
+
+/// The tables a state digest covers, in the order the root hashes them.
+pub const STATE_TABLES: &[&str] = &[
+    "sources",
+    "source_domains",
+    "licences",
+    "licence_terms",
+    "grants",
+    "datasets",
+    "dataset_parents",
+    "retractions",
+    "training_runs",
+    "training_datasets",
+    "training_uses",
+    "applications",
+    "application_models",
+    "application_uses",
+    "disclosures",
+];
+
+/// Per-table digests (hex) and the root over them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    /// Table → digest, hex.
+    pub tables: BTreeMap<String, String>,
+}
+
+impl State {
+    /// The digests of the registry's current rows.
+    pub fn read(c: &mut dyn Conn) -> Result<State, RegistryError> {
+        let mut tables = BTreeMap::new();
+        for table in STATE_TABLES {
+            let columns = TABLES
+                .iter()
+                .find(|(t, _)| t == table)
+                .map(|(_, cols)| *cols)
+                .unwrap_or(&[]);
+            let rows = read::export_table(c, table, columns)?;
+            tables.insert(table.to_string(), table_digest(table, &rows));
+        }
+        Ok(State { tables })
+    }
+
+    /// The state root: one hash over every table's digest.
+    pub fn root(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(b"provtrack-state-v1\0");
+        for table in STATE_TABLES {
+            h.update(table.as_bytes());
+            h.update(b"\0");
+            if let Some(d) = self.tables.get(*table) {
+                h.update(d.as_bytes());
+            }
+            h.update(b"\n");
+        }
+        h.finalize().to_hex().to_string()
+    }
+
+    /// As an event records it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "root": self.root(), "tables": self.tables })
+    }
+
+    /// The state an event's payload records, if it records one.
+    pub fn recorded(payload: &serde_json::Value) -> Option<State> {
+        let tables = payload.get("state")?.get("tables")?.as_object()?;
+        Some(State {
+            tables: tables
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
+        })
+    }
+
+    /// The tables whose digests differ from `committed`'s. A table `committed` does not
+    /// name (added by a later schema) must be empty.
+    pub fn differing(&self, committed: &State) -> Vec<String> {
+        self.tables
+            .iter()
+            .filter(|(t, d)| match committed.tables.get(*t) {
+                Some(c) => c != *d,
+                None => **d != table_digest(t, &[]),
+            })
+            .map(|(t, _)| t.clone())
+            .collect()
+    }
+}
+
+/// The digest of a table's rows, whatever order the backend returns them in.
+pub fn table_digest(table: &str, rows: &[Vec<Value>]) -> String {
+    let mut encoded: Vec<Vec<u8>> = rows.iter().map(|r| encode(r)).collect();
+    encoded.sort_unstable();
+    let mut h = blake3::Hasher::new();
+    h.update(table.as_bytes());
+    h.update(b"\0");
+    h.update(&(encoded.len() as u64).to_le_bytes());
+    for e in &encoded {
+        h.update(e);
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// One row, unambiguously: per value a tag and, for text and bytes, a length prefix.
+fn encode(row: &[Value]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in row {
+        match v {
+            Value::Null => out.push(0),
+            Value::Int(i) => {
+                out.push(1);
+                out.extend_from_slice(&i.to_le_bytes());
+            }
+            Value::Text(s) => {
+                out.push(2);
+                out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                out.extend_from_slice(s.as_bytes());
+            }
+            Value::Blob(b) => {
+                out.push(3);
+                out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+                out.extend_from_slice(b);
+            }
+        }
+    }
+    out
+}
+
+/// The tables that changed since the head event committed its state: edits made outside
+/// provtrack, which the event about to be appended would otherwise absorb into its own
+/// state. None when the head event records no state (an older provtrack wrote it).
+pub fn unexplained(c: &mut dyn Conn) -> Result<Vec<String>, RegistryError> {
+    // Under the chain lock, held to the commit: no other writer's event or rows can land
+    // between the head read here and the rows compared with it.
+    c.lock_chain()?;
+    let head = c.query(
+        "SELECT payload FROM events ORDER BY seq DESC LIMIT 1",
+        &[],
+        "read chain head",
+    )?;
+    let Some(payload) = head.first().map(|r| r.text(0)).transpose()? else {
+        return Ok(Vec::new());
+    };
+    let payload: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+    match State::recorded(&payload) {
+        Some(committed) => Ok(State::read(c)?.differing(&committed)),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// `event`, naming the `unexplained` tables when there are any.
+pub fn mark(mut event: EventDraft, unexplained: &[String]) -> EventDraft {
+    if !unexplained.is_empty() {
+        event.payload["unexplained"] = serde_json::json!(unexplained);
+    }
+    event
+}
+
+/// `event` as the transaction about to run should append it (see [`unexplained`]).
+pub fn annotate(c: &mut dyn Conn, event: &EventDraft) -> Result<EventDraft, RegistryError> {
+    Ok(mark(event.clone(), &unexplained(c)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_digests_ignore_row_order_and_see_every_value() {
+        let a = vec![Value::Text("x".into()), Value::Int(1)];
+        let b = vec![Value::Text("y".into()), Value::Null];
+        let d = table_digest("t", &[a.clone(), b.clone()]);
+        assert_eq!(d, table_digest("t", &[b.clone(), a.clone()]));
+        assert_ne!(d, table_digest("t", std::slice::from_ref(&a)));
+        assert_ne!(d, table_digest("u", &[a.clone(), b.clone()]));
+        let b2 = vec![Value::Text("y".into()), Value::Int(0)];
+        assert_ne!(d, table_digest("t", &[a.clone(), b2]));
+        // Lengths are prefixed: ("ab", "c") is not ("a", "bc").
+        let r1 = vec![Value::Text("ab".into()), Value::Text("c".into())];
+        let r2 = vec![Value::Text("a".into()), Value::Text("bc".into())];
+        assert_ne!(table_digest("t", &[r1]), table_digest("t", &[r2]));
+    }
+
+    #[test]
+    fn a_table_a_newer_schema_added_must_be_empty() {
+        let mut now = State {
+            tables: BTreeMap::new(),
+        };
+        now.tables
+            .insert("grants".into(), table_digest("grants", &[]));
+        now.tables
+            .insert("retractions".into(), table_digest("retractions", &[]));
+        let mut committed = now.clone();
+        committed.tables.remove("retractions");
+        assert!(now.differing(&committed).is_empty());
+        now.tables.insert(
+            "retractions".into(),
+            table_digest("retractions", &[vec![Value::Int(1)]]),
+        );
+        assert_eq!(now.differing(&committed), vec!["retractions".to_string()]);
+        assert_ne!(now.root(), committed.root());
+    }
+}
