@@ -293,6 +293,34 @@ fn a_version_is_registered_once_unchanged_again_and_refused_when_changed() {
 }
 
 #[test]
+fn a_version_naming_an_unknown_source_is_refused_and_leaves_nothing() {
+    each_backend(|reg| {
+        reg.apply_policy(&policy(), &event("apply")).unwrap();
+        let ds = dataset(
+            "odd@1",
+            "acme",
+            "2023-03-01",
+            vec![
+                member("a.jsonl", "a", Some(("twitter", 4)), 1),
+                member("b.jsonl", "b", Some(("nosuch", 2)), 0),
+            ],
+        );
+        let err = reg.register_dataset(&ds, &event("scan")).unwrap_err();
+        assert!(
+            matches!(&err, registry::RegistryError::UnknownSource(s) if s == "nosuch"),
+            "{err}"
+        );
+        assert!(reg.dataset(&dref("odd@1")).unwrap().is_none());
+        assert_eq!(reg.events(None).unwrap().len(), 1);
+        // The registry still registers (and checks) afterwards.
+        assert!(matches!(
+            reg.register_dataset(&web(), &event("scan")).unwrap(),
+            Registered::Created { .. }
+        ));
+    });
+}
+
+#[test]
 fn parts_are_staged_then_sealed_as_one_scan() {
     each_backend(|reg| {
         reg.apply_policy(&policy(), &event("apply")).unwrap();

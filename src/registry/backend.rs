@@ -25,6 +25,18 @@ pub trait Backend {
         what: &str,
         f: impl FnOnce(&mut dyn Conn) -> Result<T, RegistryError>,
     ) -> Result<T, RegistryError>;
+    /// [`Backend::write`] for registering a scanned version: every row it inserts refers
+    /// only to rows the same transaction inserted or read (the dataset or part it created,
+    /// shard ids returned by [`Conn::store_shards`], parents it looked up, sources the scan
+    /// checked), and nothing is ever deleted from those tables, so a backend may skip
+    /// re-checking each reference: on SQLite that lookup per member was a third of its cost.
+    fn write_scan<T>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, RegistryError>,
+    ) -> Result<T, RegistryError> {
+        self.write(what, f)
+    }
     /// See [`Registry::known_shards`].
     fn known_shards(
         &self,
@@ -62,7 +74,7 @@ impl<B: Backend> Registry for B {
         ds: &NewDataset,
         event: &EventDraft,
     ) -> Result<Registered, RegistryError> {
-        self.write("register a dataset", |c| {
+        self.write_scan("register a dataset", |c| {
             let event = state::annotate(c, event)?;
             write::register(c, ds, &event)
         })
@@ -74,7 +86,7 @@ impl<B: Backend> Registry for B {
         part: (u32, u32),
         event: &EventDraft,
     ) -> Result<Registered, RegistryError> {
-        self.write("register a dataset", |c| {
+        self.write_scan("register a dataset", |c| {
             let event = state::annotate(c, event)?;
             write::stage_part(c, ds, part, &event)
         })

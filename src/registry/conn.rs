@@ -234,6 +234,19 @@ impl<'a> Row<'a> {
     }
 }
 
+/// What [`Conn::store_shards`] did.
+#[derive(Debug)]
+pub struct StoredShards {
+    /// Each member's shard id, in the members' order.
+    pub ids: Vec<i64>,
+    /// How many already known shards had attributions this scan did not find (same bytes,
+    /// same provenance).
+    pub inherited: u64,
+    /// Whether every shard was stored by this call (none was known before): the version's
+    /// totals are then exactly what the scan found.
+    pub all_new: bool,
+}
+
 /// Whose members [`Conn::write_members`] writes.
 #[derive(Clone, Copy, Debug)]
 pub enum Owner {
@@ -260,9 +273,8 @@ pub trait Conn {
     fn lock_chain(&mut self) -> Result<()>;
     /// Stores the members' shards and attributions (the bulk path): the same bytes are one
     /// shard, whose stored attributions are kept and added to, and the smaller unattributed
-    /// count wins. Answers each member's shard id and how many already known shards had
-    /// attributions this scan did not find (same bytes, same provenance).
-    fn store_shards(&mut self, members: &[Member]) -> Result<(Vec<i64>, u64)>;
+    /// count wins. Answers each member's shard id and what was already known.
+    fn store_shards(&mut self, members: &[Member]) -> Result<StoredShards>;
     /// Writes members (path, shard id) of a version or a staged part.
     fn write_members(&mut self, owner: Owner, members: &[(&[u8], i64)]) -> Result<()>;
     /// Inserts exported rows verbatim into `table` (already checked against the list).

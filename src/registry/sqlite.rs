@@ -11,7 +11,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use super::backend::Backend;
-use super::conn::{Conn, Owner, Param, Rows};
+use super::conn::{Conn, Owner, Param, Rows, StoredShards};
 use super::error::Result;
 use super::{Member, RegistryError, SCHEMA_VERSION, Value};
 
@@ -375,10 +375,13 @@ fn insert_members(
 }
 
 /// Stores the members' shards and attributions: the same bytes are one shard, whose stored
-/// attributions are kept and added to. Returns each member's shard id, and how many shards
-/// already known had attributions this scan did not find (same bytes, same provenance).
-fn store_shards(tx: &Connection, loc: &str, members: &[Member]) -> Result<(Vec<i64>, u64)> {
+/// attributions are kept and added to. Returns each member's shard id, how many shards
+/// already known had attributions this scan did not find (same bytes, same provenance),
+/// and whether none was known.
+fn store_shards(tx: &Connection, loc: &str, members: &[Member]) -> Result<StoredShards> {
+    check_sources(tx, loc, members)?;
     let mut inherited_shards = 0;
+    let mut all_new = true;
     let mut insert_shard = tx
         .prepare_cached(
             "INSERT INTO shards (hash, size, format, records, unattributed_records, \
@@ -440,6 +443,7 @@ fn store_shards(tx: &Connection, loc: &str, members: &[Member]) -> Result<(Vec<i
                     |r| r.get(0),
                 )
                 .ctx(loc, "store shard")?;
+            all_new = false;
             (id, true)
         };
         shard_ids[k] = shard_id;
@@ -464,7 +468,35 @@ fn store_shards(tx: &Connection, loc: &str, members: &[Member]) -> Result<(Vec<i
             }
         }
     }
-    Ok((shard_ids, inherited_shards))
+    Ok(StoredShards {
+        ids: shard_ids,
+        inherited: inherited_shards,
+        all_new,
+    })
+}
+
+/// Every source the members' attributions name must exist. A scan's write runs without
+/// SQLite's per-row foreign-key checks (see `write_scan`), so the reference is checked here
+/// once per source, as the PostgreSQL backend does.
+fn check_sources(tx: &Connection, loc: &str, members: &[Member]) -> Result<()> {
+    let mut sources: Vec<&str> = members
+        .iter()
+        .flat_map(|m| m.attributions.iter().map(|a| a.source.as_str()))
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let mut stmt = tx
+        .prepare_cached("SELECT COUNT(*) FROM sources WHERE id = ?1")
+        .ctx(loc, "check sources")?;
+    for s in sources {
+        let n: i64 = stmt
+            .query_row([s], |r| r.get(0))
+            .ctx(loc, "check sources")?;
+        if n == 0 {
+            return Err(RegistryError::UnknownSource(s.to_string()));
+        }
+    }
+    Ok(())
 }
 
 /// A connection, or the write transaction open on it, as the shared workflows use it.
@@ -542,7 +574,7 @@ impl Conn for Lite<'_> {
         Ok(())
     }
 
-    fn store_shards(&mut self, members: &[Member]) -> Result<(Vec<i64>, u64)> {
+    fn store_shards(&mut self, members: &[Member]) -> Result<StoredShards> {
         store_shards(self.conn, self.location, members)
     }
 
@@ -600,11 +632,53 @@ impl Backend for SqliteRegistry {
         tx.commit().ctx(&location, what)?;
         Ok(out)
     }
+
+    fn write_scan<T>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T>,
+    ) -> Result<T> {
+        // The pragma cannot change inside a transaction: it is set around it, and set back
+        // whatever the write did.
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = OFF")
+            .ctx(&self.location, "set pragmas")?;
+        let out = self.write(what, f);
+        let on = self
+            .conn
+            .execute_batch("PRAGMA foreign_keys = ON")
+            .ctx(&self.location, "set pragmas");
+        let out = out?;
+        on?;
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn foreign_keys_are_checked_again_after_a_scan_write_whatever_it_did() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg = SqliteRegistry::open(&dir.path().join("r.db")).unwrap();
+        let fk = |reg: &SqliteRegistry| -> i64 {
+            reg.conn
+                .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+                .unwrap()
+        };
+        let failed: Result<()> =
+            reg.write_scan("test", |_| Err(RegistryError::UnknownSource("x".into())));
+        assert!(failed.is_err());
+        assert_eq!(fk(&reg), 1);
+        let inside = reg
+            .write_scan("test", |c| {
+                let r = c.query("PRAGMA foreign_keys", &[], "test")?;
+                r.first().map_or(Ok(-1), |r| r.int(0))
+            })
+            .unwrap();
+        assert_eq!((inside, fk(&reg)), (0, 1));
+    }
 
     #[test]
     fn migrations_apply_on_an_empty_database() {

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use super::conn::{Conn, Owner, params};
 use super::read;
 use super::{
-    CardAttributed, CardImport, DatasetInfo, EventDraft, ExportedTable, NewDataset, PartMember,
-    Policy, Registered, RegistryError, Retraction, StagedPartRow, Subject, TrainingRun,
+    CardAttributed, CardImport, DatasetInfo, DatasetTotals, EventDraft, ExportedTable, Member,
+    NewDataset, PartMember, Policy, Registered, RegistryError, Retraction, StagedPartRow, Subject,
+    TrainingRun,
     check_table,
 };
 use crate::events;
@@ -336,21 +337,45 @@ pub fn register(
     };
     let id = insert_dataset(c, &info)?;
     insert_parents(c, id, &parents)?;
-    let (shard_ids, inherited_shards) = c.store_shards(&ds.members)?;
+    let stored = c.store_shards(&ds.members)?;
     c.write_members(
         Owner::Dataset(id),
-        &super::member_rows(&ds.members, &shard_ids),
+        &super::member_rows(&ds.members, &stored.ids),
     )?;
     if let Some((dir, state)) = &ds.state {
         save_state(c, dir, state)?;
     }
     append_event(c, event)?;
-    let totals = read::dataset_totals(c, id)?;
+    // Shards all new hold exactly what the scan found: their totals need no query.
+    let totals = if stored.all_new {
+        found_totals(&ds.members)
+    } else {
+        read::dataset_totals(c, id)?
+    };
     pause_before_commit();
     Ok(Registered::Created {
-        inherited_shards,
+        inherited_shards: stored.inherited,
         totals,
     })
+}
+
+/// What [`read::dataset_totals`] answers for a version whose shards were all stored by its
+/// own registration: per source and unattributed, each distinct shard counted once.
+fn found_totals(members: &[Member]) -> DatasetTotals {
+    let mut out = DatasetTotals::default();
+    let mut seen = std::collections::HashSet::with_capacity(members.len());
+    for m in members {
+        if !seen.insert(m.shard.hash) {
+            continue;
+        }
+        out.unattributed_records += m.shard.unattributed_records;
+        for a in &m.attributions {
+            let t = out.sources.entry(a.source.clone()).or_default();
+            t.0 += a.records;
+            t.1 += a.bytes;
+        }
+    }
+    out
 }
 
 /// Stages part `k` of `n` of a version (see [`super::Registry::stage_part`]).
@@ -410,17 +435,19 @@ pub fn stage_part(
             "stage part parents",
         )?;
     }
-    let (shard_ids, inherited_shards) = c.store_shards(&ds.members)?;
+    let stored = c.store_shards(&ds.members)?;
     c.write_members(
         Owner::Part(part_id),
-        &super::member_rows(&ds.members, &shard_ids),
+        &super::member_rows(&ds.members, &stored.ids),
     )?;
     if let Some((dir, state)) = &ds.state {
         save_state(c, dir, state)?;
     }
     append_event(c, event)?;
     pause_before_commit();
-    Ok(Registered::Staged { inherited_shards })
+    Ok(Registered::Staged {
+        inherited_shards: stored.inherited,
+    })
 }
 
 /// Publishes a version from its staged parts (see [`super::Registry::seal_dataset`]);

@@ -174,7 +174,9 @@ fn hash_if_opaque(mut file: &File, size: u64) -> io::Result<Option<blake3::Hash>
         let mut hasher = blake3::Hasher::new();
         hasher.update(&buf[..n]);
         drop(buf);
-        if n == want {
+        // All `size` bytes read: no read to see the end. A file that grew meanwhile shows a
+        // new size in the version checked after reading, and is read again.
+        if n == want && (n as u64) < size {
             hash_rest(file, &mut hasher)?;
         }
         Ok(Some(hasher.finalize()))

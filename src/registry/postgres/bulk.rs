@@ -9,19 +9,20 @@ use postgres::types::Type;
 use postgres::{GenericClient, Row};
 
 use super::{Ctx, bad, i, u};
-use crate::registry::conn::Owner;
+use crate::registry::conn::{Owner, StoredShards};
 use crate::registry::error::Result;
 use crate::registry::{Member, RegistryError, Shard};
 
 /// Stores the members' shards and attributions in bulk (binary COPY into temporary tables,
 /// then set-based inserts in hash order): the same bytes are one shard, whose stored
 /// attributions are kept and added to, and the smaller unattributed count wins. Returns
-/// each member's shard id and how many known shards had attributions this scan did not find.
+/// each member's shard id, how many known shards had attributions this scan did not find,
+/// and whether none was known.
 pub(super) fn store_shards<G: GenericClient>(
     tx: &mut G,
     loc: &str,
     members: &[Member],
-) -> Result<(Vec<i64>, u64)> {
+) -> Result<StoredShards> {
     let what = "store shards";
     // One row per distinct hash: the first member holding it, as SQLite's path does; in hash
     // order, the order every writer takes shard rows in (concurrent writers cannot deadlock).
@@ -187,6 +188,7 @@ pub(super) fn store_shards<G: GenericClient>(
     // Shards already stored keep what was known of them: the smaller unattributed counts,
     // the attributions they had, plus the ones found now.
     let mut inherited = 0;
+    let all_new = known.is_empty();
     if !known.is_empty() {
         let known_ids: Vec<i64> = known.iter().map(|&(id, _)| id).collect();
         let un_records: Vec<i64> = known
@@ -253,7 +255,11 @@ pub(super) fn store_shards<G: GenericClient>(
         .iter()
         .map(|m| id_of(&m.shard.hash))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((shard_ids, inherited))
+    Ok(StoredShards {
+        ids: shard_ids,
+        inherited,
+        all_new,
+    })
 }
 
 /// Writes members (path, shard id) by binary COPY, in path order.

@@ -18,7 +18,7 @@ use postgres::{Client, GenericClient, Row, Statement};
 mod bulk;
 
 use super::backend::Backend;
-use super::conn::{Conn, Owner, Param, Rows, dollar};
+use super::conn::{Conn, Owner, Param, Rows, StoredShards, dollar};
 use super::error::Result;
 use super::{
     DatasetInfo, KnownShard, Member, RegistryError, SCHEMA_VERSION, SourceUsage, Value, VolumeRow,
@@ -374,7 +374,7 @@ where
         Ok(())
     }
 
-    fn store_shards(&mut self, members: &[Member]) -> Result<(Vec<i64>, u64)> {
+    fn store_shards(&mut self, members: &[Member]) -> Result<StoredShards> {
         bulk::store_shards(&mut *self.c, self.location, members)
     }
 
