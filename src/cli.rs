@@ -323,6 +323,11 @@ pub struct GateArgs {
     /// Let content of unknown provenance through.
     #[arg(long)]
     pub allow_unknown: bool,
+    /// Trust the scan state cache as `scan` does: a file whose size, mtime and inode are
+    /// unchanged is not read at all. Faster, but a shard rewritten in place with its size
+    /// and mtime kept passes as the registered bytes. By default every file is hashed.
+    #[arg(long)]
+    pub trust_cache: bool,
     /// Also write JUnit XML (one test case per source) to this file.
     #[arg(long)]
     pub junit: Option<PathBuf>,
