@@ -119,20 +119,18 @@ pub enum Command {
     /// 2 error.
     Gate(GateArgs),
     /// Check the event chain and the datasets' root hashes; with --path, re-hash a
-    /// directory against a registered dataset. Exit 1 on any mismatch.
-    Verify {
-        /// Only this dataset (needed with --path).
-        #[arg(long)]
-        dataset: Option<DatasetRef>,
-        /// Re-hash this directory and compare it with --dataset.
-        #[arg(long)]
-        path: Option<PathBuf>,
-    },
-    /// The append-only event log, oldest first.
-    Log {
-        /// Only the newest N events.
-        #[arg(long)]
-        limit: Option<u64>,
+    /// directory against a registered dataset; with --expect-head or --checkpoint, check
+    /// that the chain still holds a head recorded earlier. Exit 1 on any mismatch.
+    Verify(VerifyArgs),
+    /// The append-only event log, oldest first; with --checkpoint, a signed checkpoint of
+    /// its head instead.
+    Log(LogArgs),
+    /// Ed25519 keys that sign checkpoints (`log --checkpoint`), kept in files outside the
+    /// registry.
+    Key {
+        #[command(subcommand)]
+        /// What to do.
+        command: KeyCommand,
     },
     /// A machine-readable provenance bill of materials of one dataset version:
     /// `--format spdx3` (SPDX 3.0 JSON-LD, Dataset profile) or `--format cyclonedx`
@@ -212,6 +210,56 @@ pub enum DatasetCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+/// Subcommands of `key`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write a new Ed25519 private key to FILE (mode 0600) and its public key to FILE.pub.
+    /// Never overwrites either; keep FILE outside the registry and give auditors FILE.pub.
+    New {
+        /// The private key file to create.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Only this dataset (needed with --path).
+    #[arg(long)]
+    pub dataset: Option<DatasetRef>,
+    /// Re-hash this directory and compare it with --dataset.
+    #[arg(long)]
+    pub path: Option<PathBuf>,
+    /// A chain head recorded earlier (64 hex digits, or a prefix of at least 8): exit 1
+    /// unless it is an event of the intact chain (events after it deleted, or the chain
+    /// rewritten, lose it).
+    #[arg(long, value_name = "HASH", env = "PROVTRACK_EXPECT_HEAD")]
+    pub expect_head: Option<String>,
+    /// A signed checkpoint (`log --checkpoint`): exit 1 unless its signature holds and
+    /// the chain still has its head at its sequence number. Needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub checkpoint: Option<PathBuf>,
+    /// The public key file (`key new` writes FILE.pub) that checks --checkpoint.
+    #[arg(long, value_name = "PUB", requires = "checkpoint")]
+    pub key: Option<PathBuf>,
+}
+
+/// Arguments of `log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only the newest N events.
+    #[arg(long, conflicts_with = "checkpoint")]
+    pub limit: Option<u64>,
+    /// Print a signed checkpoint of the chain head (JSON: seq, head, state_root, time,
+    /// key_id, signature) instead of the log, whatever --format says. Needs --key.
+    #[arg(long, requires = "key")]
+    pub checkpoint: bool,
+    /// The private key file (`key new --out FILE`) that signs the checkpoint.
+    #[arg(long, value_name = "PRIV", requires = "checkpoint")]
+    pub key: Option<PathBuf>,
 }
 
 /// Subcommands of `registry`.
@@ -333,6 +381,11 @@ pub struct GateArgs {
     /// Let content of unknown provenance through.
     #[arg(long)]
     pub allow_unknown: bool,
+    /// Trust the scan state cache as `scan` does: a file whose size, mtime and inode are
+    /// unchanged is not read at all. Faster, but a shard rewritten in place with its size
+    /// and mtime kept passes as the registered bytes. By default every file is hashed.
+    #[arg(long)]
+    pub trust_cache: bool,
     /// Also write JUnit XML (one test case per source) to this file.
     #[arg(long)]
     pub junit: Option<PathBuf>,

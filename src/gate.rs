@@ -74,10 +74,13 @@ pub struct DirFacts {
     pub registered_shards: u64,
     /// Distinct shards never registered (attributed by record URL, like `scan`).
     pub new_shards: u64,
-    /// Files whose cached facts were reused.
+    /// Files whose cached facts were reused: their bytes hashed the same as when they were
+    /// scanned, or with `--trust-cache` their size, mtime and inode were unchanged.
     pub reused: u64,
-    /// Files read and hashed.
+    /// Files read and hashed, their records read too.
     pub rehashed: u64,
+    /// True with `--trust-cache`: unchanged metadata was taken for unchanged bytes.
+    pub trusted_cache: bool,
     /// Files not fingerprinted, and why.
     pub skipped: Vec<crate::scan::Skipped>,
     /// Shards with unreadable records.
@@ -118,8 +121,10 @@ pub fn gate_dataset(
 }
 
 /// Runs the gate on a directory as it is on disk: fingerprints it (reusing the scanner's
-/// saved state read-only), takes what the registry knows of every registered shard, and
-/// attributes the content of new shards by record URL. A directory that is exactly a
+/// saved state read-only, for files whose bytes hash the same — or, with
+/// `read.check_bytes` off, whose size, mtime and inode are unchanged), takes what the
+/// registry knows of every registered shard, and attributes the content of new shards by
+/// record URL. A directory that is exactly a
 /// registered version is judged as that version. Writes only the `gate` event.
 pub fn gate_dir(
     reg: &mut dyn Registry,
@@ -136,6 +141,7 @@ pub fn gate_dir(
         bytes: survey.facts.iter().map(|f| f.size).sum(),
         reused: survey.reused,
         rehashed: survey.rehashed,
+        trusted_cache: !read.check_bytes && !read.rehash,
         skipped: survey.skipped.clone(),
         ..DirFacts::default()
     };

@@ -8,12 +8,13 @@
 //! [`verdict`] (permission semantics), [`training`] (the rules of a training run),
 //! [`report`] (findings), [`audit`], [`lineage`],
 //! [`export`] (SPDX, CycloneDX, the HTML report), [`card`] (dataset cards), [`events`]
-//! (hash chain), [`output`] (formats), [`cli`] and [`cmd`] (the command line), [`demo`]
+//! (hash chain), [`checkpoint`] (signed checkpoints and their keys), [`output`] (formats), [`cli`] and [`cmd`] (the command line), [`demo`]
 //! (bundled samples).
 
 pub mod attribute;
 pub mod audit;
 pub mod card;
+pub mod checkpoint;
 pub mod cli;
 pub mod cmd;
 pub mod demo;

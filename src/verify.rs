@@ -1,13 +1,17 @@
 //! Verification: the event chain (every hash recomputed, every link and sequence number
 //! checked), dataset root hashes re-derived from their stored shard lists, and optionally
-//! the files of a directory re-hashed against a registered dataset.
+//! the files of a directory re-hashed against a registered dataset; and the chain against
+//! heads recorded elsewhere (an expected head hash, a signed checkpoint).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
 
+use ed25519_dalek::VerifyingKey;
+
 use crate::attribute::{SourceMatcher, UrlField};
+use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::registry::state::State;
@@ -45,6 +49,8 @@ pub struct Verification {
     /// Whether the head event commits to a state the rows were compared with (false for a
     /// registry whose last event an older provtrack wrote).
     pub state_checked: bool,
+    /// Heads recorded elsewhere (`--expect-head`, `--checkpoint`) and whether they hold.
+    pub anchors: Vec<AnchorCheck>,
     /// Every problem, chain first.
     pub mismatches: Vec<Mismatch>,
 }
@@ -150,10 +156,34 @@ fn check_registrations(
     Ok(())
 }
 
-/// Checks the event chain; the first broken link is reported with its sequence number.
-fn check_chain(evs: &[Event], out: &mut Vec<Mismatch>) -> Result<(u64, String)> {
+/// The event chain as stored, and how much of it holds.
+pub struct Chain {
+    /// Every event, in sequence order.
+    pub events: Vec<Event>,
+    /// How many events, from the first, link and hash correctly: the proven part.
+    pub intact: usize,
+    /// The first broken link, if any.
+    pub broken: Option<Mismatch>,
+}
+
+impl Chain {
+    /// The hash of the last event (the genesis value for an empty chain).
+    pub fn head(&self) -> String {
+        self.events
+            .last()
+            .map_or_else(|| events::GENESIS.to_string(), |e| e.hash.clone())
+    }
+}
+
+/// Reads the event chain and checks it; the first broken link is reported with its
+/// sequence number.
+pub fn chain(reg: &dyn Registry) -> Result<Chain> {
+    let evs = reg.events(None)?;
     let mut prev = events::GENESIS.to_string();
-    for (expected_seq, e) in (1u64..).zip(evs.iter()) {
+    let mut broken = None;
+    let mut intact = evs.len();
+    for (i, e) in evs.iter().enumerate() {
+        let expected_seq = i as u64 + 1;
         let problem = if e.seq != expected_seq {
             Some(format!(
                 "sequence {} where {expected_seq} was expected (events deleted or reordered)",
@@ -169,20 +199,178 @@ fn check_chain(evs: &[Event], out: &mut Vec<Mismatch>) -> Result<(u64, String)> 
             None
         };
         if let Some(detail) = problem {
-            out.push(Mismatch {
+            broken = Some(Mismatch {
                 check: "event",
                 subject: e.seq.to_string(),
                 detail,
             });
             // Everything after the first broken link is unproven; one report is enough.
+            intact = i;
             break;
         }
         prev = e.hash.clone();
     }
-    let head = evs
-        .last()
-        .map_or_else(|| events::GENESIS.to_string(), |e| e.hash.clone());
-    Ok((evs.len() as u64, head))
+    Ok(Chain {
+        events: evs,
+        intact,
+        broken,
+    })
+}
+
+/// What the chain is held to beyond its own consistency: heads recorded elsewhere.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Anchors<'a> {
+    /// `--expect-head`: a chain hash (or a prefix of at least 8 hex digits, lowercase) that
+    /// must be in the intact chain.
+    pub expect_head: Option<&'a str>,
+    /// `--checkpoint FILE --key PUB`: a signed checkpoint the chain must still extend,
+    /// the key to check it with, and how to name the checkpoint.
+    pub checkpoint: Option<(&'a Checkpoint, &'a VerifyingKey, &'a str)>,
+}
+
+/// One anchor checked, and what it proved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AnchorCheck {
+    /// `expect-head` or `checkpoint`.
+    pub check: &'static str,
+    /// The hash or checkpoint file checked.
+    pub subject: String,
+    /// The sequence number of the event the head was found at, when found.
+    pub seq: Option<u64>,
+    /// True when the chain holds it.
+    pub ok: bool,
+}
+
+/// Where the expected head is: `Ok(Some(index))`, `Ok(None)` when no event has it, an
+/// input error when the prefix names several.
+fn find_head(c: &Chain, prefix: &str) -> Result<Option<usize>> {
+    let found: Vec<usize> = (0..c.events.len())
+        .filter(|&i| c.events[i].hash.to_ascii_lowercase().starts_with(prefix))
+        .collect();
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        many => Err(Error::input(
+            "--expect-head",
+            format!(
+                "{} event hashes start with {prefix}; give more of its digits",
+                many.len()
+            ),
+        )),
+    }
+}
+
+/// Why the chain does not hold `--expect-head`, if it does not.
+fn check_expected_head(c: &Chain, prefix: &str) -> Result<(Option<u64>, Option<String>)> {
+    let Some(i) = find_head(c, prefix)? else {
+        return Ok((
+            None,
+            Some(format!(
+                "no event of the {}-event chain has this hash: events after it were deleted, or the chain was rewritten",
+                c.events.len()
+            )),
+        ));
+    };
+    let seq = c.events[i].seq;
+    if i >= c.intact {
+        return Ok((
+            Some(seq),
+            Some(format!(
+                "found at event {seq}, but the chain is broken at event {} before it, so it is not proven",
+                c.intact + 1
+            )),
+        ));
+    }
+    Ok((Some(seq), None))
+}
+
+/// Why the chain does not extend a checkpoint, if it does not (its signature first).
+fn check_checkpoint(c: &Chain, cp: &Checkpoint, key: &VerifyingKey) -> Option<String> {
+    if let Err(why) = cp.check_signature(key) {
+        return Some(why);
+    }
+    let n = c.events.len() as u64;
+    if n < cp.seq {
+        return Some(format!(
+            "the chain has {n} events but the checkpoint's head is event {}: events were deleted",
+            cp.seq
+        ));
+    }
+    // seq >= 1 (checked when parsed) and <= the number of events.
+    let i = (cp.seq - 1) as usize;
+    if i >= c.intact {
+        return Some(format!(
+            "the chain is broken at event {}, at or before the checkpoint's event {}",
+            c.intact + 1,
+            cp.seq
+        ));
+    }
+    let e = &c.events[i];
+    if e.hash != cp.head {
+        return Some(format!(
+            "event {} has hash {} but the checkpoint's head is {}: the chain was rewritten",
+            cp.seq,
+            short(&e.hash),
+            short(&cp.head)
+        ));
+    }
+    // The state root it vouches for is the one that event committed to.
+    let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
+    let committed = State::recorded(&payload).map(|s| s.root());
+    (cp.state_root.is_some() && cp.state_root != committed).then(|| {
+        format!(
+            "the checkpoint's state root {} is not the one event {} committed to",
+            short(cp.state_root.as_deref().unwrap_or("")),
+            cp.seq
+        )
+    })
+}
+
+/// The first 16 characters of a stored hash, however short or odd it is.
+pub fn short(hash: &str) -> String {
+    hash.chars().take(16).collect()
+}
+
+/// Checks the anchors against the chain, adding a mismatch per failed one.
+fn check_anchors(
+    c: &Chain,
+    anchors: &Anchors,
+    out: &mut Vec<Mismatch>,
+) -> Result<Vec<AnchorCheck>> {
+    let mut done = Vec::new();
+    if let Some(prefix) = anchors.expect_head {
+        let (seq, problem) = check_expected_head(c, prefix)?;
+        done.push(AnchorCheck {
+            check: "expect-head",
+            subject: prefix.to_string(),
+            seq,
+            ok: problem.is_none(),
+        });
+        if let Some(detail) = problem {
+            out.push(Mismatch {
+                check: "head",
+                subject: prefix.to_string(),
+                detail,
+            });
+        }
+    }
+    if let Some((cp, key, label)) = anchors.checkpoint {
+        let problem = check_checkpoint(c, cp, key);
+        done.push(AnchorCheck {
+            check: "checkpoint",
+            subject: label.to_string(),
+            seq: Some(cp.seq),
+            ok: problem.is_none(),
+        });
+        if let Some(detail) = problem {
+            out.push(Mismatch {
+                check: "checkpoint",
+                subject: label.to_string(),
+                detail,
+            });
+        }
+    }
+    Ok(done)
 }
 
 /// Verifies the registry: the event chain, the root hashes of `dataset` (or of every
@@ -191,11 +379,14 @@ pub fn verify(
     reg: &dyn Registry,
     dataset: Option<&DatasetRef>,
     path: Option<&Path>,
+    anchors: &Anchors,
 ) -> Result<Verification> {
     let mut mismatches = Vec::new();
-    let evs = reg.events(None)?;
-    let (events, chain_head) = check_chain(&evs, &mut mismatches)?;
-    let (state_root, state_checked) = check_state(reg, &evs, &mut mismatches)?;
+    let c = chain(reg)?;
+    mismatches.extend(c.broken.clone());
+    let anchored = check_anchors(&c, anchors, &mut mismatches)?;
+    let (events, chain_head) = (c.events.len() as u64, c.head());
+    let (state_root, state_checked) = check_state(reg, &c.events, &mut mismatches)?;
 
     let datasets: Vec<DatasetRef> = match dataset {
         Some(d) => {
@@ -227,7 +418,8 @@ pub fn verify(
         }
     }
 
-    check_registrations(reg, &evs, &datasets, &mut mismatches)?;
+    check_registrations(reg, &c.events, &datasets, &mut mismatches)?;
+    drop(c);
 
     let mut files = 0;
     if let Some(dir) = path {
@@ -286,6 +478,7 @@ pub fn verify(
         files,
         state_root,
         state_checked,
+        anchors: anchored,
         mismatches,
     })
 }

@@ -362,3 +362,74 @@ from = "2020-01-01"
     assert_eq!(obligations.len(), 2, "{j}"); // ai-training and commercial
     assert_eq!(obligations[0]["licence"], "CC-BY-SA-4.0");
 }
+
+#[test]
+fn gate_dir_hashes_a_shard_rewritten_in_place_with_its_size_and_mtime_kept() {
+    let env = story();
+    // Wikipedia content (CC-BY-SA-4.0: ai-training and commercial allowed), and the same
+    // number of bytes of tweets (the twitter grants deny ai-training).
+    let wiki = records("en.wikipedia.org", 20);
+    let tweets = records("twitter.com/abcd", 20);
+    assert_eq!(wiki.len(), tweets.len());
+    let shard = env.write("c/shard.jsonl", &wiki);
+    env.write("c/other.jsonl", records("en.wikipedia.org", 3));
+    env.ok(&["scan", "c", "--dataset", "c@1", "--org", "acme"]);
+    let plan = [
+        "--org",
+        "acme",
+        "--date",
+        "2024-06-01",
+        "--use",
+        "commercial",
+    ];
+    let dir = env.path("c").display().to_string();
+    let with = |extra: &[&'static str]| {
+        let mut a = vec![dir.as_str()];
+        a.extend(plan);
+        a.extend(extra);
+        gate(&env, &a)
+    };
+    let (code, r) = with(&[]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["dir"]["matches"], "c@1");
+    // Unchanged bytes: hashed, but their records are not read again.
+    assert_eq!(r["dir"]["reused"], 2, "{}", r["dir"]);
+    assert_eq!(r["dir"]["trusted_cache"], false);
+
+    // Rewritten in place (same inode, same size), its mtime put back.
+    let mtime = std::fs::metadata(&shard).unwrap().modified().unwrap();
+    std::fs::write(&shard, &tweets).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&shard)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(
+        std::fs::metadata(&shard).unwrap().modified().unwrap(),
+        mtime
+    );
+
+    // By default the gate trusts bytes: the new content is read and blocks.
+    let (code, r) = with(&[]);
+    assert_eq!(code, 1, "{r}");
+    assert!(r["dir"]["matches"].is_null(), "{}", r["dir"]);
+    assert_eq!(
+        (r["dir"]["reused"].as_u64(), r["dir"]["rehashed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        verdicts(&r).iter().any(|(_, s, _)| s == "twitter"),
+        "{:?}",
+        verdicts(&r)
+    );
+    // --trust-cache takes unchanged metadata for unchanged bytes: it passes, wrongly, as
+    // exactly c@1. This is the risk the flag's help and the README describe.
+    let (code, r) = with(&["--trust-cache"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["dir"]["matches"], "c@1");
+    assert_eq!(r["dir"]["trusted_cache"], true);
+    // verify --path reads the bytes too.
+    let out = env.run(&["verify", "--dataset", "c@1", "--path", &dir]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -847,6 +847,7 @@ fn help_and_version() {
         "import-card",
         "html-report",
         "demo",
+        "key",
     ];
     for cmd in spec {
         assert!(

@@ -29,6 +29,10 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<Exit> {
             let bar = ctx.ui.progress_bar().map(Arc::new);
             let read = ReadOptions {
                 progress: bar.clone().map(|b| b as Arc<dyn ProgressSink>),
+                // Bytes, not timestamps: a file rewritten in place with its size and mtime
+                // kept must not pass as what was registered. Unchanged bytes still skip
+                // re-reading their records.
+                check_bytes: !args.trust_cache,
                 ..read
             };
             let r = gate::gate_dir(reg.as_mut(), dir, &read, &opts);
@@ -48,11 +52,16 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<Exit> {
     if let Some(d) = &r.dir {
         super::scan::report_problems(ctx, &d.skipped, &d.problems);
         ctx.ui.debug(format_args!(
-            "{}: {} files ({} read, {} unchanged) in {:.2}s; {} shards registered, {} new{}",
+            "{}: {} files ({} read, {} unchanged by {}) in {:.2}s; {} shards registered, {} new{}",
             d.path,
             d.files,
             d.rehashed,
             d.reused,
+            if d.trusted_cache {
+                "size, mtime and inode"
+            } else {
+                "hash"
+            },
             d.seconds,
             d.registered_shards,
             d.new_shards,

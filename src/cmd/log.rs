@@ -1,13 +1,21 @@
-//! `provtrack log`.
+//! `provtrack log` and `log --checkpoint --key PRIV`.
 
 use super::{Context, Exit};
-use crate::error::Result;
+use crate::checkpoint::{self, Checkpoint};
+use crate::cli::LogArgs;
+use crate::error::{Error, Result};
 use crate::output::Table;
+use crate::registry::state::State;
+use crate::types::utc_now_rfc3339;
+use crate::verify;
 
-/// Prints the event log, oldest first.
-pub fn run(ctx: &Context, limit: Option<u64>) -> Result<Exit> {
+/// Prints the event log, oldest first, or a signed checkpoint of its head.
+pub fn run(ctx: &Context, args: LogArgs) -> Result<Exit> {
+    if let (true, Some(key)) = (args.checkpoint, &args.key) {
+        return sign(ctx, key);
+    }
     let reg = ctx.open()?;
-    let events = reg.events(limit)?;
+    let events = reg.events(args.limit)?;
     let mut t = Table::new(&["seq", "time", "actor", "kind", "hash", "payload"]);
     for e in &events {
         t.push(vec![
@@ -15,10 +23,45 @@ pub fn run(ctx: &Context, limit: Option<u64>) -> Result<Exit> {
             e.time.clone(),
             e.actor.clone(),
             e.kind.clone(),
-            e.hash[..16].to_string(),
+            // A stored hash may have been edited to anything: never slice it blindly.
+            verify::short(&e.hash),
             e.payload.clone(),
         ]);
     }
     ctx.emit(&events, &t)?;
+    Ok(Exit::Success)
+}
+
+/// Signs a checkpoint of the chain head, refusing to vouch for a broken chain.
+fn sign(ctx: &Context, key_path: &std::path::Path) -> Result<Exit> {
+    // The key first: a bad key file is an input error before the registry is read.
+    let text = checkpoint::read_small(key_path)?;
+    let key = checkpoint::parse_secret(&text, &key_path.display().to_string())?;
+    let reg = ctx.open()?;
+    let chain = verify::chain(reg.as_ref())?;
+    if let Some(b) = &chain.broken {
+        // A verify finding, not an input error: exit 1, and nothing is signed.
+        ctx.ui.error(format_args!(
+            "event {}: {}; no checkpoint signed (run verify)",
+            b.subject, b.detail
+        ));
+        return Ok(Exit::Blocked);
+    }
+    let Some(last) = chain.events.last() else {
+        return Err(Error::input(
+            ctx.registry.clone(),
+            "the event log is empty: nothing to checkpoint",
+        ));
+    };
+    // The state root the head event committed to (none for an event an older provtrack
+    // wrote).
+    let payload: serde_json::Value = serde_json::from_str(&last.payload).unwrap_or_default();
+    let root = State::recorded(&payload).map(|s| s.root());
+    let cp = Checkpoint::sign(last.seq, &last.hash, root, utc_now_rfc3339(), &key);
+    ctx.ui.info(format_args!(
+        "checkpoint of event {} signed with key {}",
+        cp.seq, cp.key_id
+    ));
+    ctx.emit_text(&cp.to_json())?;
     Ok(Exit::Success)
 }

@@ -12,6 +12,7 @@ mod export;
 mod gate;
 mod html;
 mod init;
+mod key;
 mod licence;
 mod lineage;
 mod log;
@@ -27,7 +28,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::cli::{Cli, Color, Command, DatasetCommand, ListOnly, RegistryCommand};
+use crate::cli::{Cli, Color, Command, DatasetCommand, KeyCommand, ListOnly, RegistryCommand};
 use crate::error::{Error, Result};
 use crate::output::{self, OutputFormat, Table, Ui};
 use crate::registry::Registry;
@@ -169,8 +170,11 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Audit(args) => audit::run(&ctx, args),
         Command::Lineage { id, direction } => lineage::run(&ctx, &id, direction),
         Command::Gate(args) => gate::run(&ctx, args),
-        Command::Verify { dataset, path } => verify::run(&ctx, dataset.as_ref(), path.as_deref()),
-        Command::Log { limit } => log::run(&ctx, limit),
+        Command::Verify(args) => verify::run(&ctx, args),
+        Command::Log(args) => log::run(&ctx, args),
+        Command::Key {
+            command: KeyCommand::New { out },
+        } => key::new(&ctx, &out),
         Command::Export { dataset, out } => export::run(&ctx, &dataset, out.as_deref()),
         Command::ImportCard(args) => card::run(&ctx, args),
         Command::HtmlReport { out } => html::run(&ctx, &out),

@@ -91,6 +91,8 @@ pub(super) fn read_options(a: ReadArgs) -> Result<ReadOptions> {
             partition: None,
         },
         rehash: a.rehash,
+        // scan trusts size, mtime and inode; gate DIR sets it unless --trust-cache.
+        check_bytes: false,
         skip_unreadable: a.skip_unreadable,
         progress: None,
     })

@@ -10,8 +10,7 @@ use super::read;
 use super::{
     CardAttributed, CardImport, DatasetInfo, DatasetTotals, EventDraft, ExportedTable, Member,
     NewDataset, PartMember, Policy, Registered, RegistryError, Retraction, StagedPartRow, Subject,
-    TrainingRun,
-    check_table,
+    TrainingRun, check_table,
 };
 use crate::events;
 use crate::types::{DatasetRef, utc_now_rfc3339};

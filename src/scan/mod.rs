@@ -321,6 +321,8 @@ pub struct ReadOptions {
     pub walk: WalkOptions,
     /// Re-read every file even when the state cache says it is unchanged.
     pub rehash: bool,
+    /// Trust the state cache for a file only when its bytes hash the same (`gate DIR`).
+    pub check_bytes: bool,
     /// Record unreadable files as skipped instead of failing.
     pub skip_unreadable: bool,
     /// Told of each file read.
@@ -403,7 +405,6 @@ fn survey_with(
         phases.insert(name, lap.elapsed().as_secs_f64());
         lap = Instant::now();
     };
-    // Saved facts of files whose size, mtime and inode are unchanged since last time.
     let config = attribution_config(&sources, &opts.url_field, &opts.limits);
     let blob = if opts.rehash { None } else { state };
     let saved = blob
@@ -411,9 +412,8 @@ fn survey_with(
         .and_then(|b| state::decode(b, &config, &ids));
     mark("state", &mut phases);
 
-    // Files are read by the walker's threads as they are found. With saved state each file
-    // is stat'ed first to see whether it can be reused; without, the open file's fstat
-    // gives its version and no separate stat pass is made.
+    // Files are read by the walker's threads as found. With saved state each is stat'ed
+    // first to see if it can be reused; without, the open file's fstat gives its version.
     let known = saved.is_some();
     if let Some(n) = opts.jobs {
         // Large files are hashed on rayon's pool: --jobs bounds it too. It can only be set
@@ -435,7 +435,7 @@ fn survey_with(
         }
     };
     let visit = |e: &mut FileEntry| -> Visited {
-        match saved.as_ref().and_then(|s| s.reuse(e)) {
+        match saved.as_ref().and_then(|s| s.reuse(e, opts.check_bytes)) {
             Some(f) => Visited::Reused(f),
             None => read(e, true),
         }

@@ -121,6 +121,20 @@ fn hash_file(file: &File, path: &Path, size: u64) -> io::Result<blake3::Hash> {
     Ok(hasher.finalize())
 }
 
+/// Hashes a file's bytes without reading its records: (hash, bytes hashed).
+pub(super) fn hash_only(path: &Path) -> io::Result<(blake3::Hash, u64)> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut hasher = blake3::Hasher::new();
+    let n = if size >= MMAP_MIN {
+        hasher.update_mmap_rayon(path)?;
+        size
+    } else {
+        hash_rest(&file, &mut hasher)?
+    };
+    Ok((hasher.finalize(), n))
+}
+
 /// One opaque record holding all of a file's bytes, attributed to no source.
 fn opaque(size: u64) -> RecordStats {
     RecordStats {

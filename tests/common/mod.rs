@@ -141,6 +141,7 @@ impl Env {
             .current_dir(self.dir.path())
             .env_remove("PROVTRACK_REGISTRY")
             .env_remove("PROVTRACK_ORG")
+            .env_remove("PROVTRACK_EXPECT_HEAD")
             .env("PROVTRACK_ACTOR", "tester")
             .env("NO_COLOR", "1")
             .output()
