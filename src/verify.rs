@@ -98,6 +98,58 @@ fn check_state(
     Ok((now.root(), checked))
 }
 
+/// Checks each version's content per source (what its shards' attributions and
+/// unattributed counts add up to) against the last event that recorded it: the one that
+/// registered it (`totals`) or a later one whose write changed it (`changed`). Versions no
+/// such event recorded (registered by an older provtrack) are left out.
+fn check_totals(
+    reg: &dyn Registry,
+    evs: &[Event],
+    datasets: &[DatasetRef],
+    out: &mut Vec<Mismatch>,
+) -> Result<()> {
+    let mut recorded: BTreeMap<String, (u64, serde_json::Value)> = BTreeMap::new();
+    for e in evs {
+        let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
+        if let (Some(t), Some(d)) = (
+            payload.get("totals"),
+            payload.get("dataset").and_then(|d| d.as_str()),
+        ) {
+            recorded.insert(d.to_string(), (e.seq, t.clone()));
+        }
+        if let Some(changed) = payload.get("changed").and_then(|c| c.as_object()) {
+            for (d, t) in changed {
+                recorded.insert(d.clone(), (e.seq, t.clone()));
+            }
+        }
+    }
+    for d in datasets {
+        let Some((seq, want)) = recorded.get(&d.to_string()) else {
+            continue;
+        };
+        let mut totals = crate::registry::DatasetTotals::default();
+        for u in reg.dataset_usage(d)? {
+            match u.source {
+                Some(s) => {
+                    totals.sources.insert(s, (u.records, u.bytes));
+                }
+                None => totals.unattributed_records += u.records,
+            }
+        }
+        let got = crate::registry::state::totals_json(&totals);
+        if got != *want {
+            out.push(Mismatch {
+                check: "attributions",
+                subject: d.to_string(),
+                detail: format!(
+                    "its content per source is {got} but event {seq} recorded {want}: attributions or shard counts edited outside provtrack"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Checks each version's stored row against the `scan` or `seal` event that registered it:
 /// a version no event registered, or whose root, counts, org or collection date differ
 /// from what its event recorded, was written outside provtrack.
@@ -419,6 +471,7 @@ pub fn verify(
     }
 
     check_registrations(reg, &c.events, &datasets, &mut mismatches)?;
+    check_totals(reg, &c.events, &datasets, &mut mismatches)?;
     drop(c);
 
     let mut files = 0;

@@ -293,3 +293,65 @@ fn every_edit_of_a_verdict_input_is_caught_naming_the_table() {
     assert_eq!(v["state_checked"], true, "{v}");
     assert_eq!(v["state_root"].as_str().unwrap().len(), 64);
 }
+
+/// Edits of the big tables (attributions, shard counts) change a version's content per
+/// source: `verify` compares it with what the last event recorded of it.
+#[test]
+fn attribution_edits_are_caught_and_a_scan_that_changes_other_versions_names_them() {
+    for sql in [
+        "UPDATE attributions SET source_id = 'wikipedia' WHERE source_id = 'twitter';",
+        "DELETE FROM attributions WHERE source_id = 'twitter';",
+        "UPDATE shards SET unattributed_records = 0;",
+    ] {
+        let env = story();
+        env.tamper(sql, sql);
+        let v = mismatch(&env, &[]);
+        assert!(
+            v["mismatches"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["check"] == "attributions"),
+            "{sql}: {v}"
+        );
+    }
+    // Through the CLI: another org scans a copy of the crawl declaring its content
+    // wikipedia's. Same bytes, same shards: the crawl's unattributed records change, and
+    // the scan's event names the version it changed, with its new counts.
+    let env = story();
+    let before = env.json(&["dataset", "show", "web-mix@2022"])["sources"].clone();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/datasets/web-mix");
+    let copy = env.path("copy");
+    let cp = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&src)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    env.ok(&[
+        "scan",
+        copy.to_str().unwrap(),
+        "--dataset",
+        "throwaway@1",
+        "--org",
+        "someone-else",
+        "--collected",
+        "2024-01-01",
+        "--source",
+        "wikipedia",
+    ]);
+    let after = env.json(&["dataset", "show", "web-mix@2022"])["sources"].clone();
+    let log = env.json(&["log"]);
+    let last = log.as_array().unwrap().last().unwrap();
+    let payload: Value = match &last["payload"] {
+        Value::String(s) => serde_json::from_str(s).unwrap(),
+        v => v.clone(),
+    };
+    assert_ne!(
+        before, after,
+        "the copy's declaration changed the crawl's counts"
+    );
+    assert!(payload["changed"]["web-mix@2022"].is_object(), "{payload}");
+    env.ok(&["verify"]);
+}

@@ -9,10 +9,10 @@
 //! The big tables (shards, members, attributions) are not digested here: a version's
 //! members are checked against its root hash, its totals against its registering event.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::conn::Conn;
-use super::{EventDraft, RegistryError, TABLES, Value, read};
+use super::conn::{Conn, Param, params};
+use super::{DatasetTotals, EventDraft, RegistryError, TABLES, Value, read};
 
 /// The tables a state digest covers, in the order the root hashes them.
 pub const STATE_TABLES: &[&str] = &[
@@ -173,6 +173,108 @@ pub fn mark(mut event: EventDraft, unexplained: &[String]) -> EventDraft {
 /// `event` as the transaction about to run should append it (see [`unexplained`]).
 pub fn annotate(c: &mut dyn Conn, event: &EventDraft) -> Result<EventDraft, RegistryError> {
     Ok(mark(event.clone(), &unexplained(c)?))
+}
+
+/// A version's content per source as events record it: `{"sources": {SOURCE: [records,
+/// bytes]}, "unattributed_records": N}`.
+pub fn totals_json(t: &DatasetTotals) -> serde_json::Value {
+    serde_json::json!({ "sources": t.sources, "unattributed_records": t.unattributed_records })
+}
+
+/// The registered versions that hold a shard with one of `hashes`, each with its totals
+/// now: read before a write that may add to those shards, to name afterwards the versions
+/// whose counts it changed. Nothing is read when no shard is stored yet.
+pub fn holders<'a>(
+    c: &mut dyn Conn,
+    hashes: impl Iterator<Item = &'a [u8]>,
+) -> Result<BTreeMap<i64, DatasetTotals>, RegistryError> {
+    let what = "read versions sharing shards";
+    let mut ids = BTreeSet::new();
+    if c.query("SELECT 1 FROM shards LIMIT 1", &[], what)?
+        .first()
+        .is_none()
+    {
+        return Ok(BTreeMap::new());
+    }
+    let hashes: Vec<&[u8]> = hashes.collect();
+    for chunk in hashes.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT m.dataset_id FROM shards s \
+             JOIN dataset_shards m ON m.shard_id = s.id WHERE s.hash IN ({})",
+            marks.join(", ")
+        );
+        let params: Vec<Param<'_>> = chunk.iter().map(|h| Param::Blob(h)).collect();
+        for r in c.query(&sql, &params, what)?.iter() {
+            ids.insert(r.int(0)?);
+        }
+    }
+    totals_of(c, ids)
+}
+
+/// The registered versions that share a shard with version `id` (itself included), each
+/// with its totals now.
+pub fn sharing(c: &mut dyn Conn, id: i64) -> Result<BTreeMap<i64, DatasetTotals>, RegistryError> {
+    let rows = c.query(
+        "SELECT DISTINCT o.dataset_id FROM dataset_shards m \
+         JOIN dataset_shards o ON o.shard_id = m.shard_id WHERE m.dataset_id = ?1",
+        params![id],
+        "read versions sharing shards",
+    )?;
+    let ids = rows
+        .iter()
+        .map(|r| r.int(0))
+        .collect::<Result<BTreeSet<i64>, _>>()?;
+    totals_of(c, ids)
+}
+
+fn totals_of(
+    c: &mut dyn Conn,
+    ids: BTreeSet<i64>,
+) -> Result<BTreeMap<i64, DatasetTotals>, RegistryError> {
+    let mut out = BTreeMap::new();
+    for id in ids {
+        out.insert(id, read::dataset_totals(c, id)?);
+    }
+    Ok(out)
+}
+
+/// The versions among `before` (other than `except`) whose totals a write changed, by
+/// `NAME@VERSION`, with their totals now (as events record them under `changed`).
+pub fn changed(
+    c: &mut dyn Conn,
+    before: BTreeMap<i64, DatasetTotals>,
+    except: Option<i64>,
+) -> Result<serde_json::Map<String, serde_json::Value>, RegistryError> {
+    let mut out = serde_json::Map::new();
+    for (id, was) in before {
+        if Some(id) == except {
+            continue;
+        }
+        let now = read::dataset_totals(c, id)?;
+        if now != was
+            && let Some((_, info)) = read::datasets(c, Some(id))?.pop()
+        {
+            out.insert(info.dataset.to_string(), totals_json(&now));
+        }
+    }
+    Ok(out)
+}
+
+/// `event` with the totals of the version it registers (`totals`) and of the other
+/// versions whose counts its write changed (`changed`).
+pub fn with_totals(
+    mut event: EventDraft,
+    totals: Option<&DatasetTotals>,
+    changed: serde_json::Map<String, serde_json::Value>,
+) -> EventDraft {
+    if let Some(t) = totals {
+        event.payload["totals"] = totals_json(t);
+    }
+    if !changed.is_empty() {
+        event.payload["changed"] = serde_json::Value::Object(changed);
+    }
+    event
 }
 
 #[cfg(test)]

@@ -6,12 +6,12 @@
 use std::collections::HashMap;
 
 use super::conn::{Conn, Owner, params};
-use super::read;
 use super::{
     CardAttributed, CardImport, DatasetInfo, DatasetTotals, EventDraft, ExportedTable, Member,
     NewDataset, PartMember, Policy, Registered, RegistryError, Retraction, StagedPartRow, Subject,
     TrainingRun, check_table,
 };
+use super::{read, state};
 use crate::events;
 use crate::types::{DatasetRef, utc_now_rfc3339};
 
@@ -334,6 +334,13 @@ pub fn register(
         parents: Vec::new(),
         retracted: None,
     };
+    // The versions holding these bytes already: the event names those whose counts change.
+    let before = state::holders(
+        c,
+        ds.members
+            .iter()
+            .map(|m| m.shard.hash.as_bytes().as_slice()),
+    )?;
     let id = insert_dataset(c, &info)?;
     insert_parents(c, id, &parents)?;
     let stored = c.store_shards(&ds.members)?;
@@ -344,13 +351,17 @@ pub fn register(
     if let Some((dir, state)) = &ds.state {
         save_state(c, dir, state)?;
     }
-    append_event(c, event)?;
     // Shards all new hold exactly what the scan found: their totals need no query.
     let totals = if stored.all_new {
         found_totals(&ds.members)
     } else {
         read::dataset_totals(c, id)?
     };
+    let changed = state::changed(c, before, Some(id))?;
+    append_event(
+        c,
+        &state::with_totals(event.clone(), Some(&totals), changed),
+    )?;
     pause_before_commit();
     Ok(Registered::Created {
         inherited_shards: stored.inherited,
@@ -434,6 +445,12 @@ pub fn stage_part(
             "stage part parents",
         )?;
     }
+    let before = state::holders(
+        c,
+        ds.members
+            .iter()
+            .map(|m| m.shard.hash.as_bytes().as_slice()),
+    )?;
     let stored = c.store_shards(&ds.members)?;
     c.write_members(
         Owner::Part(part_id),
@@ -442,7 +459,8 @@ pub fn stage_part(
     if let Some((dir, state)) = &ds.state {
         save_state(c, dir, state)?;
     }
-    append_event(c, event)?;
+    let changed = state::changed(c, before, None)?;
+    append_event(c, &state::with_totals(event.clone(), None, changed))?;
     pause_before_commit();
     Ok(Registered::Staged {
         inherited_shards: stored.inherited,
@@ -525,7 +543,11 @@ pub fn seal(
         params![&d.name, &d.version],
         "remove staged parts",
     )?;
-    append_event(c, &event(&info))?;
+    let totals = read::dataset_totals(c, id)?;
+    append_event(
+        c,
+        &state::with_totals(event(&info), Some(&totals), Default::default()),
+    )?;
     Ok((id, info))
 }
 
@@ -634,6 +656,7 @@ pub fn import_card(
     for r in rows.iter() {
         members.push((r.blob(0)?.to_vec(), r.int(1)?, r.int(2)?, r.int(3)?));
     }
+    let before = state::sharing(c, dataset_id)?;
     let (targets, attributed) = card.targets(&members);
     for (shard, records, bytes) in targets {
         let what = "store attribution";
@@ -653,7 +676,8 @@ pub fn import_card(
     }
     let mut event = event.clone();
     event.payload["attributed"] = serde_json::to_value(attributed).unwrap_or_default();
-    append_event(c, &event)?;
+    let changed = state::changed(c, before, None)?;
+    append_event(c, &state::with_totals(event, None, changed))?;
     Ok(attributed)
 }
 
