@@ -253,6 +253,11 @@ pub struct LogArgs {
     /// Only the newest N events.
     #[arg(long, conflicts_with = "checkpoint")]
     pub limit: Option<u64>,
+    /// Only the events about one dataset version: the scan or seal that registered it,
+    /// every later scan or card import that changed its counts, `train` runs naming it,
+    /// its retraction — when its findings changed, and why.
+    #[arg(long, value_name = "D@V", conflicts_with = "checkpoint")]
+    pub dataset: Option<DatasetRef>,
     /// Print a signed checkpoint of the chain head (JSON: seq, head, state_root, time,
     /// key_id, signature) instead of the log, whatever --format says. Needs --key.
     #[arg(long, requires = "key")]

@@ -77,3 +77,33 @@ mod tests {
         );
     }
 }
+
+/// Whether an event's payload (canonical JSON) is about the dataset version `dataset`
+/// (`NAME@VERSION`): it registered or retracted it (`dataset`), changed its counts
+/// (`changed`) or recorded a training run on it (`datasets` of a `train` event).
+pub fn concerns(payload: &str, dataset: &str) -> bool {
+    let Ok(p) = serde_json::from_str::<serde_json::Value>(payload) else {
+        return false;
+    };
+    let named = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()) == Some(dataset);
+    named(p.get("dataset"))
+        || p.get("changed").is_some_and(|c| c.get(dataset).is_some())
+        || p.get("datasets")
+            .and_then(|d| d.as_array())
+            .is_some_and(|d| d.iter().any(|x| x.as_str() == Some(dataset)))
+}
+
+#[cfg(test)]
+mod concerns_tests {
+    use super::concerns;
+
+    #[test]
+    fn an_event_concerns_the_versions_it_registers_changes_or_trains_on() {
+        assert!(concerns(r#"{"dataset":"a@1","root":"x"}"#, "a@1"));
+        assert!(!concerns(r#"{"dataset":"a@10"}"#, "a@1"));
+        assert!(concerns(r#"{"dataset":"b@1","changed":{"a@1":{}}}"#, "a@1"));
+        assert!(concerns(r#"{"model":"m","datasets":["b@1","a@1"]}"#, "a@1"));
+        assert!(!concerns(r#"{"model":"m","datasets":["b@1"]}"#, "a@1"));
+        assert!(!concerns("not json", "a@1"));
+    }
+}

@@ -354,4 +354,16 @@ fn attribution_edits_are_caught_and_a_scan_that_changes_other_versions_names_the
     );
     assert!(payload["changed"]["web-mix@2022"].is_object(), "{payload}");
     env.ok(&["verify"]);
+    // The crawl's own log says when its counts changed, and by which scan.
+    let about = env.json(&["log", "--dataset", "web-mix@2022"]);
+    let seqs: Vec<u64> = about
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert!(seqs.contains(&last["seq"].as_u64().unwrap()), "{about}");
+    assert!(seqs.len() >= 2, "{about}");
+    let err = env.fails(&["log", "--dataset", "web-mx@2022"]);
+    assert!(err.contains("did you mean 'web-mix@2022'"), "{err}");
 }

@@ -15,7 +15,36 @@ pub fn run(ctx: &Context, args: LogArgs) -> Result<Exit> {
         return sign(ctx, key);
     }
     let reg = ctx.open()?;
-    let events = reg.events(args.limit)?;
+    let events = match &args.dataset {
+        None => reg.events(args.limit)?,
+        Some(d) => {
+            if reg.dataset(d)?.is_none() {
+                let all: Vec<String> = reg
+                    .datasets()?
+                    .iter()
+                    .map(|i| i.dataset.to_string())
+                    .collect();
+                return Err(crate::suggest::unknown(
+                    "--dataset",
+                    "dataset",
+                    &d.to_string(),
+                    all.iter().map(String::as_str),
+                    "see dataset list",
+                ));
+            }
+            let name = d.to_string();
+            let mut about: Vec<_> = reg
+                .events(None)?
+                .into_iter()
+                .filter(|e| crate::events::concerns(&e.payload, &name))
+                .collect();
+            if let Some(n) = args.limit {
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                about.drain(..about.len().saturating_sub(n));
+            }
+            about
+        }
+    };
     let mut t = Table::new(&["seq", "time", "actor", "kind", "hash", "payload"]);
     for e in &events {
         t.push(vec![

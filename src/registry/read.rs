@@ -336,10 +336,11 @@ pub fn members(c: &mut dyn Conn, dataset_id: i64) -> Result<Vec<StoredMember>, R
 pub fn usage(c: &mut dyn Conn, dataset_id: i64) -> Result<Vec<SourceUsage>, RegistryError> {
     let what = "read dataset usage";
     let rows = c.query(
-        "WITH ds AS (SELECT DISTINCT shard_id FROM dataset_shards WHERE dataset_id = ?1) \
-         SELECT a.source_id, COUNT(*), CAST(SUM(a.records) AS BIGINT), \
-         CAST(SUM(a.bytes) AS BIGINT) FROM attributions a JOIN ds ON a.shard_id = ds.shard_id \
-         GROUP BY a.source_id ORDER BY a.source_id",
+        // Each distinct shard once: the members not marked `dup` (no DISTINCT to sort).
+        "SELECT a.source_id, COUNT(*), CAST(SUM(a.records) AS BIGINT), \
+         CAST(SUM(a.bytes) AS BIGINT) FROM dataset_shards m \
+         JOIN attributions a ON a.shard_id = m.shard_id \
+         WHERE m.dataset_id = ?1 AND NOT m.dup GROUP BY a.source_id ORDER BY a.source_id",
         params![dataset_id],
         what,
     )?;
@@ -355,10 +356,10 @@ pub fn usage(c: &mut dyn Conn, dataset_id: i64) -> Result<Vec<SourceUsage>, Regi
         })
         .collect::<Result<Vec<_>, RegistryError>>()?;
     let rows = c.query(
-        "WITH ds AS (SELECT DISTINCT shard_id FROM dataset_shards WHERE dataset_id = ?1) \
-         SELECT COUNT(*), CAST(COALESCE(SUM(s.unattributed_records), 0) AS BIGINT), \
+        "SELECT COUNT(*), CAST(COALESCE(SUM(s.unattributed_records), 0) AS BIGINT), \
          CAST(COALESCE(SUM(s.unattributed_bytes), 0) AS BIGINT) \
-         FROM shards s JOIN ds ON s.id = ds.shard_id WHERE s.unattributed_records > 0",
+         FROM dataset_shards m JOIN shards s ON s.id = m.shard_id \
+         WHERE m.dataset_id = ?1 AND NOT m.dup AND s.unattributed_records > 0",
         params![dataset_id],
         what,
     )?;
