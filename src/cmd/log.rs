@@ -85,7 +85,7 @@ fn sign(ctx: &Context, key_path: &std::path::Path) -> Result<Exit> {
     // The state root the head event committed to (none for an event an older provtrack
     // wrote).
     let payload: serde_json::Value = serde_json::from_str(&last.payload).unwrap_or_default();
-    let root = State::recorded(&payload).map(|s| s.root());
+    let root = State::recorded_root(&payload);
     let cp = Checkpoint::sign(last.seq, &last.hash, root, utc_now_rfc3339(), &key);
     ctx.ui.info(format_args!(
         "checkpoint of event {} signed with key {}",

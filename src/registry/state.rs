@@ -76,7 +76,25 @@ impl State {
         serde_json::json!({ "root": self.root(), "tables": self.tables })
     }
 
-    /// The state an event's payload records, if it records one.
+    /// The state root an event's payload records, if it records one.
+    pub fn recorded_root(payload: &serde_json::Value) -> Option<String> {
+        Some(payload.get("state")?.get("root")?.as_str()?.to_string())
+    }
+
+    /// As the event after one that recorded `previous` records it: the root alone when
+    /// nothing changed (most events: gates), every table's digest otherwise — so that a
+    /// long chain stays small, and the digests that name a changed table are those of
+    /// the last event that recorded them.
+    pub fn to_json_after(&self, previous: Option<&str>) -> serde_json::Value {
+        let root = self.root();
+        if previous == Some(root.as_str()) {
+            serde_json::json!({ "root": root })
+        } else {
+            self.to_json()
+        }
+    }
+
+    /// The per-table digests an event's payload records, if it records them.
     pub fn recorded(payload: &serde_json::Value) -> Option<State> {
         let tables = payload.get("state")?.get("tables")?.as_object()?;
         Some(State {
@@ -156,10 +174,31 @@ pub fn unexplained(c: &mut dyn Conn) -> Result<Vec<String>, RegistryError> {
         return Ok(Vec::new());
     };
     let payload: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
-    match State::recorded(&payload) {
-        Some(committed) => Ok(State::read(c)?.differing(&committed)),
-        None => Ok(Vec::new()),
+    let Some(root) = State::recorded_root(&payload) else {
+        return Ok(Vec::new());
+    };
+    let now = State::read(c)?;
+    if now.root() == root {
+        return Ok(Vec::new());
     }
+    match last_tables(c)? {
+        Some(committed) => Ok(now.differing(&committed)),
+        None => Ok(vec!["state".into()]),
+    }
+}
+
+/// The per-table digests of the last event that recorded them.
+pub fn last_tables(c: &mut dyn Conn) -> Result<Option<State>, RegistryError> {
+    let rows = c.query(
+        "SELECT payload FROM events WHERE payload LIKE '%\"tables\"%' ORDER BY seq DESC LIMIT 1",
+        &[],
+        "read the last state digests",
+    )?;
+    Ok(rows
+        .first()
+        .map(|r| r.text(0))
+        .transpose()?
+        .and_then(|p| State::recorded(&serde_json::from_str(&p).unwrap_or_default())))
 }
 
 /// `event`, naming the `unexplained` tables when there are any.

@@ -20,19 +20,21 @@ use crate::types::{DatasetRef, utc_now_rfc3339};
 pub fn append_event(c: &mut dyn Conn, draft: &EventDraft) -> Result<(), RegistryError> {
     c.lock_chain()?;
     let head = c.query(
-        "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+        "SELECT seq, hash, payload FROM events ORDER BY seq DESC LIMIT 1",
         &[],
         "read chain head",
     )?;
-    let (seq, prev) = match head.first() {
-        Some(r) => (r.count(0)?, r.text(1)?),
-        None => (0, events::GENESIS.to_string()),
+    let (seq, prev, previous) = match head.first() {
+        Some(r) => (r.count(0)?, r.text(1)?, Some(r.text(2)?)),
+        None => (0, events::GENESIS.to_string(), None),
     };
+    let previous =
+        previous.and_then(|p| super::state::State::recorded_root(&serde_json::from_str(&p).ok()?));
     let seq = seq + 1;
     let time = utc_now_rfc3339();
     // The event commits to the state its transaction leaves.
     let mut payload = draft.payload.clone();
-    payload["state"] = super::state::State::read(c)?.to_json();
+    payload["state"] = super::state::State::read(c)?.to_json_after(previous.as_deref());
     let payload = events::canonical(&payload);
     let hash = events::chain_hash(&prev, seq, &time, &draft.actor, &draft.kind, &payload);
     c.execute(
