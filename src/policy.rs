@@ -211,7 +211,13 @@ pub fn apply_file(reg: &mut dyn Registry, path: &Path, actor: &str) -> Result<Ap
     let event = EventDraft {
         actor: actor.to_string(),
         kind: "apply".into(),
-        payload: serde_json::to_value(&stats).unwrap_or_default(),
+        // The counts and the file's hash, and what it declared, canonical: the event says
+        // what the apply changed, not only that it ran.
+        payload: {
+            let mut p = serde_json::to_value(&stats).unwrap_or_default();
+            p["policy"] = serde_json::to_value(&policy).unwrap_or_default();
+            p
+        },
     };
     reg.apply_policy(&policy, &event)?;
     Ok(stats)

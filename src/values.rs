@@ -109,8 +109,8 @@ pub struct Disclosure {
     pub org: Option<String>,
 }
 
-/// Everything a policy file declares, validated.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Everything a policy file declares, validated (an `apply` event carries it, canonical).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Policy {
     /// Sources.
     pub sources: Vec<Source>,

@@ -288,6 +288,21 @@ fn every_edit_of_a_verdict_input_is_caught_naming_the_table() {
                 && m["detail"].as_str().unwrap().contains("collected")),
         "{v}"
     );
+    // The apply event carries what the policy declared, not only counts.
+    let log = story().json(&["log"]);
+    let payload: Value = match &log[0]["payload"] {
+        Value::String(s) => serde_json::from_str(s).unwrap(),
+        v => v.clone(),
+    };
+    assert_eq!(
+        payload["policy"]["grants"].as_array().map(Vec::len),
+        Some(4),
+        "{payload}"
+    );
+    assert!(
+        payload["state"]["tables"]["grants"].is_string(),
+        "{payload}"
+    );
     // An intact registry's state is checked and its root printed.
     let v = story().json(&["verify"]);
     assert_eq!(v["state_checked"], true, "{v}");
