@@ -40,7 +40,14 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Exit> {
     let reg = ctx.open()?;
     let v = verify::verify(reg.as_ref(), args.dataset.as_ref(), path, &anchors)?;
     // The verdict and the chain head are results an auditor records: on stdout, first.
-    let mut summary = Table::new(&["result", "events", "datasets", "files", "chain head"]);
+    let mut summary = Table::new(&[
+        "result",
+        "events",
+        "datasets",
+        "files",
+        "chain head",
+        "state root",
+    ]);
     summary.push(vec![
         if v.ok { "intact" } else { "MISMATCH" }.into(),
         v.events.to_string(),
@@ -51,6 +58,12 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Exit> {
             "-".into()
         },
         v.chain_head.clone(),
+        // Never a silent pass: a head no state was committed to is said to be unchecked.
+        if v.state_checked {
+            v.state_root.clone()
+        } else {
+            "unchecked: the last event predates state digests".into()
+        },
     ]);
     let mut sections = vec![("verify", summary)];
     if !v.anchors.is_empty() {
