@@ -598,20 +598,21 @@ pub fn known_shards_each(
     Ok(out)
 }
 
-/// [`super::Registry::datasets_usage`], one version after the other.
+/// [`super::Registry::datasets_usage`]: the versions read once (with their parents), then
+/// each wanted one's usage.
 pub fn datasets_usage_each(
     c: &mut dyn Conn,
     refs: &[DatasetRef],
 ) -> Result<HashMap<DatasetRef, (DatasetInfo, Vec<SourceUsage>)>, RegistryError> {
-    let mut out = HashMap::with_capacity(refs.len());
-    for r in refs {
-        if out.contains_key(r) {
-            continue;
-        }
-        if let Some(id) = dataset_id(c, r, "look up dataset")?
-            && let Some((_, info)) = datasets(c, Some(id))?.pop()
-        {
-            out.insert(r.clone(), (info, usage(c, id)?));
+    let wanted: std::collections::HashSet<&DatasetRef> = refs.iter().collect();
+    let mut out = HashMap::with_capacity(wanted.len());
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    for (id, info) in datasets(c, None)? {
+        if wanted.contains(&info.dataset) {
+            let u = usage(c, id)?;
+            out.insert(info.dataset.clone(), (info, u));
         }
     }
     Ok(out)
