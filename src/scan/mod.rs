@@ -757,14 +757,9 @@ pub fn seal(
         actor: actor.to_string(),
         kind: "seal".into(),
         payload: serde_json::json!({
-            "dataset": info.dataset.to_string(),
-            "root": info.root.to_hex().as_str(),
-            "org": info.org,
-            "collected": info.collected.to_string(),
-            "parts": parts,
-            "files": info.files,
-            "bytes": info.bytes,
-            "records": info.records,
+            "dataset": info.dataset.to_string(), "root": info.root.to_hex().as_str(),
+            "org": info.org, "collected": info.collected.to_string(), "parts": parts,
+            "files": info.files, "bytes": info.bytes, "records": info.records,
         }),
     };
     Ok(reg.seal_dataset(dataset, &event)?)
