@@ -106,15 +106,7 @@ pub fn gate_dataset(
             "dataset is not registered (scan it first)",
         )
     })?;
-    if let Some(r) = &info.retracted {
-        return Err(Error::input(
-            dataset.to_string(),
-            format!(
-                "dataset is retracted ({}, {}): it is left out of every verdict; gate the version that replaced it",
-                r.reason, r.time
-            ),
-        ));
-    }
+    info.live()?;
     let usage = reg.dataset_usage(dataset)?;
     let payload = serde_json::json!({ "dataset": dataset.to_string() });
     decide(reg, info, usage, false, None, payload, opts)

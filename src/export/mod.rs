@@ -70,15 +70,7 @@ pub fn gather(reg: &dyn Registry, dataset: &DatasetRef) -> Result<Bom> {
             "dataset is not registered (see `provtrack dataset list`)",
         )
     })?;
-    if let Some(r) = &info.retracted {
-        return Err(Error::input(
-            dataset.to_string(),
-            format!(
-                "dataset is retracted ({}, {}): it is no one's provenance; export the version that replaced it",
-                r.reason, r.time
-            ),
-        ));
-    }
+    info.live()?;
     let mut files = Vec::new();
     // Same bytes, same provenance: a shard's sources are asked once however often it
     // appears in the dataset.

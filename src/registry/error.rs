@@ -76,7 +76,9 @@ pub enum RegistryError {
     #[error("parent dataset {0} is not registered")]
     UnknownParent(DatasetRef),
     /// A write about a version that was retracted (a scan of it, a parent, a card).
-    #[error("dataset {dataset} is retracted ({reason}); scan the content as a new version")]
+    #[error(
+        "dataset {dataset} is retracted ({reason}): it is left out of every count and verdict; use or scan a new version"
+    )]
     Retracted {
         /// The version.
         dataset: DatasetRef,

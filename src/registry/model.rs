@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Attribution, Grant, Shard, Source, VolumeRow, ser_hash};
+use super::{Attribution, Grant, RegistryError, Shard, Source, VolumeRow, ser_hash};
 use crate::licence::Licence;
 use crate::types::{DatasetRef, Date};
 
@@ -82,6 +82,20 @@ pub struct DatasetInfo {
     /// Set when the version was withdrawn by `dataset retract`: it stays in history but
     /// leaves every count and verdict.
     pub retracted: Option<Retraction>,
+}
+
+impl DatasetInfo {
+    /// Nothing for a version that counts; [`RegistryError::Retracted`] for one withdrawn by
+    /// `dataset retract`, which nothing may be asked of (report, gate, export, scan into).
+    pub fn live(&self) -> Result<(), RegistryError> {
+        match &self.retracted {
+            Some(r) => Err(RegistryError::Retracted {
+                dataset: self.dataset.clone(),
+                reason: r.reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Why and when a dataset version was retracted.

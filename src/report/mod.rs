@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub use collections::{COLLECTION, RETENTION};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::registry::{DatasetInfo, Registry, SourceUsage, Subject, TrainingRun};
 use crate::suggest;
 use crate::types::{DatasetRef, Date};
@@ -341,15 +341,8 @@ pub fn check_filter(reg: &dyn Registry, runs: &[TrainingRun], filter: &Filter) -
     }
     if let Some(d) = &filter.dataset
         && let Some(info) = reg.dataset(d)?
-        && let Some(r) = &info.retracted
     {
-        return Err(Error::input(
-            "--dataset",
-            format!(
-                "dataset {d} is retracted ({}, {}): it is left out of every count and verdict; see dataset show {d}",
-                r.reason, r.time
-            ),
-        ));
+        info.live()?;
     }
     if let Some(d) = &filter.dataset
         && reg.dataset(d)?.is_none()
