@@ -35,6 +35,26 @@ kind = "partner"
 date = "2023-01-15"
 "#;
 
+/// `scan DIR --dataset DATASET --org acme --collected DATE` and `extra`, as arguments.
+fn scan_args(env: &Env, dir: &str, dataset: &str, date: &str, extra: &[&str]) -> Vec<String> {
+    let a: Vec<String> = [
+        "scan",
+        env.path(dir).to_str().unwrap(),
+        "--dataset",
+        dataset,
+    ]
+    .into_iter()
+    .chain(["--org", "acme", "--collected", date])
+    .chain(extra.iter().copied())
+    .map(String::from)
+    .collect();
+    a
+}
+
+fn as_strs(a: &[String]) -> Vec<&str> {
+    a.iter().map(String::as_str).collect()
+}
+
 fn story() -> Env {
     let env = Env::new();
     env.write("p.toml", POLICY);
@@ -45,16 +65,13 @@ fn story() -> Env {
         ("mar", 2, "2023-03-01"),
     ] {
         env.write(&format!("{name}/s.jsonl"), records("streamy.example", n));
-        env.ok(&[
-            "scan",
-            env.path(name).to_str().unwrap(),
-            "--dataset",
+        env.ok(&as_strs(&scan_args(
+            &env,
+            name,
             &format!("{name}@1"),
-            "--org",
-            "acme",
-            "--collected",
             date,
-        ]);
+            &[],
+        )));
     }
     env
 }
@@ -286,16 +303,13 @@ disclosed = false
 fn story_with_a_mistake() -> Env {
     let env = story();
     env.write("wrong/s.jsonl", records("streamy.example", 6));
-    env.ok(&[
-        "scan",
-        env.path("wrong").to_str().unwrap(),
-        "--dataset",
+    env.ok(&as_strs(&scan_args(
+        &env,
+        "wrong",
         "wrong@1",
-        "--org",
-        "acme",
-        "--collected",
         "2023-01-25",
-    ]);
+        &[],
+    )));
     env
 }
 
@@ -412,29 +426,22 @@ fn a_retracted_version_stays_in_history_and_leaves_every_count_and_verdict() {
         let err = env.fails(args);
         assert!(err.contains("retracted"), "{args:?}: {err}");
     }
-    let err = env.fails(&[
-        "scan",
-        env.path("wrong").to_str().unwrap(),
-        "--dataset",
+    let err = env.fails(&as_strs(&scan_args(
+        &env,
+        "wrong",
         "wrong@1",
-        "--org",
-        "acme",
-        "--collected",
         "2023-01-25",
-    ]);
+        &[],
+    )));
     assert!(err.contains("is retracted"), "{err}");
-    let err = env.fails(&[
-        "scan",
-        env.path("jan-a").to_str().unwrap(),
-        "--dataset",
+    let derived = scan_args(
+        &env,
+        "jan-a",
         "jan-a@2",
-        "--org",
-        "acme",
-        "--collected",
         "2023-01-10",
-        "--derived-from",
-        "wrong@1",
-    ]);
+        &["--derived-from", "wrong@1"],
+    );
+    let err = env.fails(&as_strs(&derived));
     assert!(err.contains("is retracted"), "{err}");
     // A version something trained on cannot be retracted: its findings would vanish.
     env.write(

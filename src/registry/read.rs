@@ -440,12 +440,19 @@ pub fn live_dataset_id(
     missing: fn(DatasetRef) -> RegistryError,
 ) -> Result<i64, RegistryError> {
     let id = dataset_id(c, d, "look up dataset")?.ok_or_else(|| missing(d.clone()))?;
+    refuse_retracted(c, d, id)?;
+    Ok(id)
+}
+
+/// Nothing when version `d` (id `id`) counts; [`RegistryError::Retracted`] when it was
+/// retracted: nothing is written into it, derived from it or declared of it.
+pub fn refuse_retracted(c: &mut dyn Conn, d: &DatasetRef, id: i64) -> Result<(), RegistryError> {
     match retraction(c, id)? {
         Some(reason) => Err(RegistryError::Retracted {
             dataset: d.clone(),
             reason,
         }),
-        None => Ok(id),
+        None => Ok(()),
     }
 }
 
@@ -466,13 +473,8 @@ pub fn scan_context(
         None => None,
     };
     // A retracted version is never scanned again, not even as unchanged.
-    if let (Some(d), Some(id)) = (dataset, id)
-        && let Some(reason) = retraction(c, id)?
-    {
-        return Err(RegistryError::Retracted {
-            dataset: d.clone(),
-            reason,
-        });
+    if let (Some(d), Some(id)) = (dataset, id) {
+        refuse_retracted(c, d, id)?;
     }
     let mut existing = None;
     if let Some(id) = id

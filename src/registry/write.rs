@@ -303,12 +303,7 @@ pub fn register(
     )?;
     if let Some(row) = existing.first() {
         let id = row.int(0)?;
-        if let Some(reason) = read::retraction(c, id)? {
-            return Err(RegistryError::Retracted {
-                dataset: ds.dataset.clone(),
-                reason,
-            });
-        }
+        read::refuse_retracted(c, &ds.dataset, id)?;
         if row.hash(1)? == ds.root_hash {
             let totals = read::dataset_totals(c, id)?;
             return Ok(Registered::Unchanged { totals });
