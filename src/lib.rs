@@ -27,6 +27,7 @@ pub mod licence;
 pub mod lineage;
 pub mod output;
 pub mod policy;
+pub mod prints;
 pub mod registry;
 pub mod report;
 pub mod scan;
