@@ -318,6 +318,10 @@ pub struct ReadArgs {
     /// Dotted path of the record URL field (replaces url, meta.url, metadata.url, source_url).
     #[arg(long)]
     pub url_field: Vec<String>,
+    /// Dotted path of the record text printed to recognise records without a URL (replaces
+    /// text, content, caption, body, raw_content, selftext, document; repeatable).
+    #[arg(long)]
+    pub text_field: Vec<String>,
     /// Worker threads (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,

@@ -76,6 +76,13 @@ pub(super) fn read_options(a: ReadArgs) -> Result<ReadOptions> {
     } else {
         UrlField::new(&a.url_field).map_err(|m| Error::input("--url-field", m))?
     };
+    let url_field = if a.text_field.is_empty() {
+        url_field
+    } else {
+        url_field
+            .with_text(&a.text_field)
+            .map_err(|m| Error::input("--text-field", m))?
+    };
     Ok(ReadOptions {
         url_field,
         limits: crate::attribute::Limits {
@@ -95,6 +102,8 @@ pub(super) fn read_options(a: ReadArgs) -> Result<ReadOptions> {
         check_bytes: false,
         skip_unreadable: a.skip_unreadable,
         progress: None,
+        // Loaded by the scan and gate from the registry they read.
+        prints: None,
     })
 }
 

@@ -44,7 +44,7 @@ pub fn encode(prints: &mut Vec<u64>) -> Vec<u8> {
     out.push(k as u8);
     let mut acc = 0u64;
     let mut bits = 0u32;
-    let mut emit = |out: &mut Vec<u8>, v: u64, width: u32, acc: &mut u64, bits: &mut u32| {
+    let emit = |out: &mut Vec<u8>, v: u64, width: u32, acc: &mut u64, bits: &mut u32| {
         // width <= 57 so the accumulator never overflows.
         *acc |= v << *bits;
         *bits += width;

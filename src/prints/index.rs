@@ -71,6 +71,12 @@ impl PrintIndex {
         &self.sources
     }
 
+    /// A value that changes when the prints held change (their count and sum).
+    pub fn identity(&self) -> String {
+        let sum = self.entries.iter().fold(0u64, |a, &e| a.wrapping_add(e.rotate_left(7)));
+        format!("{}:{sum:016x}", self.entries.len())
+    }
+
     /// Prints held.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -8,9 +8,11 @@
 //! top 48 bits of XXH3-64 (seed 0) of the normalised UTF-8 bytes.
 
 mod codec;
+mod derive;
 mod index;
 
 pub use codec::{decode, encode};
+pub use derive::{Matched, attribute_pending, load_index, local_sources, sets_of};
 pub use index::{IndexEntry, PrintIndex};
 
 use unicode_normalization::UnicodeNormalization;

@@ -219,7 +219,7 @@ fn member_of(
     declared: &[String],
     parent_sources: &[String],
 ) -> Member {
-    let st = facts.stats;
+    let mut st = facts.stats;
     let mut attributions: Vec<Attribution> = st
         .per_source
         .iter()
@@ -230,6 +230,23 @@ fn member_of(
             method: Method::Url,
         })
         .collect();
+    // Records attributed by print count with the source's URL-attributed ones in one row
+    // (method url when there are any).
+    for (i, records, bytes) in &st.prints.matched {
+        match attributions.iter_mut().find(|a| a.source == ids[*i]) {
+            Some(a) => {
+                a.records += records;
+                a.bytes += bytes;
+            }
+            None => attributions.push(Attribution {
+                source: ids[*i].clone(),
+                records: *records,
+                bytes: *bytes,
+                method: Method::Fingerprint,
+            }),
+        }
+    }
+    let prints = crate::prints::sets_of(&mut st.prints, ids);
     let mut unattributed = (st.unattributed_records, st.unattributed_bytes);
     // Content no URL attributed goes to the declared sources, or else to the sources of the
     // datasets it was derived from.
@@ -260,15 +277,28 @@ fn member_of(
             problem: st.problem,
         },
         attributions,
+        prints,
     }
 }
 
 /// Fingerprint of everything attribution depends on besides the bytes: the source
 /// domains, the URL fields, the reading limits and whether Parquet can be read. Cached
 /// facts from another configuration (or an older reader) are not reused.
-fn attribution_config(sources: &[Source], field: &UrlField, limits: &Limits) -> blake3::Hash {
+fn attribution_config(
+    sources: &[Source],
+    field: &UrlField,
+    limits: &Limits,
+    prints: Option<&crate::prints::PrintIndex>,
+) -> blake3::Hash {
     let mut h = blake3::Hasher::new();
-    h.update(b"provtrack-attribution-v2\n");
+    h.update(b"provtrack-attribution-v3\n");
+    for f in field.text_dotted() {
+        h.update(format!("text\0{f}\n").as_bytes());
+    }
+    // Records attributed by print depend on what was registered: any new print re-reads.
+    if let Some(idx) = prints {
+        h.update(format!("prints\0{}\n", idx.identity()).as_bytes());
+    }
     h.update(
         format!(
             "limits\0{}\0{}\n",
@@ -327,6 +357,8 @@ pub struct ReadOptions {
     pub skip_unreadable: bool,
     /// Told of each file read.
     pub progress: Option<Arc<dyn ProgressSink>>,
+    /// Registered records' text prints, to attribute records that have no URL.
+    pub prints: Option<Arc<crate::prints::PrintIndex>>,
 }
 
 /// A directory as read: every regular file's facts, in path order, and its root hash.
@@ -371,7 +403,11 @@ impl Survey {
 pub fn survey(reg: &dyn Registry, dir: &Path, opts: &ReadOptions) -> Result<Survey> {
     let dir_key = state_key(dir, opts)?;
     let context = reg.scan_context(None, &[], &dir_key)?;
-    survey_with(context.sources, context.state, dir_key, dir, opts)
+    let mut opts = opts.clone();
+    if opts.prints.is_none() {
+        opts.prints = crate::prints::load_index(reg, &[])?.map(Arc::new);
+    }
+    survey_with(context.sources, context.state, dir_key, dir, &opts)
 }
 
 /// The key the scanner's state for `dir` is saved under: its canonical path, and the slice
@@ -405,7 +441,11 @@ fn survey_with(
         phases.insert(name, lap.elapsed().as_secs_f64());
         lap = Instant::now();
     };
-    let config = attribution_config(&sources, &opts.url_field, &opts.limits);
+    let config = attribution_config(&sources, &opts.url_field, &opts.limits, opts.prints.as_deref());
+    let local = opts
+        .prints
+        .as_deref()
+        .map(|idx| crate::prints::local_sources(idx, &ids));
     let blob = if opts.rehash { None } else { state };
     let saved = blob
         .as_deref()
@@ -424,9 +464,12 @@ fn survey_with(
     }
     let read = |e: &mut FileEntry, defer: bool| -> Visited {
         match read::fingerprint_or_defer(e, known, defer, &opts.url_field, &matcher, &opts.limits) {
-            Ok(Some(f)) => {
+            Ok(Some(mut f)) => {
                 if let Some(p) = &opts.progress {
                     p.advance(f.size);
+                }
+                if let (Some(idx), Some(local)) = (opts.prints.as_deref(), local.as_deref()) {
+                    crate::prints::attribute_pending(&mut f.stats, idx, local);
                 }
                 Visited::Read(Ok(f))
             }
@@ -535,7 +578,7 @@ fn check_totals(entries: &[FileEntry], facts: &[FileFacts]) -> Result<()> {
         add(&mut records, st.records)?;
         add(&mut bytes, f.size)?;
         add(&mut unattributed, st.unattributed_bytes)?;
-        for (i, r, b) in &st.per_source {
+        for (i, r, b) in st.per_source.iter().chain(&st.prints.matched) {
             let c = per_source.entry(*i).or_default();
             add(&mut c.0, *r)?;
             add(&mut c.1, *b)?;
@@ -574,6 +617,9 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     }
     let parent_sources = context.parent_sources;
     let existing = context.existing;
+    if read.prints.is_none() {
+        read.prints = crate::prints::load_index(reg, &opts.derived_from)?.map(Arc::new);
+    }
     let survey = survey_with(context.sources, context.state, dir_key, &opts.dir, &read)?;
     let saved_state = survey.state();
     let Survey {
