@@ -78,6 +78,16 @@ pub fn attribute_pending(
     stats.prints.pending = keep;
     stats.prints.matched = matched;
     stats.prints.ambiguous = out.ambiguous;
+    // Records without a URL field were recognised: the hint to name one no longer applies
+    // (what is still unattributed stays so, and is reported as such).
+    if out.records > 0
+        && stats
+            .problem
+            .as_deref()
+            .is_some_and(crate::scan::is_no_url_field)
+    {
+        stats.problem = None;
+    }
     out
 }
 

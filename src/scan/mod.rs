@@ -3,6 +3,7 @@
 //! multi-threaded mmap path), attributes records, merges what the registry already knows
 //! about the same bytes, and registers the dataset version in one transaction.
 
+mod member;
 mod partition;
 mod read;
 mod state;
@@ -27,8 +28,7 @@ pub use crate::digest::root_hash;
 use crate::attribute::{Limits, SourceMatcher, UrlField};
 use crate::error::{Error, Result};
 use crate::registry::{
-    Attribution, EventDraft, Member, Method, NewDataset, Registered, Registry, RegistryError,
-    Shard, Source,
+    EventDraft, Member, NewDataset, Registered, Registry, RegistryError, Source,
 };
 use crate::types::{DatasetRef, Date};
 
@@ -154,6 +154,10 @@ pub struct ScanSummary {
     pub no_url_field: u64,
     /// Shards whose attributions came (partly) from the same bytes seen before.
     pub inherited_shards: u64,
+    /// Records with no URL attributed by their text print (method `fingerprint`).
+    pub fingerprinted: u64,
+    /// Records whose text print was registered under several sources, left unattributed.
+    pub ambiguous_prints: u64,
     /// Files read and hashed by this scan.
     pub rehashed: u64,
     /// Files whose cached facts were reused because size, mtime and inode were unchanged.
@@ -178,107 +182,6 @@ pub fn is_no_url_field(problem: &str) -> bool {
 /// Shows raw path bytes to a person.
 pub fn show_path(p: &[u8]) -> String {
     String::from_utf8_lossy(p).into_owned()
-}
-
-/// Attributes all of `unattributed` (records, bytes) to each of `sources` (all of it to
-/// each: the content is said to come from every one of them), leaving nothing unattributed.
-fn assign(
-    attributions: &mut Vec<Attribution>,
-    unattributed: &mut (u64, u64),
-    sources: &[String],
-    method: Method,
-) {
-    let (records, bytes) = *unattributed;
-    if records == 0 || sources.is_empty() {
-        return;
-    }
-    for s in sources {
-        match attributions.iter_mut().find(|a| &a.source == s) {
-            Some(a) => {
-                a.records += records;
-                a.bytes += bytes;
-            }
-            None => attributions.push(Attribution {
-                source: s.clone(),
-                records,
-                bytes,
-                method,
-            }),
-        }
-    }
-    *unattributed = (0, 0);
-}
-
-/// Turns one file's facts into a member, applying declared sources, then the parents'
-/// sources, to content no URL attributed. What the registry already knows about the same
-/// bytes is merged when it is stored.
-fn member_of(
-    entry: &FileEntry,
-    facts: FileFacts,
-    ids: &[String],
-    declared: &[String],
-    parent_sources: &[String],
-) -> Member {
-    let mut st = facts.stats;
-    let mut attributions: Vec<Attribution> = st
-        .per_source
-        .iter()
-        .map(|(i, records, bytes)| Attribution {
-            source: ids[*i].clone(),
-            records: *records,
-            bytes: *bytes,
-            method: Method::Url,
-        })
-        .collect();
-    // Records attributed by print count with the source's URL-attributed ones in one row
-    // (method url when there are any).
-    for (i, records, bytes) in &st.prints.matched {
-        match attributions.iter_mut().find(|a| a.source == ids[*i]) {
-            Some(a) => {
-                a.records += records;
-                a.bytes += bytes;
-            }
-            None => attributions.push(Attribution {
-                source: ids[*i].clone(),
-                records: *records,
-                bytes: *bytes,
-                method: Method::Fingerprint,
-            }),
-        }
-    }
-    let prints = crate::prints::sets_of(&mut st.prints, ids);
-    let mut unattributed = (st.unattributed_records, st.unattributed_bytes);
-    // Content no URL attributed goes to the declared sources, or else to the sources of the
-    // datasets it was derived from.
-    assign(
-        &mut attributions,
-        &mut unattributed,
-        declared,
-        Method::Declared,
-    );
-    assign(
-        &mut attributions,
-        &mut unattributed,
-        parent_sources,
-        Method::Inherited,
-    );
-    let (un_records, un_bytes) = unattributed;
-    attributions.sort_by(|a, b| a.source.cmp(&b.source));
-    Member {
-        path: entry.rel.clone(),
-        shard: Shard {
-            hash: facts.hash,
-            size: facts.size,
-            format: facts.format.to_string(),
-            records: st.records,
-            unattributed_records: un_records,
-            unattributed_bytes: un_bytes,
-            malformed: st.malformed,
-            problem: st.problem,
-        },
-        attributions,
-        prints,
-    }
 }
 
 /// Fingerprint of everything attribution depends on besides the bytes: the source
@@ -656,6 +559,8 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         problems: Vec::new(),
         no_url_field: 0,
         inherited_shards: 0,
+        fingerprinted: 0,
+        ambiguous_prints: 0,
         rehashed,
         reused,
         status: "created",
@@ -663,7 +568,12 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         seconds: 0.0,
         phases: BTreeMap::new(),
     };
+    let mut printed = HashSet::new();
     for (e, f) in &kept {
+        if printed.insert(f.hash) {
+            summary.fingerprinted += f.stats.prints.matched.iter().map(|m| m.1).sum::<u64>();
+            summary.ambiguous_prints += f.stats.prints.ambiguous;
+        }
         if f.stats.malformed > 0 || f.stats.problem.is_some() {
             summary.problems.push(Problem {
                 path: show_path(&e.rel),
@@ -701,7 +611,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
 
     let members: Vec<Member> = kept
         .into_iter()
-        .map(|(entry, f)| member_of(entry, f, &ids, &opts.declared, &parent_sources))
+        .map(|(entry, f)| member::member_of(entry, f, &ids, &opts.declared, &parent_sources))
         .collect();
     let mut scanned: BTreeMap<String, SourceCount> = BTreeMap::new();
     let mut seen = HashSet::new();
