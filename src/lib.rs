@@ -25,6 +25,7 @@ pub mod export;
 pub mod gate;
 pub mod licence;
 pub mod lineage;
+pub mod membership;
 pub mod output;
 pub mod policy;
 pub mod prints;

@@ -15,6 +15,7 @@ mod init;
 mod key;
 mod licence;
 mod lineage;
+mod matching;
 mod log;
 mod registry;
 pub(crate) mod report;
@@ -170,6 +171,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Audit(args) => audit::run(&ctx, args),
         Command::Lineage { id, direction } => lineage::run(&ctx, &id, direction),
         Command::Gate(args) => gate::run(&ctx, args),
+        Command::Match(args) => matching::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Log(args) => log::run(&ctx, args),
         Command::Key {
