@@ -144,7 +144,10 @@ fn items(files: &[PathBuf], by: By, field: &UrlField) -> Result<(Vec<(String, u6
 pub fn run(reg: &dyn Registry, files: &[PathBuf], by: By, field: &UrlField) -> Result<MatchReport> {
     for f in files {
         if !Path::new(f).exists() {
-            return Err(Error::input("FILE", format!("{}: no such file", f.display())));
+            return Err(Error::input(
+                "FILE",
+                format!("{}: no such file", f.display()),
+            ));
         }
     }
     let (items, unprintable) = items(files, by, field)?;
@@ -176,8 +179,7 @@ pub fn run(reg: &dyn Registry, files: &[PathBuf], by: By, field: &UrlField) -> R
         if !hits.is_empty() {
             let e = by_shard.entry(s.shard).or_default();
             e.0.extend(hits);
-            e.1
-                .insert(s.set.source.unwrap_or_else(|| "unattributed".into()));
+            e.1.insert(s.set.source.unwrap_or_else(|| "unattributed".into()));
         }
     }
     let shards: Vec<i64> = by_shard.keys().copied().collect();

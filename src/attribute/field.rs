@@ -37,7 +37,9 @@ impl UrlField {
     /// for delimited files without a header row; positions and names do not mix).
     pub fn new<S: AsRef<str>>(paths: &[S]) -> Result<UrlField, String> {
         if paths.is_empty() || paths.len() > MAX_URL_FIELDS {
-            return Err(format!("between 1 and {MAX_URL_FIELDS} URL fields are needed"));
+            return Err(format!(
+                "between 1 and {MAX_URL_FIELDS} URL fields are needed"
+            ));
         }
         let mut out = Vec::new();
         let mut columns = Vec::new();
@@ -76,10 +78,16 @@ impl UrlField {
     /// of the default text fields.
     pub fn with_text<S: AsRef<str>>(mut self, paths: &[S]) -> Result<UrlField, String> {
         if paths.is_empty() || paths.len() > MAX_TEXT_FIELDS {
-            return Err(format!("between 1 and {MAX_TEXT_FIELDS} text fields are needed"));
+            return Err(format!(
+                "between 1 and {MAX_TEXT_FIELDS} text fields are needed"
+            ));
         }
         let text = split_paths(paths);
-        if let Some(p) = paths.iter().zip(&text).find(|(_, t)| t.iter().any(String::is_empty)) {
+        if let Some(p) = paths
+            .iter()
+            .zip(&text)
+            .find(|(_, t)| t.iter().any(String::is_empty))
+        {
             return Err(format!(
                 "invalid text field '{}' (expected a dotted path such as meta.text)",
                 p.0.as_ref()
@@ -129,7 +137,7 @@ impl UrlField {
     pub fn find_url_and_text<'a>(
         &self,
         line: &'a [u8],
-    ) -> Result<(Option<Cow<'a, str>>, Option<Cow<'a, str>>), serde_json::Error> {
+    ) -> Result<UrlAndText<'a>, serde_json::Error> {
         let all: Vec<&[String]> = self
             .paths
             .iter()
@@ -160,6 +168,9 @@ impl UrlField {
         map.into_keys().take(20).collect()
     }
 }
+
+/// A record's URL and text, either absent.
+pub type UrlAndText<'a> = (Option<Cow<'a, str>>, Option<Cow<'a, str>>);
 
 /// The most URL fields one may name: with the text fields, they share a 64-bit set.
 pub const MAX_URL_FIELDS: usize = 48;
@@ -273,7 +284,8 @@ impl Finder<'_> {
         .deserialize(&mut de) else {
             return Found::default();
         };
-        let own = |f: Option<(usize, Cow<'_, str>)>| f.map(|(i, s)| (i, Cow::Owned(s.into_owned())));
+        let own =
+            |f: Option<(usize, Cow<'_, str>)>| f.map(|(i, s)| (i, Cow::Owned(s.into_owned())));
         Found {
             url: own(found.url),
             text: own(found.text),

@@ -19,8 +19,7 @@ mod tar;
 pub use arrow::attribute_arrow;
 pub use delimited::attribute_delimited;
 pub(crate) use field::find_in_json_str;
-pub use field::{
-    DEFAULT_URL_FIELDS, MAX_TEXT_FIELDS, MAX_URL_FIELDS, UrlField, no_url_field};
+pub use field::{DEFAULT_URL_FIELDS, MAX_TEXT_FIELDS, MAX_URL_FIELDS, UrlField, no_url_field};
 pub use format::{
     Compression, DEFAULT_MAX_EXPANSION, DEFAULT_MAX_RECORD_BYTES, Format, Limits,
     MAX_SHARD_RECORDS, MIN_DECOMPRESSED_CAP, detect, format_name, is_tar, known_format_name,
@@ -94,9 +93,12 @@ pub struct ShardPrints {
     pub text: Vec<(usize, Vec<u64>)>,
     /// URL prints by source; `None`: URLs of no registered source.
     pub url: Vec<(Option<usize>, Vec<u64>)>,
-    /// Text prints of the records no URL attributed, with each record's bytes: what
+    /// Text prints of the records with no URL, with each record's bytes: what
     /// [`crate::prints::PrintIndex`] may attribute.
     pub pending: Vec<(u64, u64)>,
+    /// Text prints of records whose URL named no registered source: the URL says where
+    /// they came from, so they are never attributed by print.
+    pub unsourced: Vec<u64>,
     /// Records of the pending kind matched to a source by their print:
     /// (source index, records, bytes), sparse.
     pub matched: Vec<(usize, u64, u64)>,
@@ -170,7 +172,13 @@ impl Tally {
     }
 
     /// Counts and prints one record of `bytes` bytes with its URL and text (either absent).
-    fn printed(&mut self, url: Option<&str>, text: Option<&str>, bytes: u64, matcher: &SourceMatcher) {
+    fn printed(
+        &mut self,
+        url: Option<&str>,
+        text: Option<&str>,
+        bytes: u64,
+        matcher: &SourceMatcher,
+    ) {
         let source = url.and_then(|u| {
             self.with_url += 1;
             matcher.source_of_url(u)
@@ -187,6 +195,7 @@ impl Tally {
         match (text.and_then(|t| self.printer.text(t)), source) {
             (None, _) => self.st.prints.textless += 1,
             (Some(p), Some(i)) => self.texts[i].push(p),
+            (Some(p), None) if url.is_some() => self.st.prints.unsourced.push(p),
             (Some(p), None) => self.st.prints.pending.push((p, bytes)),
         }
     }

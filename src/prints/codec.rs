@@ -40,7 +40,11 @@ pub fn encode(prints: &mut Vec<u64>) -> Vec<u8> {
     put_varint(&mut out, first);
     let span = prints[prints.len() - 1] - first;
     let mean = if n > 1 { span / (n - 1) } else { 0 };
-    let k = if mean > 1 { 63 - mean.leading_zeros() } else { 0 };
+    let k = if mean > 1 {
+        63 - mean.leading_zeros()
+    } else {
+        0
+    };
     out.push(k as u8);
     let mut acc = 0u64;
     let mut bits = 0u32;
@@ -133,7 +137,11 @@ pub fn decode(b: &[u8], max: u64, mut f: impl FnMut(u64)) -> Option<u64> {
         if pos > total || pos + k as usize > total {
             return None;
         }
-        let low = if k == 0 { 0 } else { window(pos) & ((1u64 << k) - 1) };
+        let low = if k == 0 {
+            0
+        } else {
+            window(pos) & ((1u64 << k) - 1)
+        };
         pos += k as usize;
         let gap = q.checked_shl(k)?.checked_add(low)?.checked_add(1)?;
         cur = cur.checked_add(gap)?;

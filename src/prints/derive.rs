@@ -110,10 +110,11 @@ pub fn sets_of(prints: &mut ShardPrints, ids: &[String]) -> Vec<PrintSet> {
     for (i, v) in std::mem::take(&mut prints.text) {
         set(Kind::Text, Some(i), v);
     }
-    let pending: Vec<u64> = std::mem::take(&mut prints.pending)
+    let mut pending: Vec<u64> = std::mem::take(&mut prints.pending)
         .into_iter()
         .map(|(p, _)| p)
         .collect();
+    pending.append(&mut prints.unsourced);
     set(Kind::Text, None, pending);
     for (i, v) in std::mem::take(&mut prints.url) {
         set(Kind::Url, i, v);
@@ -133,12 +134,18 @@ pub fn load_index(
             continue;
         };
         let mut v = Vec::new();
-        super::decode(&s.set.blob, crate::attribute::MAX_SHARD_RECORDS, |p| v.push(p))
-            .ok_or_else(|| RegistryError::Damaged(format!("record prints of shard {} are damaged", s.shard)))?;
+        super::decode(&s.set.blob, crate::attribute::MAX_SHARD_RECORDS, |p| {
+            v.push(p)
+        })
+        .ok_or_else(|| {
+            RegistryError::Damaged(format!("record prints of shard {} are damaged", s.shard))
+        })?;
         sets.push((source, v));
     }
     if sets.iter().all(|(_, v)| v.is_empty()) {
         return Ok(None);
     }
-    PrintIndex::build(sets).map(Some).map_err(RegistryError::Damaged)
+    PrintIndex::build(sets)
+        .map(Some)
+        .map_err(RegistryError::Damaged)
 }

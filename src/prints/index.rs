@@ -71,12 +71,6 @@ impl PrintIndex {
         &self.sources
     }
 
-    /// A value that changes when the prints held change (their count and sum).
-    pub fn identity(&self) -> String {
-        let sum = self.entries.iter().fold(0u64, |a, &e| a.wrapping_add(e.rotate_left(7)));
-        format!("{}:{sum:016x}", self.entries.len())
-    }
-
     /// Prints held.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -124,7 +118,10 @@ mod tests {
             ("twitter".into(), vec![5]),
         ])
         .unwrap();
-        assert_eq!(idx.sources(), &["reddit".to_string(), "twitter".to_string()]);
+        assert_eq!(
+            idx.sources(),
+            &["reddit".to_string(), "twitter".to_string()]
+        );
         assert_eq!(idx.lookup(5), IndexEntry::Source(1));
         assert_eq!(idx.lookup(9), IndexEntry::Source(0));
         assert_eq!(idx.lookup(1 << 40), IndexEntry::Source(1));

@@ -21,6 +21,10 @@ use unicode_normalization::UnicodeNormalization;
 /// collides with probability 10^7 / 2^48 ≈ 3.6e-8.
 pub const PRINT_BITS: u32 = 48;
 
+/// The shortest normalised text printed, in bytes: shorter ones ("thanks!", "lol") are
+/// written by many people on every platform, and a match would attribute them by chance.
+pub const MIN_TEXT_BYTES: usize = 16;
+
 /// What a print is of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
@@ -73,7 +77,8 @@ pub struct Printer {
 }
 
 impl Printer {
-    /// The print of a record's text, or `None` when nothing is left after normalising.
+    /// The print of a record's text, or `None` when less than [`MIN_TEXT_BYTES`] are left
+    /// after normalising.
     pub fn text(&mut self, s: &str) -> Option<u64> {
         self.buf.clear();
         let mut space = false;
@@ -114,7 +119,7 @@ impl Printer {
                 }
             }
         }
-        (!self.buf.is_empty()).then(|| top(xxhash_rust::xxh3::xxh3_64(&self.buf)))
+        (self.buf.len() >= MIN_TEXT_BYTES).then(|| top(xxhash_rust::xxh3::xxh3_64(&self.buf)))
     }
 
     /// The print of a URL: scheme, a leading `www.`, the fragment and a trailing `/`
@@ -153,16 +158,21 @@ mod tests {
     #[test]
     fn normalisation_ignores_case_space_and_unicode_forms() {
         let mut p = Printer::default();
-        let a = p.text("Hello  World\n").unwrap();
-        assert_eq!(p.text(" hello world").unwrap(), a);
-        assert_eq!(p.text("HELLO\tWORLD").unwrap(), a);
+        let a = p.text("Hello  World of prints\n").unwrap();
+        assert_eq!(p.text(" hello world of prints").unwrap(), a);
+        assert_eq!(p.text("HELLO\tWORLD OF\r\nPRINTS").unwrap(), a);
         // Fullwidth letters and a non-breaking space read as their plain forms.
-        assert_eq!(p.text("Ｈｅｌｌｏ\u{a0}World").unwrap(), a);
-        assert_ne!(p.text("Hello World!").unwrap(), a);
+        assert_eq!(p.text("Ｈｅｌｌｏ\u{a0}World of prints").unwrap(), a);
+        assert_ne!(p.text("Hello World of prints!").unwrap(), a);
         assert_eq!(p.text(" \n\t"), None);
+        // Too short to say where it came from.
+        assert_eq!(p.text("thanks a lot!"), None);
         assert!(a < 1 << PRINT_BITS);
         // Composed and decomposed accents are one text.
-        assert_eq!(p.text("café"), p.text("cafe\u{301}"));
+        assert_eq!(
+            p.text("a café on the corner"),
+            p.text("a cafe\u{301} on the corner")
+        );
     }
 
     #[test]

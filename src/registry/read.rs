@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use super::conn::{Conn, params};
 use super::{
     Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, Grant, KnownShard,
-    RegistryError, Retraction, ScanContext, Shard, ShardLinks, Source, SourceUsage, StoredMember,
-    Subject, TrainingRun, Value, VolumeRow, check_table, PrintSet, StoredPrints,
+    PrintSet, RegistryError, Retraction, ScanContext, Shard, ShardLinks, Source, SourceUsage,
+    StoredMember, StoredPrints, Subject, TrainingRun, Value, VolumeRow, check_table,
 };
 use crate::licence::Licence;
 use crate::types::DatasetRef;

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use super::conn::{Conn, Owner, Param, StoredShards, params};
 use super::{
     CardAttributed, CardImport, DatasetInfo, DatasetTotals, EventDraft, ExportedTable, Member,
-    NewDataset, PartMember, Policy, PrintSet, Registered, RegistryError, Retraction, StagedPartRow, Subject,
-    TrainingRun, check_table,
+    NewDataset, PartMember, Policy, PrintSet, Registered, RegistryError, Retraction, StagedPartRow,
+    Subject, TrainingRun, check_table,
 };
 use super::{read, state};
 use crate::events;

@@ -105,4 +105,3 @@ pub(super) fn member_of(
         prints,
     }
 }
-

@@ -187,21 +187,15 @@ pub fn show_path(p: &[u8]) -> String {
 /// Fingerprint of everything attribution depends on besides the bytes: the source
 /// domains, the URL fields, the reading limits and whether Parquet can be read. Cached
 /// facts from another configuration (or an older reader) are not reused.
-fn attribution_config(
-    sources: &[Source],
-    field: &UrlField,
-    limits: &Limits,
-    prints: Option<&crate::prints::PrintIndex>,
-) -> blake3::Hash {
+fn attribution_config(sources: &[Source], field: &UrlField, limits: &Limits) -> blake3::Hash {
     let mut h = blake3::Hasher::new();
     h.update(b"provtrack-attribution-v3\n");
     for f in field.text_dotted() {
         h.update(format!("text\0{f}\n").as_bytes());
     }
-    // Records attributed by print depend on what was registered: any new print re-reads.
-    if let Some(idx) = prints {
-        h.update(format!("prints\0{}\n", idx.identity()).as_bytes());
-    }
+    // What was registered when a file was cached does not enter: every cached file's shard
+    // is registered, and a registered shard counts by its stored attributions, not by these
+    // facts (a set scanned before its sources were registered is re-matched by --rehash).
     h.update(
         format!(
             "limits\0{}\0{}\n",
@@ -344,7 +338,7 @@ fn survey_with(
         phases.insert(name, lap.elapsed().as_secs_f64());
         lap = Instant::now();
     };
-    let config = attribution_config(&sources, &opts.url_field, &opts.limits, opts.prints.as_deref());
+    let config = attribution_config(&sources, &opts.url_field, &opts.limits);
     let local = opts
         .prints
         .as_deref()
