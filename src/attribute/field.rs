@@ -17,6 +17,8 @@ pub struct UrlField {
     /// Where a record's text is (for its print), in priority order, after the URL paths
     /// in the finder's bit set.
     text: Vec<Vec<String>>,
+    /// Whether records are printed at all (`scan --no-prints`).
+    prints: bool,
 }
 
 /// The URL fields looked for when `--url-field` is not given.
@@ -28,6 +30,7 @@ impl Default for UrlField {
             paths: Vec::new(),
             columns: Vec::new(),
             text: Vec::new(),
+            prints: true,
         })
     }
 }
@@ -71,6 +74,7 @@ impl UrlField {
             paths: out,
             columns,
             text: split_paths(crate::prints::DEFAULT_TEXT_FIELDS),
+            prints: true,
         })
     }
 
@@ -95,6 +99,18 @@ impl UrlField {
         }
         self.text = text;
         Ok(self)
+    }
+
+    /// The same URL fields with no record printed: no text is looked for, no print kept.
+    pub fn without_prints(mut self) -> UrlField {
+        self.text.clear();
+        self.prints = false;
+        self
+    }
+
+    /// Whether records are printed.
+    pub fn prints(&self) -> bool {
+        self.prints
     }
 
     /// The text fields, dotted, in priority order.

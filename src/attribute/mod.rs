@@ -128,6 +128,8 @@ struct Tally {
     st: RecordStats,
     dense: Vec<(u64, u64)>,
     printer: crate::prints::Printer,
+    /// Whether records are printed (`scan --no-prints` turns it off).
+    printing: bool,
     /// Text prints by source index; URL prints by source index, the last for no source.
     texts: Vec<Vec<u64>>,
     urls: Vec<Vec<u64>>,
@@ -146,6 +148,7 @@ impl Tally {
             st: RecordStats::default(),
             dense: vec![(0, 0); sources],
             printer: crate::prints::Printer::default(),
+            printing: true,
             texts: vec![Vec::new(); sources],
             urls: vec![Vec::new(); sources + 1],
             with_url: 0,
@@ -157,6 +160,7 @@ impl Tally {
 
     /// Attributes one JSON record of `bytes` bytes.
     fn record(&mut self, rec: &[u8], bytes: u64, field: &UrlField, matcher: &SourceMatcher) {
+        self.printing = field.prints();
         match field.find_url_and_text(rec) {
             Ok((url, text)) => {
                 if url.is_none() && self.first_keys.is_none() {
@@ -184,6 +188,9 @@ impl Tally {
             matcher.source_of_url(u)
         });
         self.count(source, bytes);
+        if !self.printing {
+            return;
+        }
         if self.st.records as usize > MAX_SHARD_PRINTS {
             self.st.prints.unprinted += 1;
             return;

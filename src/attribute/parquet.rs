@@ -58,7 +58,9 @@ pub fn attribute_parquet(
         st.unattributed_bytes = size;
         // No URL column: every row's text print is a candidate for derived attribution.
         let mut texts = Vec::new();
-        print_text_column(&reader, field, total, &[], &mut texts, &mut st);
+        if field.prints() {
+            print_text_column(&reader, field, total, &[], &mut texts, &mut st);
+        }
         st = finish_printed(st, texts, total, size);
         if total > 0 {
             let seen: Vec<String> = schema
@@ -77,7 +79,7 @@ pub fn attribute_parquet(
         let sources = matcher.ids().len();
         let mut dense = vec![0u64; sources];
         let mut unattributed = 0u64;
-        let print = total <= MAX_SHARD_PRINTS as u64;
+        let print = field.prints() && total <= MAX_SHARD_PRINTS as u64;
         let mut row_source: Vec<u32> = Vec::new();
         let mut urls: Vec<Vec<u64>> = vec![Vec::new(); sources + 1];
         let mut printer = crate::prints::Printer::default();
@@ -110,7 +112,7 @@ pub fn attribute_parquet(
         st.records = seen.min(total);
         st.unattributed_records = unattributed;
         let mut texts = vec![Vec::new(); sources];
-        if !st.failed {
+        if !st.failed && field.prints() {
             print_text_column(&reader, field, total, &row_source, &mut texts, &mut st);
             st.prints.url = urls
                 .into_iter()

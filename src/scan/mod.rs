@@ -158,6 +158,9 @@ pub struct ScanSummary {
     pub fingerprinted: u64,
     /// Records whose text print was registered under several sources, left unattributed.
     pub ambiguous_prints: u64,
+    /// Registered text prints the records without a URL were looked up among, and the
+    /// bytes of memory their index took (0 when nothing is printed).
+    pub print_index: (u64, u64),
     /// Files read and hashed by this scan.
     pub rehashed: u64,
     /// Files whose cached facts were reused because size, mtime and inode were unchanged.
@@ -190,6 +193,9 @@ pub fn show_path(p: &[u8]) -> String {
 fn attribution_config(sources: &[Source], field: &UrlField, limits: &Limits) -> blake3::Hash {
     let mut h = blake3::Hasher::new();
     h.update(b"provtrack-attribution-v3\n");
+    if !field.prints() {
+        h.update(b"no-prints\n");
+    }
     for f in field.text_dotted() {
         h.update(format!("text\0{f}\n").as_bytes());
     }
@@ -301,7 +307,7 @@ pub fn survey(reg: &dyn Registry, dir: &Path, opts: &ReadOptions) -> Result<Surv
     let dir_key = state_key(dir, opts)?;
     let context = reg.scan_context(None, &[], &dir_key)?;
     let mut opts = opts.clone();
-    if opts.prints.is_none() {
+    if opts.prints.is_none() && opts.url_field.prints() {
         opts.prints = crate::prints::load_index(reg, &[])?.map(Arc::new);
     }
     survey_with(context.sources, context.state, dir_key, dir, &opts)
@@ -514,7 +520,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     }
     let parent_sources = context.parent_sources;
     let existing = context.existing;
-    if read.prints.is_none() {
+    if read.prints.is_none() && read.url_field.prints() {
         read.prints = crate::prints::load_index(reg, &opts.derived_from)?.map(Arc::new);
     }
     let survey = survey_with(context.sources, context.state, dir_key, &opts.dir, &read)?;
@@ -555,6 +561,10 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         inherited_shards: 0,
         fingerprinted: 0,
         ambiguous_prints: 0,
+        print_index: read
+            .prints
+            .as_deref()
+            .map_or((0, 0), |i| (i.len() as u64, i.memory() as u64)),
         rehashed,
         reused,
         status: "created",
