@@ -232,3 +232,51 @@ fn match_refuses_to_answer_from_nothing() {
     let err = env.fails(&["match", "no-such-file.jsonl"]);
     assert!(err.contains("no such file"), "{err}");
 }
+
+/// A WebDataset tar of `samples` (key, JSON, image bytes).
+fn webdataset(samples: &[(String, String, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (key, json, jpg) in samples {
+        for (ext, data) in [("jpg", jpg.as_slice()), ("json", json.as_bytes())] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, format!("{key}.{ext}"), data).unwrap();
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn webdataset_samples_are_recognised_by_their_image_bytes_once_re_packed() {
+    let env = Env::new();
+    let policy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/policy.toml");
+    env.ok(&["apply", policy.to_str().unwrap()]);
+    let image = |i: usize| format!("\u{ff}\u{d8}fake jpeg number {i}").into_bytes();
+    let pull: Vec<(String, String, Vec<u8>)> = (0..30)
+        .map(|i| {
+            let host = if i % 3 == 0 { "reddit.com" } else { "twitter.com" };
+            let json = format!(r#"{{"url":"https://{host}/p/{i}","caption":"c{i}"}}"#);
+            (format!("{i:06}"), json, image(i))
+        })
+        .collect();
+    env.write("pull/000000.tar", webdataset(&pull));
+    let out = env.json(&["scan", "pull", "--dataset", "imgs@1"]);
+    assert_eq!(out["sources"]["twitter"]["records"], 20, "{out}");
+    // Re-packed: other keys, reversed, the URL dropped from the JSON, two samples never
+    // pulled.
+    let mut derived: Vec<(String, String, Vec<u8>)> = (0..30)
+        .rev()
+        .map(|i| (format!("s{i}"), format!(r#"{{"caption":"c{i}"}}"#), image(i)))
+        .collect();
+    derived.push(("new1".into(), r#"{"caption":"x"}"#.into(), image(1000)));
+    derived.push(("new2".into(), r#"{"caption":"y"}"#.into(), image(1001)));
+    env.write("train/shard-a.tar", webdataset(&derived[..16]));
+    env.write("train/shard-b.tar", webdataset(&derived[16..]));
+    let out = env.json(&["scan", "train", "--dataset", "imgs-train@1"]);
+    assert_eq!(out["sources"]["twitter"]["records"], 20, "{out}");
+    assert_eq!(out["sources"]["reddit"]["records"], 10, "{out}");
+    assert_eq!(out["unattributed_records"], 2, "{out}");
+    assert_eq!(out["fingerprinted"], 30, "{out}");
+}

@@ -183,6 +183,22 @@ impl Tally {
         bytes: u64,
         matcher: &SourceMatcher,
     ) {
+        let print = if self.printing {
+            text.and_then(|t| self.printer.text(t))
+        } else {
+            None
+        };
+        self.printed_as(url, print, bytes, matcher);
+    }
+
+    /// [`Tally::printed`] with the record's content print already made (`None`: no text).
+    fn printed_as(
+        &mut self,
+        url: Option<&str>,
+        print: Option<u64>,
+        bytes: u64,
+        matcher: &SourceMatcher,
+    ) {
         let source = url.and_then(|u| {
             self.with_url += 1;
             matcher.source_of_url(u)
@@ -199,7 +215,7 @@ impl Tally {
             let slot = source.unwrap_or(self.urls.len() - 1);
             self.urls[slot].push(p);
         }
-        match (text.and_then(|t| self.printer.text(t)), source) {
+        match (print, source) {
             (None, _) => self.st.prints.textless += 1,
             (Some(p), Some(i)) => self.texts[i].push(p),
             (Some(p), None) if url.is_some() => self.st.prints.unsourced.push(p),

@@ -151,6 +151,27 @@ impl Printer {
     }
 }
 
+/// Prints a byte stream (a WebDataset member) as it is written through.
+#[derive(Default)]
+pub struct BytesPrinter(xxhash_rust::xxh3::Xxh3Default);
+
+impl BytesPrinter {
+    /// The print of everything written: as [`Printer::bytes`] of the same bytes.
+    pub fn finish(&self) -> u64 {
+        top(self.0.digest())
+    }
+}
+
+impl std::io::Write for BytesPrinter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.update(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
