@@ -26,6 +26,7 @@ scripts/gen-format-fixtures.py).
 """
 
 import gzip
+import io
 import json
 import os
 import random
@@ -49,6 +50,12 @@ WORDS = (
 
 # gzip level: 6 as most tools write; the benchmark's large sets use 1 to generate faster.
 LEVEL = int(os.environ.get("GEN_GZIP_LEVEL", "6"))
+
+
+def gz(path):
+    """A gzip text file with no time in its header (the output is reproducible)."""
+    raw = gzip.GzipFile(path, "wb", compresslevel=LEVEL, mtime=0)
+    return io.TextIOWrapper(raw, encoding="utf-8")
 
 
 def text(rng):
@@ -77,7 +84,7 @@ def main():
             rows.append({"url": pattern.format(u="user%d" % rng.randrange(1000), i=i), "text": t})
         per = max(1, len(rows) // 2)
         for k in range(0, len(rows), per):
-            with gzip.open(os.path.join(d, "%05d.jsonl.gz" % (k // per)), "wt", encoding="utf-8", compresslevel=LEVEL) as f:
+            with gz(os.path.join(d, "%05d.jsonl.gz" % (k // per))) as f:
                 for r in rows[k : k + per]:
                     f.write(json.dumps(r) + "\n")
         pulled += [(source, r["text"]) for r in rows]
@@ -110,11 +117,13 @@ def main():
         pq.write_table(table, os.path.join(d, "train-%05d.parquet" % k), compression="zstd")
     cut = len(jsonl_rows) * 2 // 3
     for k, part in enumerate((jsonl_rows[:cut], jsonl_rows[cut:])):
-        with gzip.open(os.path.join(d, "train-%05d.jsonl.gz" % (k + 2)), "wt", encoding="utf-8", compresslevel=LEVEL) as f:
+        with gz(os.path.join(d, "train-%05d.jsonl.gz" % (k + 2))) as f:
             for r in part:
                 f.write(json.dumps(r) + "\n")
+    jsonl_bytes = sum(len(json.dumps(r)) + 1 for r in rows)
     with open(os.path.join(out, "truth.json"), "w") as f:
-        json.dump({"derived": truth, "records": len(rows)}, f, indent=1, sort_keys=True)
+        json.dump({"derived": truth, "records": len(rows), "jsonl_bytes": jsonl_bytes}, f,
+                  indent=1, sort_keys=True)
         f.write("\n")
 
     # The platform's question: its own posts (some pulled, some not).

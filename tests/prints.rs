@@ -209,6 +209,24 @@ fn match_finds_the_platforms_posts_and_names_models_and_applications() {
         assert_eq!(r["found"], found, "{variant}: {r}");
     }
 
+    // The same posts as CSV (a platform's export), quoted, with an id column first.
+    let csv: String = std::iter::once("id,Text\n".to_string())
+        .chain(
+            std::fs::read_to_string(&known)
+                .unwrap()
+                .lines()
+                .enumerate()
+                .map(|(k, l)| {
+                    let v: Value = serde_json::from_str(l).unwrap();
+                    let t = v["text"].as_str().unwrap().replace('"', "\"\"");
+                    format!("{k},\"{t}\"\n")
+                }),
+        )
+        .collect();
+    let f = env.write("posts.csv", csv);
+    let r = env.json(&["match", f.to_str().unwrap()]);
+    assert_eq!((r["items"].as_u64(), r["found"].as_u64()), (Some(40), Some(40)), "{r}");
+
     // By URL, from a plain list.
     let list = env.write(
         "urls.txt",

@@ -95,19 +95,40 @@ impl Printer {
             }
         };
         if s.is_ascii() {
-            // NFKC leaves ASCII as it is.
-            let mut space = false;
-            for &b in s.as_bytes() {
-                if b.is_ascii_whitespace() || b == 0x0b {
-                    space = !self.buf.is_empty();
+            // NFKC leaves ASCII as it is. Lower case and white space → space in one pass
+            // the compiler vectorises; runs of spaces (rare) collapsed after, found by
+            // SIMD search.
+            self.buf.clear();
+            self.buf.extend(s.as_bytes().iter().map(|&b| {
+                let upper = b.is_ascii_uppercase();
+                let ws = matches!(b, b'\t'..=b'\r');
+                if upper {
+                    b + 32
+                } else if ws {
+                    b' '
                 } else {
-                    if space {
-                        self.buf.push(b' ');
-                        space = false;
-                    }
-                    self.buf.push(b.to_ascii_lowercase());
+                    b
                 }
+            }));
+            if memchr::memmem::find(&self.buf, b"  ").is_some() {
+                let mut j = 0usize;
+                for i in 0..self.buf.len() {
+                    let b = self.buf[i];
+                    if b == b' ' && j > 0 && self.buf[j - 1] == b' ' {
+                        continue;
+                    }
+                    self.buf[j] = b;
+                    j += 1;
+                }
+                self.buf.truncate(j);
             }
+            let start = self.buf.iter().take_while(|&&b| b == b' ').count();
+            let end = self.buf.len() - self.buf.iter().rev().take_while(|&&b| b == b' ').count();
+            if start >= end {
+                return None;
+            }
+            let t = &self.buf[start..end];
+            return (t.len() >= MIN_TEXT_BYTES).then(|| top(xxhash_rust::xxh3::xxh3_64(t)));
         } else {
             for c in s.nfkc() {
                 if c.is_uppercase() {
@@ -125,23 +146,28 @@ impl Printer {
     /// The print of a URL: scheme, a leading `www.`, the fragment and a trailing `/`
     /// dropped, the host lower-cased; `None` for a blank one.
     pub fn url(&mut self, u: &str) -> Option<u64> {
-        let u = u.trim();
-        let rest = u.split_once("://").map_or(u, |(_, r)| r);
-        let rest = rest.split('#').next().unwrap_or("");
-        let (host, path) = match rest.find(['/', '?']) {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
+        let u = u.trim().as_bytes();
+        let rest = match memchr::memmem::find(u, b"://") {
+            Some(i) => &u[i + 3..],
+            None => u,
         };
-        let host = host.strip_prefix("www.").unwrap_or(host);
-        let host = host.strip_prefix("WWW.").unwrap_or(host);
-        let path = path.strip_suffix('/').unwrap_or(path);
+        let rest = match memchr::memchr(b'#', rest) {
+            Some(i) => &rest[..i],
+            None => rest,
+        };
+        let (host, path) = rest.split_at(memchr::memchr2(b'/', b'?', rest).unwrap_or(rest.len()));
+        let host = if host.len() >= 4 && host[..4].eq_ignore_ascii_case(b"www.") {
+            &host[4..]
+        } else {
+            host
+        };
+        let path = path.strip_suffix(b"/").unwrap_or(path);
         if host.is_empty() && path.is_empty() {
             return None;
         }
         self.buf.clear();
-        self.buf
-            .extend(host.bytes().map(|b| b.to_ascii_lowercase()));
-        self.buf.extend_from_slice(path.as_bytes());
+        self.buf.extend(host.iter().map(u8::to_ascii_lowercase));
+        self.buf.extend_from_slice(path);
         Some(top(xxhash_rust::xxh3::xxh3_64(&self.buf)))
     }
 
@@ -189,6 +215,12 @@ mod tests {
         // Too short to say where it came from.
         assert_eq!(p.text("thanks a lot!"), None);
         assert!(a < 1 << PRINT_BITS);
+        // The ASCII path and the Unicode path agree (a fullwidth text becomes ASCII).
+        for c in 0u8..128 {
+            let ascii = format!("some text {} more text", c as char);
+            let wide = format!("ｓｏｍｅ text {} more text", c as char);
+            assert_eq!(p.text(&ascii), p.text(&wide), "{c}");
+        }
         // Composed and decomposed accents are one text.
         assert_eq!(
             p.text("a café on the corner"),
