@@ -19,6 +19,8 @@ pub struct UrlField {
     text: Vec<Vec<String>>,
     /// Whether records are printed at all (`scan --no-prints`).
     prints: bool,
+    /// The URL paths then the text paths: the finder's paths, made once.
+    all: Vec<Vec<String>>,
 }
 
 /// The URL fields looked for when `--url-field` is not given.
@@ -31,6 +33,7 @@ impl Default for UrlField {
             columns: Vec::new(),
             text: Vec::new(),
             prints: true,
+            all: Vec::new(),
         })
     }
 }
@@ -75,7 +78,9 @@ impl UrlField {
             columns,
             text: split_paths(crate::prints::DEFAULT_TEXT_FIELDS),
             prints: true,
-        })
+            all: Vec::new(),
+        }
+        .joined())
     }
 
     /// The same URL fields, with the record text looked for at `paths` (dotted) instead
@@ -98,13 +103,19 @@ impl UrlField {
             ));
         }
         self.text = text;
-        Ok(self)
+        Ok(self.joined())
     }
 
     /// The same URL fields with no record printed: no text is looked for, no print kept.
     pub fn without_prints(mut self) -> UrlField {
         self.text.clear();
         self.prints = false;
+        self.joined()
+    }
+
+    /// The finder's paths made again after a change.
+    fn joined(mut self) -> UrlField {
+        self.all = self.paths.iter().chain(&self.text).cloned().collect();
         self
     }
 
@@ -154,17 +165,11 @@ impl UrlField {
         &self,
         line: &'a [u8],
     ) -> Result<UrlAndText<'a>, serde_json::Error> {
-        let all: Vec<&[String]> = self
-            .paths
-            .iter()
-            .chain(&self.text)
-            .map(Vec::as_slice)
-            .collect();
         let mut de = serde_json::Deserializer::from_slice(line);
         let found = Finder {
-            paths: &all,
+            paths: &self.all,
             urls: self.paths.len(),
-            live: live_bits(all.len()),
+            live: live_bits(self.all.len()),
             depth: 0,
         }
         .deserialize(&mut de)?;
@@ -206,7 +211,7 @@ fn live_bits(n: usize) -> u64 {
 
 /// Finds the URL at `rest` (a path below a column holding a JSON string) in `json`.
 pub(crate) fn find_in_json_str(json: &str, rest: &[String]) -> Option<String> {
-    let paths = [rest];
+    let paths = [rest.to_vec()];
     let mut de = serde_json::Deserializer::from_str(json);
     let found = Finder {
         paths: &paths,
@@ -243,7 +248,7 @@ struct Found<'de> {
 /// A visitor that follows only the live paths (a bit per path: the first `urls` are URL
 /// paths, the rest text paths) and skips everything else.
 struct Finder<'p> {
-    paths: &'p [&'p [String]],
+    paths: &'p [Vec<String>],
     urls: usize,
     live: u64,
     depth: usize,

@@ -71,9 +71,18 @@ fn top(h: u64) -> u64 {
 }
 
 /// Normalises and hashes text, reusing one buffer (one per reader).
-#[derive(Default)]
 pub struct Printer {
     buf: Vec<u8>,
+    spaces: memchr::memmem::Finder<'static>,
+}
+
+impl Default for Printer {
+    fn default() -> Printer {
+        Printer {
+            buf: Vec::new(),
+            spaces: memchr::memmem::Finder::new(b"  "),
+        }
+    }
 }
 
 impl Printer {
@@ -98,19 +107,21 @@ impl Printer {
             // NFKC leaves ASCII as it is. Lower case and white space → space in one pass
             // the compiler vectorises; runs of spaces (rare) collapsed after, found by
             // SIMD search.
+            let bytes = s.as_bytes();
             self.buf.clear();
-            self.buf.extend(s.as_bytes().iter().map(|&b| {
+            self.buf.resize(bytes.len(), 0);
+            for (o, &b) in self.buf.iter_mut().zip(bytes) {
                 let upper = b.is_ascii_uppercase();
                 let ws = matches!(b, b'\t'..=b'\r');
-                if upper {
+                *o = if upper {
                     b + 32
                 } else if ws {
                     b' '
                 } else {
                     b
-                }
-            }));
-            if memchr::memmem::find(&self.buf, b"  ").is_some() {
+                };
+            }
+            if self.spaces.find(&self.buf).is_some() {
                 let mut j = 0usize;
                 for i in 0..self.buf.len() {
                     let b = self.buf[i];
