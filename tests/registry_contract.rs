@@ -110,6 +110,8 @@ fn policy() -> Policy {
             date: date("2023-07-01"),
             org: Some("acme".into()),
         }],
+        crawlers: Vec::new(),
+        source_kinds: Vec::new(),
     }
 }
 
@@ -138,6 +140,7 @@ fn member(path: &str, content: &str, source: Option<(&str, u64)>, unattributed: 
             })
             .into_iter()
             .collect(),
+        hosts: None,
     }
 }
 

@@ -108,7 +108,7 @@ pub fn attribute_delimited<R: BufRead>(
                                 .map(|v| v.trim_ascii())
                                 .find(|v| !v.is_empty())
                                 .and_then(|v| std::str::from_utf8(v).ok());
-                            let source = url.and_then(|u| matcher.source_of_url(u));
+                            let source = url.and_then(|u| t.source_of(u, record_bytes, matcher));
                             t.count(source, record_bytes);
                         }
                     }

@@ -26,6 +26,8 @@ pub use format::{
     looks_like_json, sniff,
 };
 pub use host::{SourceMatcher, url_host};
+
+use crate::hosts::{HostCounts, HostTally};
 pub use json::{attribute_json, attribute_jsonl};
 #[cfg(feature = "parquet")]
 pub use parquet::attribute_parquet;
@@ -77,6 +79,9 @@ pub struct RecordStats {
     /// A read or decompression failure that ended the stream early, a footer refused, or
     /// `no-url-field` when records were read but none had a URL field.
     pub problem: Option<String>,
+    /// Records per URL host (bounded, see [`crate::hosts`]); `None` when the reader does
+    /// not measure hosts (Arrow, Parquet, opaque files), which opt-out findings then say.
+    pub hosts: Option<HostCounts>,
 }
 
 impl RecordStats {
@@ -102,6 +107,8 @@ struct Tally {
     /// Records longer than the record limit.
     too_long: u64,
     limit: u64,
+    /// Records per URL host.
+    hosts: HostTally,
 }
 
 impl Tally {
@@ -113,6 +120,7 @@ impl Tally {
             first_keys: None,
             too_long: 0,
             limit: 0,
+            hosts: HostTally::default(),
         }
     }
 
@@ -121,7 +129,7 @@ impl Tally {
         let source = match field.find(rec) {
             Ok(Some(url)) => {
                 self.with_url += 1;
-                matcher.source_of_url(&url)
+                self.source_of(&url, bytes, matcher)
             }
             Ok(None) => {
                 if self.first_keys.is_none() {
@@ -147,6 +155,13 @@ impl Tally {
         {
             self.st.problem = Some(no_url_field(field, keys));
         }
+    }
+
+    /// The source of a record's URL, its host counted (one host parse per record).
+    fn source_of(&mut self, url: &str, bytes: u64, matcher: &SourceMatcher) -> Option<usize> {
+        let host = url_host(url)?;
+        self.hosts.count(&host, bytes);
+        matcher.source_of_host(&host)
     }
 
     fn count(&mut self, source: Option<usize>, bytes: u64) {
@@ -183,6 +198,7 @@ impl Tally {
             .filter(|(_, (r, _))| *r > 0)
             .map(|(i, (r, b))| (i, *r, *b))
             .collect();
+        self.st.hosts = Some(self.hosts.finish());
         self.st
     }
 }

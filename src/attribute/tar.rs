@@ -201,7 +201,7 @@ fn flush(t: &mut Tally, s: Sample, matcher: &SourceMatcher) {
     if url.is_some() {
         t.with_url += 1;
     }
-    let source = url.and_then(|u| matcher.source_of_url(u));
+    let source = url.and_then(|u| t.source_of(u, s.bytes, matcher));
     t.count(source, s.bytes);
 }
 

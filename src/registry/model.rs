@@ -25,6 +25,8 @@ pub struct Member {
     pub shard: Shard,
     /// Its attributions.
     pub attributions: Vec<Attribution>,
+    /// Its records per URL host, when the reader measured them (stored with the shard).
+    pub hosts: Option<crate::hosts::HostCounts>,
 }
 
 /// A dataset version ready to register.

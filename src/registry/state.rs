@@ -31,6 +31,9 @@ pub const STATE_TABLES: &[&str] = &[
     "application_models",
     "application_uses",
     "disclosures",
+    "crawlers",
+    "source_kinds",
+    "optouts",
 ];
 
 /// Per-table digests (hex) and the root over them.

@@ -214,6 +214,7 @@ pub fn upsert_policy(c: &mut dyn Conn, p: &Policy) -> Result<(), RegistryError> 
             "store disclosure",
         )?;
     }
+    super::optout::upsert_rights(c, &p.crawlers, &p.source_kinds)?;
     Ok(())
 }
 
@@ -341,6 +342,7 @@ pub fn register(
     let id = insert_dataset(c, &info)?;
     insert_parents(c, id, &parents)?;
     let stored = c.store_shards(&ds.members)?;
+    super::optout::store_hosts(c, &ds.members, &stored.ids)?;
     c.write_members(
         Owner::Dataset(id),
         &super::member_rows(&ds.members, &stored.ids),
@@ -449,6 +451,7 @@ pub fn stage_part(
             .map(|m| m.shard.hash.as_bytes().as_slice()),
     )?;
     let stored = c.store_shards(&ds.members)?;
+    super::optout::store_hosts(c, &ds.members, &stored.ids)?;
     c.write_members(
         Owner::Part(part_id),
         &super::member_rows(&ds.members, &stored.ids),

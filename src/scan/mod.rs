@@ -260,6 +260,7 @@ fn member_of(
             problem: st.problem,
         },
         attributions,
+        hosts: st.hosts,
     }
 }
 

@@ -150,6 +150,8 @@ pub fn decode<'a>(blob: &'a [u8], config: &blake3::Hash, ids: &[String]) -> Opti
             per_source: Vec::new(),
             problem: None,
             failed: false,
+            // Hosts are stored with the shard, which a saved state implies is registered.
+            hosts: None,
         };
         let problem = r.bytes()?;
         if r.u64()? == 1 {
