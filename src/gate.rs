@@ -299,7 +299,7 @@ fn decide(
             unique.push(f);
         }
     }
-    let mut findings = unique;
+    let findings = unique;
     let mut sources: Vec<(String, Vec<Verdict>)> =
         sources_of.into_iter().map(|s| (s, Vec::new())).collect();
     for f in findings.iter().filter(|f| blocks(f, opts.allow_unknown)) {

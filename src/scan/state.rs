@@ -210,6 +210,7 @@ mod tests {
                 unattributed_bytes: 20,
                 problem: Some("oops".into()),
                 failed: false,
+                hosts: None,
             },
         };
         let other = FileFacts {
