@@ -31,42 +31,59 @@ impl HostCounts {
 }
 
 /// Counts records per host while a shard is read. Hosts are lower-cased; a host seen
-/// after [`TRACKED_HOSTS`] others is counted as "other".
+/// after [`TRACKED_HOSTS`] others is counted as "other". The hot path (once per record):
+/// the previous record's host compared first (runs of one host are common), then one
+/// borrowed lookup with a fast hash; only a new host allocates.
 #[derive(Clone, Debug, Default)]
 pub struct HostTally {
-    by_host: HashMap<String, (u64, u64)>,
+    /// (host, records, bytes), in order of first sight.
+    hosts: Vec<(String, u64, u64)>,
+    index: HashMap<String, usize, foldhash::fast::RandomState>,
+    /// The slot of the previous record's host.
+    last: usize,
     other: (u64, u64),
 }
 
 impl HostTally {
-    /// Counts one record of `bytes` bytes from `host`. Borrowed lookups: a host already
-    /// seen allocates nothing.
+    /// Counts one record of `bytes` bytes from `host`.
     pub fn count(&mut self, host: &str, bytes: u64) {
-        let slot = if let Some(v) = self.by_host.get_mut(host) {
-            v
-        } else if host.bytes().any(|c| c.is_ascii_uppercase()) {
-            let lower = host.to_ascii_lowercase();
-            if self.by_host.contains_key(&lower) || self.by_host.len() < TRACKED_HOSTS {
-                self.by_host.entry(lower).or_default()
-            } else {
-                &mut self.other
-            }
-        } else if self.by_host.len() < TRACKED_HOSTS {
-            self.by_host.entry(host.to_string()).or_default()
-        } else {
-            &mut self.other
+        let slot = match self.hosts.get(self.last) {
+            Some((h, _, _)) if h == host => Some(self.last),
+            _ => self.slot(host),
         };
-        slot.0 = slot.0.saturating_add(1);
-        slot.1 = slot.1.saturating_add(bytes);
+        let (r, b) = match slot {
+            Some(k) => {
+                self.last = k;
+                let (_, r, b) = &mut self.hosts[k];
+                (r, b)
+            }
+            None => (&mut self.other.0, &mut self.other.1),
+        };
+        *r = r.saturating_add(1);
+        *b = b.saturating_add(bytes);
+    }
+
+    /// The slot of `host`, made when there is room; `None`: count it as other.
+    fn slot(&mut self, host: &str) -> Option<usize> {
+        if let Some(&k) = self.index.get(host) {
+            return Some(k);
+        }
+        let lower = host.to_ascii_lowercase();
+        if let Some(&k) = self.index.get(&lower) {
+            return Some(k);
+        }
+        if self.hosts.len() >= TRACKED_HOSTS {
+            return None;
+        }
+        let k = self.hosts.len();
+        self.index.insert(lower.clone(), k);
+        self.hosts.push((lower, 0, 0));
+        Some(k)
     }
 
     /// The bounded counts: the [`TOP_HOSTS`] hosts with most records, the rest as other.
     pub fn finish(self) -> HostCounts {
-        let mut all: Vec<(String, u64, u64)> = self
-            .by_host
-            .into_iter()
-            .map(|(h, (r, b))| (h, r, b))
-            .collect();
+        let mut all = self.hosts;
         all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let mut other = self.other;
         for (_, r, b) in all.iter().skip(TOP_HOSTS) {

@@ -13,6 +13,7 @@
 
 pub mod attribute;
 pub mod audit;
+pub mod audit_hosts;
 pub mod card;
 pub mod checkpoint;
 pub mod cli;
@@ -26,13 +27,13 @@ pub mod gate;
 pub mod hosts;
 pub mod licence;
 pub mod lineage;
+pub mod optout;
 pub mod output;
 pub mod policy;
 pub mod policy_rights;
-pub mod optout;
 pub mod registry;
-pub mod rights;
 pub mod report;
+pub mod rights;
 pub mod scan;
 pub mod suggest;
 pub mod summary;

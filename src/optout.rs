@@ -224,7 +224,11 @@ fn csv_rows(name: &str, bytes: &[u8], given: &Given) -> Result<Vec<Reservation>>
         let rec = rec.map_err(|e| Error::input(name, format!("not CSV: {e}")))?;
         let line = rec.position().map_or(0, |p| p.line());
         let at = |m: String| Error::input(format!("{name}:{line}"), m);
-        if out.is_empty() && rec.get(0).is_some_and(|h| h.trim().eq_ignore_ascii_case("host")) {
+        if out.is_empty()
+            && rec
+                .get(0)
+                .is_some_and(|h| h.trim().eq_ignore_ascii_case("host"))
+        {
             continue;
         }
         if rec.len() != 3 {

@@ -10,10 +10,10 @@ use toml::Spanned;
 
 use crate::error::{Error, Result};
 use crate::licence::{AI_TRAINING, DELETE_ON_END, Licence};
+use crate::policy_rights::{self as rights, RawCrawler};
 use crate::registry::{
     Application, Cap, Disclosure, EventDraft, Grant, Policy, Registry, Source, Subject, TrainingRun,
 };
-use crate::policy_rights::{self as rights, RawCrawler};
 pub use crate::types::normalise_domain;
 use crate::types::{DatasetRef, Date, Period, check_ident, check_use};
 

@@ -229,7 +229,7 @@ struct RulePaths {
 }
 
 /// Paths tried per robots.txt, so that a hostile file costs bounded work.
-const MAX_PROBES: usize = 256;
+const MAX_PROBES: usize = 64;
 
 impl robotstxt::RobotsParseHandler for RulePaths {
     fn handle_robots_start(&mut self) {}
@@ -289,6 +289,28 @@ mod tests {
         // A group naming the crawler overrides `*` (RFC 9309 2.2.1).
         let own = robots("User-agent: *\nDisallow: /\n\nUser-agent: ccbot\nAllow: /\n");
         assert_eq!(coverage(&own, &["CCBot".to_string()]), Coverage::Nothing);
+    }
+
+    #[test]
+    fn hostile_robots_files_do_not_panic() {
+        let agents = vec!["CCBot".to_string(), "*".to_string()];
+        let long = "a".repeat(100_000);
+        for body in [
+            "Disallow: /ä*$\nUser-agent: CCBot\nDisallow: /%E4%\n",
+            "User-agent: \u{0}\u{7f}\nDisallow:\u{feff}/\n",
+            "User-agent CCBot\nDisallow /\n:::\n\r\r\n",
+            &format!("User-agent: {long}\nDisallow: /{long}*\n"),
+            "User-agent: *\nDisallow: *\nDisallow: $\nDisallow: //\n",
+        ] {
+            let _ = coverage(&robots(body), &agents);
+        }
+        // Probes are bounded whatever the number of rules.
+        let many: String = (0..10_000).map(|i| format!("Disallow: /p{i}\n")).collect();
+        let body = format!("User-agent: CCBot\n{many}");
+        match coverage(&robots(&body), &agents) {
+            Coverage::Paths { paths, .. } => assert_eq!(paths.len(), MAX_PROBES),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

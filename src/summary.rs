@@ -157,11 +157,8 @@ pub fn build(reg: &dyn Registry, model: &str) -> Result<Summary> {
         ));
     };
     let kinds: BTreeMap<String, SourceKind> = reg.source_kinds()?.into_iter().collect();
-    let names: BTreeMap<String, String> = reg
-        .sources()?
-        .into_iter()
-        .map(|s| (s.id, s.name))
-        .collect();
+    let names: BTreeMap<String, String> =
+        reg.sources()?.into_iter().map(|s| (s.id, s.name)).collect();
     let matcher = crate::attribute::SourceMatcher::new(&reg.sources()?);
     // The versions trained on, their content per source, hosts and formats.
     let mut infos: Vec<DatasetInfo> = Vec::new();
@@ -212,17 +209,18 @@ pub fn build(reg: &dyn Registry, model: &str) -> Result<Summary> {
         .extend(sources(reg, &run, &kinds, &names, &per_source)?);
     let total: u64 = hosts.values().fold(0u64, |t, (_, b)| t.saturating_add(*b));
     s.top_domains = top_domains(&hosts, total);
-    s.sections
-        .push(crawled(
-            reg,
-            &kinds,
-            &per_source,
-            &infos,
-            &s.top_domains,
-            hosts.len(),
+    s.sections.push(crawled(
+        reg,
+        &kinds,
+        &per_source,
+        &infos,
+        &Crawled {
+            top: &s.top_domains,
+            hosts: hosts.len(),
             unnamed,
-            &crawled_versions,
-        )?);
+            versions: &crawled_versions,
+        },
+    )?);
     s.sections.push(processing(reg, &run)?);
     s.to_be_completed = s
         .sections
@@ -456,17 +454,27 @@ fn sources(
     Ok(out)
 }
 
+/// What the host counts say about crawled content.
+struct Crawled<'a> {
+    /// The top domain names.
+    top: &'a [Domain],
+    /// Hosts with crawled content.
+    hosts: usize,
+    /// Records and bytes not counted by host name.
+    unnamed: (u64, u64),
+    /// Versions holding crawled hosts.
+    versions: &'a BTreeSet<String>,
+}
+
 /// Section 2.3: crawled and scraped data.
 fn crawled(
     reg: &dyn Registry,
     kinds: &BTreeMap<String, SourceKind>,
     per_source: &BTreeMap<Option<String>, Content>,
     infos: &[DatasetInfo],
-    top: &[Domain],
-    hosts: usize,
-    unnamed: (u64, u64),
-    crawled_versions: &BTreeSet<String>,
+    c: &Crawled<'_>,
 ) -> Result<Section> {
+    let (top, hosts, unnamed, crawled_versions) = (c.top, c.hosts, c.unnamed, c.versions);
     let crawlers = reg.crawlers()?;
     let crawled_sources: BTreeSet<&String> = per_source
         .keys()
@@ -479,9 +487,11 @@ fn crawled(
             .iter()
             .filter(|i| {
                 crawled_versions.contains(&i.dataset.to_string())
-                    || crawled_sources
-                        .iter()
-                        .any(|s| per_source[&Some((*s).clone())].datasets.contains(&i.dataset.to_string()))
+                    || crawled_sources.iter().any(|s| {
+                        per_source[&Some((*s).clone())]
+                            .datasets
+                            .contains(&i.dataset.to_string())
+                    })
             })
             .map(|i| i.collected)
             .collect();
@@ -573,7 +583,9 @@ fn processing(reg: &dyn Registry, run: &TrainingRun) -> Result<Section> {
             .findings
             .iter()
             .filter(|f| f.verdict == v)
-            .fold((0u64, 0u64), |(n, r), f| (n + 1, r.saturating_add(f.records)))
+            .fold((0u64, 0u64), |(n, r), f| {
+                (n + 1, r.saturating_add(f.records))
+            })
     };
     let mut fields = vec![open(
         "Measures to identify and comply with reservations of rights (opt-out policy)",
@@ -597,7 +609,10 @@ fn processing(reg: &dyn Registry, run: &TrainingRun) -> Result<Section> {
             agents.join(", "),
         ));
         for (v, what) in [
-            (Verdict::OptedOut, "Content reserved when collected (opted-out)"),
+            (
+                Verdict::OptedOut,
+                "Content reserved when collected (opted-out)",
+            ),
             (
                 Verdict::OptedOutLater,
                 "Content reserved after collection, before training (opted-out-later)",
@@ -615,9 +630,16 @@ fn processing(reg: &dyn Registry, run: &TrainingRun) -> Result<Section> {
         "C2PA training-mining assertions",
         "not read by provtrack (no C2PA reader is built in)",
     ));
-    fields.push(open("Measures to remove illegal content from the training data"));
+    fields.push(open(
+        "Measures to remove illegal content from the training data",
+    ));
     fields.push(open("Other relevant information (optional)"));
-    Ok(section("3", "Relevant data processing aspects", fields, Vec::new()))
+    Ok(section(
+        "3",
+        "Relevant data processing aspects",
+        fields,
+        Vec::new(),
+    ))
 }
 
 #[cfg(test)]

@@ -83,7 +83,11 @@ fn the_sample_story_finds_each_reservation_case() {
     assert_eq!(undecided.len(), 2, "{undecided:?}");
     // The images of getty-images@2021 have no URLs: measured (no host), never a doubt.
     assert!(!undecided.iter().any(|f| f.0.starts_with("getty")));
-    assert!(undecided.iter().all(|f| f.2 == 37 && f.3.contains("/threads/")));
+    assert!(
+        undecided
+            .iter()
+            .all(|f| f.2 == 37 && f.3.contains("/threads/"))
+    );
     // notx.com reserved itself in 2024, after every run on web-mix: nothing to find.
     assert!(
         !r["findings"]
@@ -94,9 +98,11 @@ fn the_sample_story_finds_each_reservation_case() {
         "{r}"
     );
     // The use is ai-training; the verdict filter knows the new codes.
-    assert!(r["findings"].as_array().unwrap().iter().all(|f| {
-        !f["verdict"].as_str().unwrap().contains("opt") || f["use"] == "ai-training"
-    }));
+    assert!(
+        r["findings"].as_array().unwrap().iter().all(|f| {
+            !f["verdict"].as_str().unwrap().contains("opt") || f["use"] == "ai-training"
+        })
+    );
     let only = env.json(&["report", "--verdict", "opted-out-later"]);
     assert_eq!(only["findings"].as_array().unwrap().len(), 1);
     let e = env.fails(&["report", "--verdict", "opted-ot"]);
@@ -227,6 +233,39 @@ fn robots_groups_decide_for_the_policy_crawlers_and_the_gate_sees_it() {
     assert_eq!(verdicts(&g), vec!["opted-out"], "{g}");
     assert_eq!(g["findings"][0]["records"], 4);
     assert_eq!(g["findings"][0]["source"], "blogs");
+    // The audit shows the source's hosts, each with its reservation, and the finding.
+    let a = env.json(&["audit", "blogs"]);
+    let hosts: Vec<(String, u64, String)> = a["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap().to_string(),
+                h["records"].as_u64().unwrap(),
+                h["reserved"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hosts,
+        vec![
+            ("a.blog.example".to_string(), 4, "host".to_string()),
+            ("b.blog.example".to_string(), 2, "none".to_string()),
+        ]
+    );
+    assert!(
+        a["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["verdict"] == "opted-out")
+    );
+    // The HTML report lists the reservations and the findings, escaped.
+    env.ok(&["html-report", "--out", "r.html"]);
+    let html = std::fs::read_to_string(env.path("r.html")).unwrap();
+    assert!(html.contains("Rights reservations") && html.contains("a.blog.example"));
+    assert!(html.contains("opted-out"));
 }
 
 #[test]
@@ -283,7 +322,12 @@ fn path_level_and_unmeasured_content_is_undecided_never_clear() {
     let (code, g) = gate(&env, "2023-06-01");
     assert_eq!(code, 1);
     assert_eq!(verdicts(&g), vec!["opt-out-undecided"], "{g}");
-    assert!(g["findings"][0]["detail"].as_str().unwrap().contains("/drafts/"));
+    assert!(
+        g["findings"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/drafts/")
+    );
     // A shard of more hosts than are kept by name (64): a reserved host among the rest is
     // not seen by name, and its records may be there.
     env.write(
@@ -349,10 +393,22 @@ fn bad_evidence_is_one_line_exit_2_and_changes_nothing() {
     let env = blogs();
     let before = env.dump();
     env.write("ev/nohost.txt", "User-agent: *\nDisallow: /\n");
-    let e = env.fails(&["optout", "import", "ev/nohost.txt", "--fetched", "2023-01-01"]);
+    let e = env.fails(&[
+        "optout",
+        "import",
+        "ev/nohost.txt",
+        "--fetched",
+        "2023-01-01",
+    ]);
     assert!(e.contains("nohost.txt") && e.contains("--host"), "{e}");
-    env.write("ev/ok.txt", "# host: a.blog.example\n# fetched: 2023-01-01\n");
-    env.write("ev/bad.csv", "host,path,date\na.blog.example,/x/,2023-02-30\n");
+    env.write(
+        "ev/ok.txt",
+        "# host: a.blog.example\n# fetched: 2023-01-01\n",
+    );
+    env.write(
+        "ev/bad.csv",
+        "host,path,date\na.blog.example,/x/,2023-02-30\n",
+    );
     // One bad file of two: nothing is stored.
     let e = env.fails(&["optout", "import", "ev/ok.txt", "ev/bad.csv"]);
     assert!(e.contains("bad.csv:2"), "{e}");
@@ -477,7 +533,9 @@ fn top_domains_are_the_top_tenth_by_bytes_from_known_counts() {
     let mut expect = Vec::new();
     for i in 1..=11u64 {
         let host = format!("h{i:02}.web.example");
-        let lines: String = (0..i).map(|k| rec(&format!("https://{host}/{k:03}"))).collect();
+        let lines: String = (0..i)
+            .map(|k| rec(&format!("https://{host}/{k:03}")))
+            .collect();
         let bytes = lines.len() as u64;
         total += bytes;
         expect.push((host.clone(), i, bytes));
@@ -514,4 +572,60 @@ fn top_domains_are_the_top_tenth_by_bytes_from_known_counts() {
         .map(|(h, r, b)| (h.clone(), *r, *b, b * 10_000 / total))
         .collect();
     assert_eq!(top, want);
+}
+
+/// The sample story's reservation findings, on a SQLite file and on PostgreSQL (always,
+/// where PostgreSQL is installed; the whole file runs there with
+/// `PROVTRACK_TEST_POSTGRES=1`): the same report, summary and verify.
+#[cfg(feature = "postgres")]
+#[test]
+fn the_same_findings_on_postgresql() {
+    use common::pg;
+    if pg::server().is_none() {
+        assert!(
+            !pg::enabled(),
+            "PROVTRACK_TEST_POSTGRES=1 but PostgreSQL is not installed"
+        );
+        eprintln!("notice: PostgreSQL is not installed (apt-get install postgresql); skipped");
+        return;
+    }
+    let on = |postgres: bool| -> (serde_json::Value, String) {
+        let mut env = Env::new();
+        env.registry = if postgres {
+            pg::fresh_database()
+        } else {
+            env.db.display().to_string()
+        };
+        env.ok(&["apply", &samples("policy.toml")]);
+        for args in common::story_scans() {
+            env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        env.ok(&[
+            "optout",
+            "import",
+            &samples("optout/news.example.org.robots.txt"),
+            &samples("optout/example-blog.net.robots.txt"),
+            &samples("optout/reservations.csv"),
+        ]);
+        env.ok(&[
+            "optout",
+            "import",
+            &samples("optout/forum.example.com.tdmrep.json"),
+            "--host",
+            "forum.example.com",
+            "--fetched",
+            "2022-01-01",
+        ]);
+        env.ok(&["verify"]);
+        let report = env.json(&["report"]);
+        let summary = env.ok(&["summary", "acme-chat-1", "--template", "eu-ai-act"]);
+        (report, summary)
+    };
+    let sqlite = on(false);
+    let postgres = on(true);
+    assert_eq!(sqlite.0, postgres.0);
+    assert_eq!(sqlite.1, postgres.1);
+    for v in ["opted-out", "opted-out-later", "opt-out-undecided"] {
+        assert!(!of(&postgres.0, v).is_empty(), "{v}");
+    }
 }

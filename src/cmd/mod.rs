@@ -190,11 +190,12 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::HtmlReport { out } => html::run(&ctx, &out),
         Command::Demo => demo::run(&ctx),
         Command::Optout {
-            command: OptoutCommand::Import {
-                files,
-                host,
-                fetched,
-            },
+            command:
+                OptoutCommand::Import {
+                    files,
+                    host,
+                    fetched,
+                },
         } => optout::import(&ctx, &files, host, fetched),
         Command::Optout {
             command: OptoutCommand::List,

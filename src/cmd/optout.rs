@@ -113,7 +113,10 @@ pub fn import(
         all.len(),
         read.len()
     ));
-    ctx.emit(&serde_json::json!({ "reservations": rows, "new": new }), &table(&rows))?;
+    ctx.emit(
+        &serde_json::json!({ "reservations": rows, "new": new }),
+        &table(&rows),
+    )?;
     Ok(Exit::Success)
 }
 

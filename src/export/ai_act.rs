@@ -24,7 +24,9 @@ fn md(s: &str) -> String {
 }
 
 fn md_value(f: &Field) -> String {
-    f.value.as_deref().map_or_else(|| TO_COMPLETE.to_string(), md)
+    f.value
+        .as_deref()
+        .map_or_else(|| TO_COMPLETE.to_string(), md)
 }
 
 fn md_grid(out: &mut String, g: &Grid) {

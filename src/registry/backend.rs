@@ -304,10 +304,7 @@ impl<B: Backend> Registry for B {
         super::optout::source_kinds(&mut *self.read())
     }
 
-    fn dataset_hosts(
-        &self,
-        r: &DatasetRef,
-    ) -> Result<Option<super::DatasetHosts>, RegistryError> {
+    fn dataset_hosts(&self, r: &DatasetRef) -> Result<Option<super::DatasetHosts>, RegistryError> {
         super::optout::dataset_hosts(&mut *self.read(), r)
     }
 

@@ -37,7 +37,11 @@ fn store_counts(c: &mut dyn Conn, shard: i64, h: &HostCounts) -> Result<(), Regi
     let sql = "INSERT INTO shard_hosts (shard_id, host, records, bytes) VALUES (?1, ?2, ?3, ?4) \
                ON CONFLICT (shard_id, host) DO NOTHING";
     for (host, records, bytes) in &h.top {
-        c.execute(sql, params![shard, host, *records, *bytes], "store shard hosts")?;
+        c.execute(
+            sql,
+            params![shard, host, *records, *bytes],
+            "store shard hosts",
+        )?;
     }
     // Always one remainder row: a shard with rows is a shard whose hosts were measured.
     c.execute(

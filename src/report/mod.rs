@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 pub use collections::{COLLECTION, RETENTION};
+pub use optout::{Judged, State, judge_all, state_on};
 
 use crate::error::Result;
 use crate::registry::{DatasetInfo, Registry, SourceUsage, Subject, TrainingRun};

@@ -29,27 +29,53 @@ pub enum State<'a> {
     Clear,
 }
 
-/// The reservations in force on `date` for `agents`: per protocol, the latest robots.txt
-/// snapshot and the latest TDMRep file fetched on or before it; every CSV row dated on or
-/// before it. A whole-host reservation wins over a path-level one.
-pub fn state_on<'a>(rs: &'a [Reservation], date: Date, agents: &[String]) -> State<'a> {
+/// A reservation with what it covers for the registry's crawlers, judged once per report.
+#[derive(Clone, Debug)]
+pub struct Judged {
+    /// The reservation.
+    pub reservation: Reservation,
+    /// What it covers.
+    pub coverage: Coverage,
+}
+
+/// Every reservation judged for `agents`, by host.
+pub fn judge_all(all: Vec<Reservation>, agents: &[String]) -> HashMap<String, Vec<Judged>> {
+    let mut by_host: HashMap<String, Vec<Judged>> = HashMap::new();
+    for r in all {
+        let coverage = rights::coverage(&r, agents);
+        by_host.entry(r.host.clone()).or_default().push(Judged {
+            reservation: r,
+            coverage,
+        });
+    }
+    by_host
+}
+
+/// The reservations in force on `date`: per protocol, the latest robots.txt snapshot and
+/// the latest TDMRep file fetched on or before it; every CSV row dated on or before it. A
+/// whole-host reservation wins over a path-level one.
+pub fn state_on(js: &[Judged], date: Date) -> State<'_> {
     let latest = |p: Protocol| {
-        rs.iter()
+        js.iter()
+            .map(|j| &j.reservation)
             .filter(|r| r.protocol == p && r.date <= date)
             .map(|r| r.date)
             .max()
     };
     let (robots, tdmrep) = (latest(Protocol::Robots), latest(Protocol::Tdmrep));
-    let mut partial: Option<State<'a>> = None;
-    for r in rs.iter().filter(|r| match r.protocol {
-        Protocol::Robots => Some(r.date) == robots,
-        Protocol::Tdmrep => Some(r.date) == tdmrep,
-        Protocol::Csv => r.date <= date,
+    let mut partial: Option<State<'_>> = None;
+    for j in js.iter().filter(|j| {
+        let r = &j.reservation;
+        match r.protocol {
+            Protocol::Robots => Some(r.date) == robots,
+            Protocol::Tdmrep => Some(r.date) == tdmrep,
+            Protocol::Csv => r.date <= date,
+        }
     }) {
-        match rights::coverage(r, agents) {
-            Coverage::Host { agent } => return State::Host(r, agent),
+        match &j.coverage {
+            Coverage::Host { agent } => return State::Host(&j.reservation, agent.clone()),
             Coverage::Paths { agent, paths } if partial.is_none() => {
-                partial = Some(State::Paths(r, agent, paths));
+                partial = Some(State::Paths(&j.reservation, agent.clone(), paths.clone()));
             }
             _ => {}
         }
@@ -68,8 +94,7 @@ fn evidence(r: &Reservation, agent: &str) -> String {
 }
 
 struct Rights {
-    by_host: HashMap<String, Vec<Reservation>>,
-    agents: Vec<String>,
+    by_host: HashMap<String, Vec<Judged>>,
     matcher: SourceMatcher,
     hosts: HashMap<DatasetRef, Option<DatasetHosts>>,
 }
@@ -96,8 +121,7 @@ impl Rights {
             .by_host
             .iter()
             .filter(|(h, rs)| {
-                !seen.contains(h.as_str())
-                    && !matches!(state_on(rs, date, &self.agents), State::Clear)
+                !seen.contains(h.as_str()) && !matches!(state_on(rs, date), State::Clear)
             })
             .map(|(h, _)| h.as_str())
             .collect();
@@ -148,13 +172,8 @@ pub(super) fn judge(
     if all.is_empty() {
         return Ok(());
     }
-    let mut by_host: HashMap<String, Vec<Reservation>> = HashMap::new();
-    for r in all {
-        by_host.entry(r.host.clone()).or_default().push(r);
-    }
     let mut rights = Rights {
-        by_host,
-        agents: rights::agents(&reg.crawlers()?),
+        by_host: judge_all(all, &rights::agents(&reg.crawlers()?)),
         matcher: SourceMatcher::new(&reg.sources()?),
         hosts: HashMap::new(),
     };
@@ -225,8 +244,8 @@ fn judge_version(
             source: rights.source(host),
             counts: (*shards, *records, *bytes),
         };
-        let at_collection = state_on(rs, collected, &rights.agents);
-        let at_training = run.map(|r| state_on(rs, r.date, &rights.agents));
+        let at_collection = state_on(rs, collected);
+        let at_training = run.map(|r| state_on(rs, r.date));
         let n = thousands(*records);
         match (&at_collection, &at_training) {
             (State::Host(r, agent), _) => findings.push(about.finding(
@@ -295,12 +314,7 @@ fn judge_version(
 
 /// At most five items, then how many more.
 fn shown(items: &[String]) -> String {
-    let mut s = items
-        .iter()
-        .take(5)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
+    let mut s = items.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
     if items.len() > 5 {
         s.push_str(&format!(" and {} more", items.len() - 5));
     }
