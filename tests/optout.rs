@@ -386,6 +386,16 @@ fn verify_catches_an_edited_reservation() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // So are host counts edited to hide a host's records.
+    let env = blogs();
+    env.ok(&["verify"]);
+    env.tamper(
+        "UPDATE shard_hosts SET records = 0 WHERE host = 'a.blog.example'",
+        "UPDATE shard_hosts SET records = 0 WHERE host = 'a.blog.example'",
+    );
+    let out = env.run(&["verify", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("host counts edited"));
 }
 
 #[test]

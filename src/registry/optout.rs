@@ -19,6 +19,21 @@ pub struct DatasetHosts {
     pub unmeasured: (u64, u64, u64),
 }
 
+impl DatasetHosts {
+    /// BLAKE3 (hex) over the rows, in order: what the registering event records, so that
+    /// `verify` catches host counts edited outside provtrack.
+    pub fn digest(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(b"provtrack-hosts-v1\0");
+        for (host, records, bytes, shards) in &self.hosts {
+            h.update(format!("{host}\0{records}\0{bytes}\0{shards}\n").as_bytes());
+        }
+        let (s, r, b) = self.unmeasured;
+        h.update(format!("\0unmeasured\0{s}\0{r}\0{b}\n").as_bytes());
+        h.finalize().to_hex().to_string()
+    }
+}
+
 /// Stores the host counts of the members' shards (`ids`, in the members' order); a shard
 /// already counted keeps its rows (same bytes, same hosts).
 pub fn store_hosts(c: &mut dyn Conn, members: &[Member], ids: &[i64]) -> Result<(), RegistryError> {

@@ -357,10 +357,11 @@ pub fn register(
         read::dataset_totals(c, id)?
     };
     let changed = state::changed(c, before, Some(id))?;
-    append_event(
-        c,
-        &state::with_totals(event.clone(), Some(&totals), changed),
-    )?;
+    let mut event = state::with_totals(event.clone(), Some(&totals), changed);
+    if let Some(h) = super::optout::dataset_hosts(c, &ds.dataset)? {
+        event.payload["hosts"] = h.digest().into();
+    }
+    append_event(c, &event)?;
     pause_before_commit();
     Ok(Registered::Created {
         inherited_shards: stored.inherited,
