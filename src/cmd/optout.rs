@@ -124,6 +124,11 @@ pub fn import(
 pub fn list(ctx: &Context) -> Result<Exit> {
     let reg = ctx.open()?;
     let all = reg.optouts()?;
+    if all.is_empty() {
+        ctx.ui.info(format_args!(
+            "no reservation recorded (optout import): opt-outs are not judged"
+        ));
+    }
     let agents = rights::agents(&reg.crawlers()?);
     let rows: Vec<Row<'_>> = all.iter().map(|r| row(r, &agents)).collect();
     ctx.emit(&serde_json::json!({ "reservations": rows }), &table(&rows))?;
