@@ -108,6 +108,16 @@ impl State {
         })
     }
 
+    /// Whether `committed` was recorded by an older schema (it names fewer tables) and this
+    /// state differs from it only by the tables added since, all empty: its root was
+    /// computed over fewer tables, so only the digests can be compared.
+    pub fn upgraded_from(&self, committed: &State) -> bool {
+        STATE_TABLES
+            .iter()
+            .any(|t| !committed.tables.contains_key(*t))
+            && self.differing(committed).is_empty()
+    }
+
     /// The tables whose digests differ from `committed`'s. A table `committed` does not
     /// name (added by a later schema) must be empty.
     pub fn differing(&self, committed: &State) -> Vec<String> {
@@ -357,5 +367,9 @@ mod tests {
         );
         assert_eq!(now.differing(&committed), vec!["retractions".to_string()]);
         assert_ne!(now.root(), committed.root());
+        assert!(!now.upgraded_from(&committed));
+        now.tables
+            .insert("retractions".into(), table_digest("retractions", &[]));
+        assert!(now.upgraded_from(&committed));
     }
 }
