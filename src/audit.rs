@@ -184,6 +184,8 @@ pub struct Audit {
     pub disclosures: Vec<AuditDisclosure>,
     /// Every finding that touches the source in the audited datasets.
     pub findings: Vec<Finding>,
+    /// Its content per URL host, with each host's rights reservation.
+    pub hosts: Vec<crate::audit_hosts::AuditHost>,
 }
 
 fn keep(opts: &AuditOptions, row: &ContentRow) -> bool {
@@ -487,6 +489,8 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
         });
     }
     let findings: Vec<Finding> = all_findings.into_iter().filter(|f| touches(f)).collect();
+    let audited: Vec<DatasetRef> = names.iter().map(|r| (*r).clone()).collect();
+    let hosts = crate::audit_hosts::hosts(reg, &source.id, &audited)?;
 
     Ok(Audit {
         volume: volume(&content, &grants, opts),
@@ -499,5 +503,6 @@ pub fn build(reg: &dyn Registry, opts: &AuditOptions) -> Result<Audit> {
         applications,
         disclosures,
         findings,
+        hosts,
     })
 }

@@ -158,6 +158,15 @@ pub enum Command {
     },
     /// Run the bundled sample scenario in a temporary registry and print its findings.
     Demo,
+    /// Rights reservations (text-and-data-mining opt-outs) as dated evidence.
+    Optout {
+        #[command(subcommand)]
+        /// What to do.
+        command: OptoutCommand,
+    },
+    /// The EU AI Act public summary of a model's training content (the Commission's July
+    /// 2025 template), filled from the registry: `--format md` (default), `json` or `html`.
+    Summary(SummaryArgs),
     /// Build a synthetic registry for benchmarks (through the same registry calls as
     /// apply and scan).
     #[command(hide = true)]
@@ -213,6 +222,45 @@ pub enum DatasetCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+/// Subcommands of `optout`.
+#[derive(Debug, Subcommand)]
+pub enum OptoutCommand {
+    /// Record reservation evidence, in one transaction with its event: robots.txt
+    /// snapshots (host and fetch date from `# host:` / `# fetched:` header lines or the
+    /// flags), W3C TDMRep files (`*.json`, with --host and --fetched) and CSVs of
+    /// host,path,date rows (`*.csv`).
+    Import {
+        /// The evidence files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The host a robots.txt or TDMRep file is about.
+        #[arg(long)]
+        host: Option<String>,
+        /// The date a robots.txt or TDMRep file was fetched, YYYY-MM-DD.
+        #[arg(long)]
+        fetched: Option<Date>,
+    },
+    /// The recorded reservations, with what each covers for the policy's crawlers.
+    List,
+}
+
+/// Arguments of `summary`.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// The model (a training run's model name).
+    pub model: String,
+    /// The template to fill.
+    #[arg(long, value_enum)]
+    pub template: SummaryTemplate,
+}
+
+/// Templates `summary` fills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SummaryTemplate {
+    /// The EU AI Act (Art. 53(1)(d)) public summary of training content, July 2025.
+    EuAiAct,
 }
 
 /// Subcommands of `key`.

@@ -292,6 +292,15 @@ fn decide(
             f.dataset = Some(report::Holder::Directory(label.clone()));
         }
     }
+    // The planned run's finding about its version's collection (a cap, a reservation) is
+    // the collection's own once the model is dropped: one finding.
+    let mut unique: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings {
+        if !unique.contains(&f) {
+            unique.push(f);
+        }
+    }
+    let findings = unique;
     let mut sources: Vec<(String, Vec<Verdict>)> =
         sources_of.into_iter().map(|s| (s, Vec::new())).collect();
     for f in findings.iter().filter(|f| blocks(f, opts.allow_unknown)) {

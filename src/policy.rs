@@ -10,9 +10,11 @@ use toml::Spanned;
 
 use crate::error::{Error, Result};
 use crate::licence::{AI_TRAINING, DELETE_ON_END, Licence};
+use crate::policy_rights::{self as rights, RawCrawler};
 use crate::registry::{
     Application, Cap, Disclosure, EventDraft, Grant, Policy, Registry, Source, Subject, TrainingRun,
 };
+pub use crate::types::normalise_domain;
 use crate::types::{DatasetRef, Date, Period, check_ident, check_use};
 
 #[derive(Deserialize)]
@@ -32,6 +34,8 @@ struct RawPolicy {
     disclosure: Vec<Spanned<RawDisclosure>>,
     #[serde(default, rename = "use")]
     uses: Vec<Spanned<RawUse>>,
+    #[serde(default)]
+    crawler: Vec<Spanned<RawCrawler>>,
 }
 
 /// A custom use word the policy declares (`[[use]] id = "fine-tuning"`).
@@ -52,6 +56,7 @@ struct RawSource {
     name: Option<String>,
     #[serde(default)]
     domains: Vec<S<String>>,
+    kind: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -380,6 +385,10 @@ impl Validator<'_> {
                 }
             }
             domains.sort();
+            if let Some(k) = &s.kind {
+                let kind = rights::source_kind(&id, k).or_else(|(at, m)| self.err(at, m))?;
+                policy.source_kinds.push((id.clone(), kind));
+            }
             policy.sources.push(Source {
                 name: s.name.clone().unwrap_or_else(|| id.clone()),
                 id,
@@ -610,44 +619,8 @@ impl Validator<'_> {
                 org,
             });
         }
+        policy.crawlers = rights::crawlers(&raw.crawler).or_else(|(at, m)| self.err(at, m))?;
         Ok(policy)
-    }
-}
-
-/// Lower-cases a domain and checks it is a bare host name (`twitter.com`, no scheme or path).
-/// A Unicode domain (`bücher.de`, `ｘ。com`) is stored in its ASCII form (`xn--bcher-kva.de`,
-/// `x.com`), the form URL hosts are matched in.
-pub fn normalise_domain(d: &str) -> std::result::Result<String, String> {
-    let trimmed = d.trim();
-    let ascii;
-    let d_ascii = if trimmed.is_ascii() {
-        trimmed
-    } else {
-        ascii = match url::Host::parse(trimmed) {
-            Ok(url::Host::Domain(a)) => a,
-            _ => {
-                return Err(format!(
-                    "invalid domain '{d}' (expected a host name such as example.com)"
-                ));
-            }
-        };
-        &ascii
-    };
-    let dom = d_ascii.trim_end_matches('.').to_ascii_lowercase();
-    let ok = !dom.is_empty()
-        && dom.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        });
-    if ok {
-        Ok(dom)
-    } else {
-        Err(format!(
-            "invalid domain '{d}' (expected a host name such as example.com)"
-        ))
     }
 }
 

@@ -158,6 +158,7 @@ fn dataset(z: Sizes, i: usize) -> NewDataset {
                 problem: None,
             },
             attributions,
+            hosts: None,
         });
     }
     let root = crate::digest::root_hash(members.iter().map(|m| (m.path.as_slice(), &m.shard.hash)));

@@ -276,6 +276,43 @@ impl FromStr for Period {
     }
 }
 
+/// Lower-cases a domain and checks it is a bare host name (`twitter.com`, no scheme or path).
+/// A Unicode domain (`bücher.de`, `ｘ。com`) is stored in its ASCII form (`xn--bcher-kva.de`,
+/// `x.com`), the form URL hosts are matched in.
+pub fn normalise_domain(d: &str) -> std::result::Result<String, String> {
+    let trimmed = d.trim();
+    let ascii;
+    let d_ascii = if trimmed.is_ascii() {
+        trimmed
+    } else {
+        ascii = match url::Host::parse(trimmed) {
+            Ok(url::Host::Domain(a)) => a,
+            _ => {
+                return Err(format!(
+                    "invalid domain '{d}' (expected a host name such as example.com)"
+                ));
+            }
+        };
+        &ascii
+    };
+    let dom = d_ascii.trim_end_matches('.').to_ascii_lowercase();
+    let ok = !dom.is_empty()
+        && dom.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        });
+    if ok {
+        Ok(dom)
+    } else {
+        Err(format!(
+            "invalid domain '{d}' (expected a host name such as example.com)"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,6 +124,12 @@ pub struct Policy {
     pub applications: Vec<Application>,
     /// Disclosures.
     pub disclosures: Vec<Disclosure>,
+    /// Crawlers whose user-agents robots.txt reservations are judged for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub crawlers: Vec<crate::rights::Crawler>,
+    /// Source kinds declared (`kind` on `[[source]]`), by source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub source_kinds: Vec<(String, crate::rights::SourceKind)>,
 }
 
 /// How an attribution was known.

@@ -95,6 +95,10 @@ fn check_state(
             .rev()
             .filter(|e| e.payload.contains("\"tables\""))
             .find_map(|e| State::recorded(&serde_json::from_str(&e.payload).ok()?));
+        // A registry migrated since: its new state tables are empty, the others unchanged.
+        if tables.as_ref().is_some_and(|t| now.upgraded_from(t)) {
+            return Ok((now.root(), checked));
+        }
         let differing = tables.map(|t| now.differing(&t)).unwrap_or_default();
         let named = if differing.is_empty() {
             vec!["state root".to_string()]
@@ -160,6 +164,45 @@ fn check_totals(
                 subject: d.to_string(),
                 detail: format!(
                     "its content per source is {got} but event {seq} recorded {want}: attributions or shard counts edited outside provtrack"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks each version's per-host counts against the digest its registering event recorded
+/// (versions registered before host counts existed recorded none and are left out).
+fn check_hosts(
+    reg: &dyn Registry,
+    evs: &[Event],
+    datasets: &[DatasetRef],
+    out: &mut Vec<Mismatch>,
+) -> Result<()> {
+    let mut recorded: BTreeMap<String, (u64, String)> = BTreeMap::new();
+    for e in evs.iter().filter(|e| e.payload.contains("\"hosts\"")) {
+        let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
+        if let (Some(h), Some(d)) = (
+            payload.get("hosts").and_then(|h| h.as_str()),
+            payload.get("dataset").and_then(|d| d.as_str()),
+        ) {
+            recorded.insert(d.to_string(), (e.seq, h.to_string()));
+        }
+    }
+    for d in datasets {
+        let Some((seq, want)) = recorded.get(&d.to_string()) else {
+            continue;
+        };
+        let got = reg
+            .dataset_hosts(d)?
+            .map(|h| h.digest())
+            .unwrap_or_default();
+        if got != *want {
+            out.push(Mismatch {
+                check: "hosts",
+                subject: d.to_string(),
+                detail: format!(
+                    "its per-host counts differ from what event {seq} recorded: host counts edited outside provtrack"
                 ),
             });
         }
@@ -489,6 +532,7 @@ pub fn verify(
 
     check_registrations(reg, &c.events, &datasets, &mut mismatches)?;
     check_totals(reg, &c.events, &datasets, &mut mismatches)?;
+    check_hosts(reg, &c.events, &datasets, &mut mismatches)?;
     drop(c);
 
     let mut files = 0;

@@ -242,11 +242,12 @@ uses = ["ai-training"]
          DROP TABLE dataset_shards; ALTER TABLE ds3 RENAME TO dataset_shards; \
          CREATE INDEX dataset_shards_by_shard ON dataset_shards(shard_id); \
          DROP TABLE application_uses; DROP TABLE retractions; DROP TABLE record_prints; \
-         PRAGMA user_version = 3;",
+         DROP TABLE shard_hosts; DROP TABLE crawlers; DROP TABLE source_kinds; \
+         DROP TABLE optouts; PRAGMA user_version = 3;",
         "ALTER TABLE dataset_shards DROP COLUMN dup; DROP TABLE application_uses; \
          DROP TABLE retractions; DROP FUNCTION provtrack_retractions_final; \
-         DROP TABLE record_prints; \
-         UPDATE provtrack_schema SET version = 3",
+         DROP TABLE record_prints; DROP TABLE shard_hosts; DROP TABLE crawlers; \
+         DROP TABLE source_kinds; DROP TABLE optouts; UPDATE provtrack_schema SET version = 3",
     );
     assert_eq!(env.json(&["report"]), report);
     assert_eq!(

@@ -110,6 +110,8 @@ fn policy() -> Policy {
             date: date("2023-07-01"),
             org: Some("acme".into()),
         }],
+        crawlers: Vec::new(),
+        source_kinds: Vec::new(),
     }
 }
 
@@ -139,6 +141,7 @@ fn member(path: &str, content: &str, source: Option<(&str, u64)>, unattributed: 
             .into_iter()
             .collect(),
         prints: Vec::new(),
+        hosts: None,
     }
 }
 

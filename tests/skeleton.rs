@@ -849,6 +849,8 @@ fn help_and_version() {
         "html-report",
         "demo",
         "key",
+        "optout",
+        "summary",
     ];
     for cmd in spec {
         assert!(

@@ -26,6 +26,8 @@ pub use format::{
     looks_like_json, sniff,
 };
 pub use host::{SourceMatcher, url_host};
+
+use crate::hosts::{HostCounts, HostTally};
 pub use json::{attribute_json, attribute_jsonl};
 #[cfg(feature = "parquet")]
 pub use parquet::attribute_parquet;
@@ -80,6 +82,9 @@ pub struct RecordStats {
     /// The records' prints. Not saved in the scan-state cache: a reused file's shard is
     /// already registered with its prints.
     pub prints: ShardPrints,
+    /// Records per URL host (bounded, see [`crate::hosts`]); `None` when the reader does
+    /// not measure hosts (Arrow, Parquet, opaque files), which opt-out findings then say.
+    pub hosts: Option<HostCounts>,
 }
 
 /// The most prints of one kind a shard keeps (32 MiB of them): past it, records are still
@@ -140,6 +145,8 @@ struct Tally {
     /// Records longer than the record limit.
     too_long: u64,
     limit: u64,
+    /// Records per URL host.
+    hosts: HostTally,
 }
 
 impl Tally {
@@ -155,6 +162,7 @@ impl Tally {
             first_keys: None,
             too_long: 0,
             limit: 0,
+            hosts: HostTally::default(),
         }
     }
 
@@ -199,10 +207,13 @@ impl Tally {
         bytes: u64,
         matcher: &SourceMatcher,
     ) {
-        let source = url.and_then(|u| {
-            self.with_url += 1;
-            matcher.source_of_url(u)
-        });
+        let source = match url {
+            Some(u) => {
+                self.with_url += 1;
+                self.source_of(u, bytes, matcher)
+            }
+            None => None,
+        };
         self.count(source, bytes);
         if !self.printing {
             return;
@@ -233,6 +244,13 @@ impl Tally {
         {
             self.st.problem = Some(no_url_field(field, keys));
         }
+    }
+
+    /// The source of a record's URL, its host counted (one host parse per record).
+    fn source_of(&mut self, url: &str, bytes: u64, matcher: &SourceMatcher) -> Option<usize> {
+        let host = url_host(url)?;
+        self.hosts.count(&host, bytes);
+        matcher.source_of_host(&host)
     }
 
     fn count(&mut self, source: Option<usize>, bytes: u64) {
@@ -283,6 +301,7 @@ impl Tally {
             .filter(|(_, v)| !v.is_empty())
             .map(|(i, v)| ((i != none).then_some(i), v))
             .collect();
+        self.st.hosts = Some(self.hosts.finish());
         self.st
     }
 }

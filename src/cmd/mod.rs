@@ -17,10 +17,12 @@ mod licence;
 mod lineage;
 mod log;
 mod matching;
+mod optout;
 mod registry;
 pub(crate) mod report;
 mod scan;
 mod source;
+mod summary;
 mod train;
 mod verify;
 
@@ -29,7 +31,9 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::cli::{Cli, Color, Command, DatasetCommand, KeyCommand, ListOnly, RegistryCommand};
+use crate::cli::{
+    Cli, Color, Command, DatasetCommand, KeyCommand, ListOnly, OptoutCommand, RegistryCommand,
+};
 use crate::error::{Error, Result};
 use crate::output::{self, OutputFormat, Table, Ui};
 use crate::registry::Registry;
@@ -125,6 +129,12 @@ pub fn run(cli: Cli) -> Result<Exit> {
             "tree, dot and mermaid are for `lineage`; use table, json, csv or md",
         ));
     }
+    if cli.format == OutputFormat::Html && !matches!(cli.command, Command::Summary(_)) {
+        return Err(Error::input(
+            "--format",
+            "html is for `summary` (the HTML report is `html-report`); use table, json, csv or md",
+        ));
+    }
     if cli.format.is_export() && !matches!(cli.command, Command::Export { .. }) {
         return Err(Error::input(
             "--format",
@@ -181,6 +191,18 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::ImportCard(args) => card::run(&ctx, args),
         Command::HtmlReport { out } => html::run(&ctx, &out),
         Command::Demo => demo::run(&ctx),
+        Command::Optout {
+            command:
+                OptoutCommand::Import {
+                    files,
+                    host,
+                    fetched,
+                },
+        } => optout::import(&ctx, &files, host, fetched),
+        Command::Optout {
+            command: OptoutCommand::List,
+        } => optout::list(&ctx),
+        Command::Summary(args) => summary::run(&ctx, args),
         Command::BenchRegistry {
             sources,
             datasets,

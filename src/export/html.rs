@@ -141,6 +141,7 @@ pub fn build(reg: &dyn Registry, now: &str) -> Result<Page> {
     h.push_str("</section>\n");
 
     findings_section(&mut h, &report);
+    reservations_section(&mut h, reg)?;
 
     // Volume against caps.
     h.push_str("<section id=\"volume\">\n<h2>Records per month against caps</h2>\n");
@@ -168,6 +169,43 @@ pub fn build(reg: &dyn Registry, now: &str) -> Result<Page> {
         findings: report.findings.len(),
         charts,
     })
+}
+
+/// The recorded rights reservations, each with what it covers for the policy's crawlers.
+fn reservations_section(h: &mut String, reg: &dyn Registry) -> Result<()> {
+    let all = reg.optouts()?;
+    h.push_str("<section id=\"reservations\">\n<h2>Rights reservations (TDM opt-outs)</h2>\n");
+    if all.is_empty() {
+        h.push_str("<p>No opt-out evidence recorded (<code>provtrack optout import</code>): reservations are not judged.</p>\n</section>\n");
+        return Ok(());
+    }
+    let agents = crate::rights::agents(&reg.crawlers()?);
+    let _ = writeln!(
+        h,
+        "<p class=\"muted\">robots.txt judged for: {}. Judged per host: a reservation of some paths only is undecided.</p>",
+        esc(&agents.join(", "))
+    );
+    h.push_str("<table class=\"sortable\"><thead><tr><th>host</th><th>date</th><th>protocol</th><th>covers</th><th>file</th></tr></thead><tbody>\n");
+    for r in &all {
+        let covers = match crate::rights::coverage(r, &agents) {
+            crate::rights::Coverage::Host { agent } => format!("whole host ({agent})"),
+            crate::rights::Coverage::Paths { agent, paths } => {
+                format!("paths {} ({agent})", paths.join(" "))
+            }
+            crate::rights::Coverage::Nothing => "nothing for these crawlers".into(),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.host),
+            r.date,
+            esc(r.protocol.title()),
+            esc(&covers),
+            esc(&r.origin)
+        );
+    }
+    h.push_str("</tbody></table>\n</section>\n");
+    Ok(())
 }
 
 fn findings_section(h: &mut String, report: &Report) {

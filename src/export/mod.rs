@@ -3,6 +3,7 @@
 //! report ([`html`]). Every export reads the registry through [`gather`] (and the HTML
 //! report through `report`, `audit` and `lineage`), so it shows what the commands show.
 
+pub mod ai_act;
 pub mod cyclonedx;
 pub mod html;
 pub mod spdx;

@@ -40,6 +40,8 @@ pub enum OutputFormat {
     Spdx3,
     /// CycloneDX 1.6 JSON (`export` only).
     Cyclonedx,
+    /// A self-contained HTML page (`summary` only).
+    Html,
 }
 
 impl OutputFormat {
@@ -75,6 +77,7 @@ pub fn emit<T: Serialize + ?Sized>(
         | OutputFormat::Dot
         | OutputFormat::Mermaid
         | OutputFormat::Spdx3
+        | OutputFormat::Html
         | OutputFormat::Cyclonedx => table.write_terminal(w, color),
         OutputFormat::Csv => csv::write(table, w),
         OutputFormat::Md => markdown::write(table, w),
@@ -93,6 +96,7 @@ pub fn emit_graph(
         OutputFormat::Table
         | OutputFormat::Tree
         | OutputFormat::Spdx3
+        | OutputFormat::Html
         | OutputFormat::Cyclonedx => graph::tree(g, w),
         OutputFormat::Dot => graph::dot(g, w),
         OutputFormat::Mermaid => graph::mermaid(g, w),

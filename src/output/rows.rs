@@ -240,6 +240,28 @@ pub fn audit_sections(a: &Audit) -> Vec<(&'static str, Table)> {
         ]);
     }
     let findings = findings_table(&a.findings);
+    let mut hosts = Table::new(&[
+        "host",
+        "records",
+        "bytes",
+        "datasets",
+        "reserved",
+        "reservation",
+    ]);
+    for h in &a.hosts {
+        hosts.push(vec![
+            h.host.clone(),
+            h.records.to_string(),
+            h.bytes.to_string(),
+            h.datasets.join(" "),
+            h.reserved.to_string(),
+            if h.reservation.is_empty() {
+                "-".into()
+            } else {
+                h.reservation.clone()
+            },
+        ]);
+    }
     vec![
         ("totals", totals),
         ("grants", grants),
@@ -249,6 +271,7 @@ pub fn audit_sections(a: &Audit) -> Vec<(&'static str, Table)> {
         ("models", models),
         ("applications", apps),
         ("disclosures", shared),
+        ("hosts", hosts),
         ("findings", findings),
     ]
 }

@@ -289,6 +289,37 @@ impl<B: Backend> Registry for B {
         read::events(&mut *self.read(), limit)
     }
 
+    fn import_optouts(
+        &mut self,
+        rows: &[crate::rights::Reservation],
+        event: &EventDraft,
+    ) -> Result<u64, RegistryError> {
+        self.write("import reservations", |c| {
+            let event = state::annotate(c, event)?;
+            let new = super::optout::import(c, rows)?;
+            let mut event = event;
+            event.payload["new"] = serde_json::Value::from(new);
+            write::append_event(c, &event)?;
+            Ok(new)
+        })
+    }
+
+    fn optouts(&self) -> Result<Vec<crate::rights::Reservation>, RegistryError> {
+        super::optout::reservations(&mut *self.read())
+    }
+
+    fn crawlers(&self) -> Result<Vec<crate::rights::Crawler>, RegistryError> {
+        super::optout::crawlers(&mut *self.read())
+    }
+
+    fn source_kinds(&self) -> Result<Vec<(String, crate::rights::SourceKind)>, RegistryError> {
+        super::optout::source_kinds(&mut *self.read())
+    }
+
+    fn dataset_hosts(&self, r: &DatasetRef) -> Result<Option<super::DatasetHosts>, RegistryError> {
+        super::optout::dataset_hosts(&mut *self.read(), r)
+    }
+
     fn export_table(
         &self,
         table: &str,

@@ -121,11 +121,24 @@ pub const TABLES: &[(&str, &[&str])] = &[
     ),
     ("dataset_part_parents", &["part_id", "parent_id"]),
     ("dataset_part_shards", &["part_id", "path", "shard_id"]),
+    ("shard_hosts", &["shard_id", "host", "records", "bytes"]),
+    ("crawlers", &["id", "user_agents"]),
+    ("source_kinds", &["source_id", "kind"]),
+    (
+        "optouts",
+        &["id", "host", "date", "protocol", "path", "body", "origin"],
+    ),
 ];
 
 /// Tables whose integer `id` is generated: after a copy the generator continues past the
 /// copied ids.
-pub const GENERATED_IDS: &[&str] = &["datasets", "shards", "scan_state", "dataset_parts"];
+pub const GENERATED_IDS: &[&str] = &[
+    "datasets",
+    "shards",
+    "scan_state",
+    "dataset_parts",
+    "optouts",
+];
 
 /// What `registry copy` copied.
 #[derive(Clone, Debug, Serialize)]

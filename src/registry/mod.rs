@@ -21,6 +21,7 @@ macro_rules! migrations {
             include_str!(concat!($dir, "0005_application_uses.sql")),
             include_str!(concat!($dir, "0006_retractions.sql")),
             include_str!(concat!($dir, "0007_record_prints.sql")),
+            include_str!(concat!($dir, "0008_optout.sql")),
         ]
     };
 }
@@ -33,6 +34,7 @@ mod conn;
 mod copy;
 mod error;
 mod model;
+mod optout;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod read;
@@ -53,6 +55,7 @@ pub use crate::values::{
 pub use copy::{Copied, ExportedTable, GENERATED_IDS, TABLES, Value, check_table, copy};
 pub use error::RegistryError;
 pub use model::*;
+pub use optout::DatasetHosts;
 #[cfg(feature = "postgres")]
 pub use postgres::PgRegistry;
 pub use rules::*;
@@ -206,6 +209,21 @@ pub trait Registry {
     /// Every row of one of [`TABLES`], in primary-key order, with the given columns.
     fn export_table(&self, table: &str, columns: &[&str])
     -> Result<Vec<Vec<Value>>, RegistryError>;
+    /// Stores rights reservations and appends `event`; the same (host, date, protocol,
+    /// path) already stored is kept. Answers how many were new.
+    fn import_optouts(
+        &mut self,
+        rows: &[crate::rights::Reservation],
+        event: &EventDraft,
+    ) -> Result<u64, RegistryError>;
+    /// Every reservation, by host, date, protocol and path.
+    fn optouts(&self) -> Result<Vec<crate::rights::Reservation>, RegistryError>;
+    /// The policy's crawlers, by id.
+    fn crawlers(&self) -> Result<Vec<crate::rights::Crawler>, RegistryError>;
+    /// Declared source kinds, by source.
+    fn source_kinds(&self) -> Result<Vec<(String, crate::rights::SourceKind)>, RegistryError>;
+    /// A version's records per URL host; `None` when it is not registered.
+    fn dataset_hosts(&self, r: &DatasetRef) -> Result<Option<DatasetHosts>, RegistryError>;
 }
 
 /// `location` as it may be shown: a PostgreSQL URL without its password.

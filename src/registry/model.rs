@@ -27,6 +27,8 @@ pub struct Member {
     pub attributions: Vec<Attribution>,
     /// Its records' prints, one stored set per (kind, source).
     pub prints: Vec<PrintSet>,
+    /// Its records per URL host, when the reader measured them (stored with the shard).
+    pub hosts: Option<crate::hosts::HostCounts>,
 }
 
 /// One stored set of record prints ([`crate::prints`]): a shard's records of one kind and

@@ -290,6 +290,7 @@ mod tests {
             shard: shard(byte, 1, 1),
             attributions: Vec::new(),
             prints: Vec::new(),
+            hosts: None,
         }
     }
 

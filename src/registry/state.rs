@@ -31,6 +31,9 @@ pub const STATE_TABLES: &[&str] = &[
     "application_models",
     "application_uses",
     "disclosures",
+    "crawlers",
+    "source_kinds",
+    "optouts",
 ];
 
 /// Per-table digests (hex) and the root over them.
@@ -103,6 +106,16 @@ impl State {
                 .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
                 .collect(),
         })
+    }
+
+    /// Whether `committed` was recorded by an older schema (it names fewer tables) and this
+    /// state differs from it only by the tables added since, all empty: its root was
+    /// computed over fewer tables, so only the digests can be compared.
+    pub fn upgraded_from(&self, committed: &State) -> bool {
+        STATE_TABLES
+            .iter()
+            .any(|t| !committed.tables.contains_key(*t))
+            && self.differing(committed).is_empty()
     }
 
     /// The tables whose digests differ from `committed`'s. A table `committed` does not
@@ -354,5 +367,9 @@ mod tests {
         );
         assert_eq!(now.differing(&committed), vec!["retractions".to_string()]);
         assert_ne!(now.root(), committed.root());
+        assert!(!now.upgraded_from(&committed));
+        now.tables
+            .insert("retractions".into(), table_digest("retractions", &[]));
+        assert!(now.upgraded_from(&committed));
     }
 }

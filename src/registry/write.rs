@@ -214,6 +214,7 @@ pub fn upsert_policy(c: &mut dyn Conn, p: &Policy) -> Result<(), RegistryError> 
             "store disclosure",
         )?;
     }
+    super::optout::upsert_rights(c, &p.crawlers, &p.source_kinds)?;
     Ok(())
 }
 
@@ -342,6 +343,7 @@ pub fn register(
     insert_parents(c, id, &parents)?;
     let stored = c.store_shards(&ds.members)?;
     store_prints(c, &stored, &ds.members)?;
+    super::optout::store_hosts(c, &ds.members, &stored.ids)?;
     c.write_members(
         Owner::Dataset(id),
         &super::member_rows(&ds.members, &stored.ids),
@@ -356,10 +358,11 @@ pub fn register(
         read::dataset_totals(c, id)?
     };
     let changed = state::changed(c, before, Some(id))?;
-    append_event(
-        c,
-        &state::with_totals(event.clone(), Some(&totals), changed),
-    )?;
+    let mut event = state::with_totals(event.clone(), Some(&totals), changed);
+    if let Some(h) = super::optout::dataset_hosts(c, &ds.dataset)? {
+        event.payload["hosts"] = h.digest().into();
+    }
+    append_event(c, &event)?;
     pause_before_commit();
     Ok(Registered::Created {
         inherited_shards: stored.inherited,
@@ -451,6 +454,7 @@ pub fn stage_part(
     )?;
     let stored = c.store_shards(&ds.members)?;
     store_prints(c, &stored, &ds.members)?;
+    super::optout::store_hosts(c, &ds.members, &stored.ids)?;
     c.write_members(
         Owner::Part(part_id),
         &super::member_rows(&ds.members, &stored.ids),

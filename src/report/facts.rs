@@ -103,6 +103,11 @@ impl<'r> Facts<'r> {
         o.grant.map(|g| g.licence.clone())
     }
 
+    /// The registry the facts are read from.
+    pub(super) fn registry(&self) -> &'r dyn Registry {
+        self.reg
+    }
+
     /// The grants of `source`.
     pub(super) fn grants_of(&self, source: &str) -> &[Grant] {
         self.grants.get(source).map_or(&[], Vec::as_slice)

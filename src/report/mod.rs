@@ -6,6 +6,7 @@
 
 mod collections;
 mod facts;
+mod optout;
 mod sharing;
 mod training;
 
@@ -14,6 +15,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 pub use collections::{COLLECTION, RETENTION};
+pub use optout::{Judged, State, judge_all, state_on};
 
 use crate::error::Result;
 use crate::registry::{DatasetInfo, Registry, SourceUsage, Subject, TrainingRun};
@@ -480,11 +482,22 @@ pub fn build_for(
 
     let mut findings = Vec::new();
     let mut obligations = Vec::new();
-    training::judge(&mut facts, runs, filter, &mut findings, &mut obligations)?;
+    training::judge(
+        &mut facts,
+        runs.clone(),
+        filter,
+        &mut findings,
+        &mut obligations,
+    )?;
+    let collected: Vec<DatasetRef> = if filter.model.is_none() {
+        collected.into_iter().collect()
+    } else {
+        Vec::new()
+    };
     if filter.model.is_none() {
-        let collected: Vec<DatasetRef> = collected.into_iter().collect();
         collections::judge(&mut facts, &collected, Date::today(), &mut findings)?;
     }
+    optout::judge(&mut facts, &runs, &collected, filter, &mut findings)?;
     sharing::judge(&mut facts, disclosures, filter, &mut findings)?;
 
     findings.retain(|f| filter.keeps(f));

@@ -103,5 +103,6 @@ pub(super) fn member_of(
         },
         attributions,
         prints,
+        hosts: st.hosts,
     }
 }

@@ -141,6 +141,8 @@ fn opaque(size: u64) -> RecordStats {
         records: 1,
         unattributed_records: 1,
         unattributed_bytes: size,
+        // No record of an opaque file has a URL: its hosts are measured, and none.
+        hosts: Some(Default::default()),
         ..RecordStats::default()
     }
 }

@@ -157,6 +157,8 @@ pub fn decode<'a>(blob: &'a [u8], config: &blake3::Hash, ids: &[String]) -> Opti
             problem: None,
             failed: false,
             prints: Default::default(),
+            // Hosts are stored with the shard, which a saved state implies is registered.
+            hosts: None,
         };
         let problem = r.bytes()?;
         if r.u64()? == 1 {
@@ -224,6 +226,7 @@ mod tests {
                 problem: Some("oops".into()),
                 failed: false,
                 prints: Default::default(),
+                hosts: None,
             },
         };
         let other = FileFacts {

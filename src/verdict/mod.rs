@@ -47,11 +47,19 @@ pub enum Verdict {
     CollectedWithoutGrant,
     /// Content still held after the end of a grant whose licence requires deletion then.
     RetainedAfterEnd,
+    /// Content collected from a host whose rights reservation (TDM opt-out) covered it on
+    /// the collection date.
+    OptedOut,
+    /// Content collected before its host's reservation, trained on after it.
+    OptedOutLater,
+    /// A reservation whose effect on the content cannot be measured (a path-level rule,
+    /// hosts not counted): undecided, never clear.
+    OptOutUndecided,
 }
 
 impl Verdict {
     /// Every verdict, in severity order of the report.
-    pub const ALL: [Verdict; 11] = [
+    pub const ALL: [Verdict; 14] = [
         Verdict::Permitted,
         Verdict::NoLicence,
         Verdict::UseDenied,
@@ -63,6 +71,9 @@ impl Verdict {
         Verdict::UnauthorisedSharing,
         Verdict::CollectedWithoutGrant,
         Verdict::RetainedAfterEnd,
+        Verdict::OptedOut,
+        Verdict::OptedOutLater,
+        Verdict::OptOutUndecided,
     ];
 
     /// The stable kebab-case code.
@@ -79,6 +90,9 @@ impl Verdict {
             Verdict::UnauthorisedSharing => "unauthorised-sharing",
             Verdict::CollectedWithoutGrant => "collected-without-grant",
             Verdict::RetainedAfterEnd => "retained-after-end",
+            Verdict::OptedOut => "opted-out",
+            Verdict::OptedOutLater => "opted-out-later",
+            Verdict::OptOutUndecided => "opt-out-undecided",
         }
     }
 
@@ -102,6 +116,15 @@ impl Verdict {
             }
             Verdict::RetainedAfterEnd => {
                 "delete the content (dataset retract), as the licence requires at the grant's end"
+            }
+            Verdict::OptedOut => {
+                "drop the host's records, or obtain a licence from the rightsholder"
+            }
+            Verdict::OptedOutLater => {
+                "drop the host's records from new training, or obtain a licence"
+            }
+            Verdict::OptOutUndecided => {
+                "check the reserved paths against the records, or drop the host's records"
             }
             Verdict::Permitted => "",
         }

@@ -1,0 +1,214 @@
+//! Storage of rights reservations and what they are judged on: each shard's records per
+//! URL host (written with the shard), the policy's crawlers and source kinds, and the
+//! dated reservation evidence `optout import` records.
+
+use super::conn::{Conn, params};
+use super::{Member, RegistryError};
+use crate::hosts::HostCounts;
+use crate::rights::{Crawler, Protocol, Reservation, SourceKind};
+use crate::types::DatasetRef;
+
+/// A version's records per host over its distinct shards.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatasetHosts {
+    /// (host, records, bytes, shards), by host; the host `""` is the remainder past each
+    /// shard's top hosts.
+    pub hosts: Vec<(String, u64, u64, u64)>,
+    /// Shards whose hosts were not measured (Arrow, Parquet, opaque files, or stored before
+    /// hosts were counted): (shards, records, bytes).
+    pub unmeasured: (u64, u64, u64),
+}
+
+impl DatasetHosts {
+    /// BLAKE3 (hex) over the rows, in order: what the registering event records, so that
+    /// `verify` catches host counts edited outside provtrack.
+    pub fn digest(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(b"provtrack-hosts-v1\0");
+        for (host, records, bytes, shards) in &self.hosts {
+            h.update(format!("{host}\0{records}\0{bytes}\0{shards}\n").as_bytes());
+        }
+        let (s, r, b) = self.unmeasured;
+        h.update(format!("\0unmeasured\0{s}\0{r}\0{b}\n").as_bytes());
+        h.finalize().to_hex().to_string()
+    }
+}
+
+/// Stores the host counts of the members' shards (`ids`, in the members' order); a shard
+/// already counted keeps its rows (same bytes, same hosts).
+pub fn store_hosts(c: &mut dyn Conn, members: &[Member], ids: &[i64]) -> Result<(), RegistryError> {
+    let mut done = std::collections::HashSet::new();
+    for (m, id) in members.iter().zip(ids) {
+        let Some(h) = &m.hosts else { continue };
+        if !done.insert(*id) {
+            continue;
+        }
+        store_counts(c, *id, h)?;
+    }
+    Ok(())
+}
+
+fn store_counts(c: &mut dyn Conn, shard: i64, h: &HostCounts) -> Result<(), RegistryError> {
+    let sql = "INSERT INTO shard_hosts (shard_id, host, records, bytes) VALUES (?1, ?2, ?3, ?4) \
+               ON CONFLICT (shard_id, host) DO NOTHING";
+    for (host, records, bytes) in &h.top {
+        c.execute(
+            sql,
+            params![shard, host, *records, *bytes],
+            "store shard hosts",
+        )?;
+    }
+    // Always one remainder row: a shard with rows is a shard whose hosts were measured.
+    c.execute(
+        sql,
+        params![shard, "", h.other.0, h.other.1],
+        "store shard hosts",
+    )?;
+    Ok(())
+}
+
+/// Upserts the policy's crawlers and source kinds.
+pub fn upsert_rights(
+    c: &mut dyn Conn,
+    crawlers: &[Crawler],
+    kinds: &[(String, SourceKind)],
+) -> Result<(), RegistryError> {
+    for cr in crawlers {
+        let agents = cr.user_agents.join("\n");
+        c.execute(
+            "INSERT INTO crawlers (id, user_agents) VALUES (?1, ?2) \
+             ON CONFLICT (id) DO UPDATE SET user_agents = excluded.user_agents",
+            params![&cr.id, &agents],
+            "store crawler",
+        )?;
+    }
+    for (source, kind) in kinds {
+        c.execute(
+            "INSERT INTO source_kinds (source_id, kind) VALUES (?1, ?2) \
+             ON CONFLICT (source_id) DO UPDATE SET kind = excluded.kind",
+            params![source, kind.as_str()],
+            "store source kind",
+        )?;
+    }
+    Ok(())
+}
+
+/// Stores reservations; the same (host, date, protocol, path) already stored is kept as
+/// it is. Answers how many were new.
+pub fn import(c: &mut dyn Conn, rows: &[Reservation]) -> Result<u64, RegistryError> {
+    let mut new = 0;
+    for r in rows {
+        new += c.execute(
+            "INSERT INTO optouts (host, date, protocol, path, body, origin) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (host, date, protocol, path) DO NOTHING",
+            params![
+                &r.host,
+                r.date.to_string().as_str(),
+                r.protocol.as_str(),
+                &r.path,
+                &r.body,
+                &r.origin
+            ],
+            "store reservation",
+        )?;
+    }
+    Ok(new)
+}
+
+/// Every reservation, by host, date, protocol and path.
+pub fn reservations(c: &mut dyn Conn) -> Result<Vec<Reservation>, RegistryError> {
+    let rows = c.query(
+        "SELECT host, date, protocol, path, body, origin FROM optouts \
+         ORDER BY host, date, protocol, path",
+        &[],
+        "read reservations",
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows.iter() {
+        let protocol = r.text(2)?;
+        out.push(Reservation {
+            host: r.text(0)?,
+            date: r.date(1)?,
+            protocol: Protocol::parse(&protocol).ok_or_else(|| r.bad(2, "protocol"))?,
+            path: r.text(3)?,
+            body: r.text(4)?,
+            origin: r.text(5)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Every crawler, by id.
+pub fn crawlers(c: &mut dyn Conn) -> Result<Vec<Crawler>, RegistryError> {
+    let rows = c.query(
+        "SELECT id, user_agents FROM crawlers ORDER BY id",
+        &[],
+        "read crawlers",
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows.iter() {
+        out.push(Crawler {
+            id: r.text(0)?,
+            user_agents: r.text(1)?.lines().map(str::to_string).collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Every declared source kind, by source.
+pub fn source_kinds(c: &mut dyn Conn) -> Result<Vec<(String, SourceKind)>, RegistryError> {
+    let rows = c.query(
+        "SELECT source_id, kind FROM source_kinds ORDER BY source_id",
+        &[],
+        "read source kinds",
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows.iter() {
+        let kind = r.text(1)?;
+        out.push((
+            r.text(0)?,
+            SourceKind::parse(&kind).ok_or_else(|| r.bad(1, "source kind"))?,
+        ));
+    }
+    Ok(out)
+}
+
+/// A registered version's records per host; `None` when it is not registered.
+pub fn dataset_hosts(
+    c: &mut dyn Conn,
+    d: &DatasetRef,
+) -> Result<Option<DatasetHosts>, RegistryError> {
+    let Some(id) = super::read::dataset_id(c, d, "read dataset hosts")? else {
+        return Ok(None);
+    };
+    let what = "read dataset hosts";
+    let rows = c.query(
+        "SELECT h.host, CAST(SUM(h.records) AS BIGINT), CAST(SUM(h.bytes) AS BIGINT), \
+         COUNT(*) \
+         FROM (SELECT DISTINCT shard_id FROM dataset_shards WHERE dataset_id = ?1) m \
+         JOIN shard_hosts h ON h.shard_id = m.shard_id \
+         GROUP BY h.host ORDER BY h.host",
+        params![id],
+        what,
+    )?;
+    let mut out = DatasetHosts::default();
+    for r in rows.iter() {
+        out.hosts
+            .push((r.text(0)?, r.count(1)?, r.count(2)?, r.count(3)?));
+    }
+    let rows = c.query(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(s.records), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(s.size), 0) AS BIGINT) \
+         FROM (SELECT DISTINCT shard_id FROM dataset_shards WHERE dataset_id = ?1) m \
+         JOIN shards s ON s.id = m.shard_id \
+         WHERE s.records > 0 AND NOT EXISTS \
+         (SELECT 1 FROM shard_hosts h WHERE h.shard_id = m.shard_id)",
+        params![id],
+        what,
+    )?;
+    if let Some(r) = rows.first() {
+        out.unmeasured = (r.count(0)?, r.count(1)?, r.count(2)?);
+    }
+    Ok(Some(out))
+}
