@@ -28,6 +28,8 @@ pub mod lineage;
 pub mod output;
 pub mod policy;
 pub mod registry;
+#[cfg(feature = "s3")]
+pub mod remote;
 pub mod report;
 pub mod scan;
 pub mod suggest;

@@ -3,6 +3,9 @@
 //! multi-threaded mmap path), attributes records, merges what the registry already knows
 //! about the same bytes, and registers the dataset version in one transaction.
 
+mod input;
+#[cfg(feature = "s3")]
+mod object;
 mod partition;
 mod read;
 mod state;
@@ -17,6 +20,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub use input::{Input, ObjectUrl, RemoteFacts, hash_objects, input_of};
 pub use partition::Partition;
 pub use read::{FileFacts, fingerprint};
 pub use walk::walk_with;
@@ -168,6 +172,9 @@ pub struct ScanSummary {
     pub seconds: f64,
     /// Seconds per phase (walk, cache, hash, lookup, register), for benchmarks and `-v`.
     pub phases: BTreeMap<&'static str, f64>,
+    /// For an object-storage prefix: what was listed, fetched and read by range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteFacts>,
 }
 
 /// Whether a shard's problem says its records have no URL field.
@@ -298,6 +305,10 @@ fn canonical_dir(dir: &Path) -> Result<Vec<u8>> {
     Ok(rel_bytes(&c))
 }
 
+/// Entries with what reading them did, what was skipped, and what the listing of an
+/// object-storage prefix did.
+type Walked = (Vec<(FileEntry, Visited)>, Vec<Skipped>, RemoteFacts);
+
 /// What the walk did with one file.
 enum Visited {
     /// Its saved facts still hold.
@@ -348,6 +359,8 @@ pub struct Survey {
     pub ids: Vec<String>,
     /// Seconds per phase so far.
     pub phases: BTreeMap<&'static str, f64>,
+    /// For an object-storage prefix: what was listed, fetched and read by range.
+    pub remote: Option<RemoteFacts>,
     dir_key: Vec<u8>,
     config: blake3::Hash,
 }
@@ -377,7 +390,10 @@ pub fn survey(reg: &dyn Registry, dir: &Path, opts: &ReadOptions) -> Result<Surv
 /// The key the scanner's state for `dir` is saved under: its canonical path, and the slice
 /// when partitioned (each slice keeps its own state: it holds only that slice's files).
 fn state_key(dir: &Path, opts: &ReadOptions) -> Result<Vec<u8>> {
-    let mut dir_key = canonical_dir(dir)?;
+    let mut dir_key = match input_of(dir)? {
+        Input::Dir(d) => canonical_dir(d)?,
+        Input::Object(url) => input::state_key(&url),
+    };
     if let Some(p) = opts.walk.partition {
         dir_key.extend_from_slice(format!("\0part {p}").as_bytes());
     }
@@ -440,13 +456,25 @@ fn survey_with(
             None => read(e, true),
         }
     };
-    let (mut walked, mut skipped) = walk::walk_with(dir, &walk_opts, known, &visit)?;
-    // Large opaque files one at a time, each hashed by every core (as b3sum does).
-    for (e, v) in walked.iter_mut() {
-        if matches!(v, Visited::Later) {
-            *v = read(e, false);
+    let mut remote = None;
+    let (walked, mut skipped) = match input_of(dir)? {
+        Input::Dir(dir) => {
+            let (mut walked, skipped) = walk::walk_with(dir, &walk_opts, known, &visit)?;
+            // Large opaque files one at a time, each hashed by every core (as b3sum does).
+            for (e, v) in walked.iter_mut() {
+                if matches!(v, Visited::Later) {
+                    *v = read(e, false);
+                }
+            }
+            (walked, skipped)
         }
-    }
+        Input::Object(url) => {
+            let (walked, skipped, facts) =
+                input::walk_objects(&url, opts, saved.as_ref(), &matcher)?;
+            remote = Some(facts);
+            (walked, skipped)
+        }
+    };
     mark("walk+read", &mut phases);
     drop(saved);
     drop(blob);
@@ -504,6 +532,7 @@ fn survey_with(
         rehashed,
         ids,
         phases,
+        remote,
         dir_key,
         config,
     })
@@ -586,6 +615,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         ids,
         mut phases,
         dir_key,
+        remote,
         ..
     } = survey;
     let mut lap = Instant::now();
@@ -616,6 +646,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         partition: None,
         seconds: 0.0,
         phases: BTreeMap::new(),
+        remote,
     };
     for (e, f) in &kept {
         if f.stats.malformed > 0 || f.stats.problem.is_some() {
