@@ -96,6 +96,56 @@ pub fn scrub(msg: &str, secrets: &[String]) -> String {
     s
 }
 
+/// S3 error codes and what they mean to a user.
+const CODES: [(&str, &str); 9] = [
+    ("NoSuchBucket", "no such bucket"),
+    (
+        "InvalidAccessKeyId",
+        "credentials refused: unknown access key (AWS_ACCESS_KEY_ID)",
+    ),
+    (
+        "SignatureDoesNotMatch",
+        "credentials refused: the signature does not match (AWS_SECRET_ACCESS_KEY)",
+    ),
+    (
+        "ExpiredToken",
+        "credentials refused: the session token expired",
+    ),
+    ("InvalidToken", "credentials refused: invalid session token"),
+    (
+        "InvalidClientTokenId",
+        "credentials refused: invalid security token",
+    ),
+    ("AccessDenied", "access denied"),
+    ("AllAccessDisabled", "access denied"),
+    ("SlowDown", "throttled by the server (retries exhausted)"),
+];
+
+/// One line for a failed request: the S3 error code's meaning when the body names one,
+/// else the client's message, shortened and scrubbed of credentials.
+pub fn explain(e: &object_store::Error, secrets: &[String]) -> String {
+    let text = e.to_string();
+    if let Some((code, what)) = CODES
+        .iter()
+        .find(|(c, _)| text.contains(&format!("<Code>{c}</Code>")))
+    {
+        return format!("{what} ({code})");
+    }
+    if matches!(e, object_store::Error::NotFound { .. }) {
+        return "not found".to_string();
+    }
+    let mut s = scrub(&text, secrets);
+    if s.len() > 300 {
+        let mut cut = 300;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
 impl Store {
     /// Opens `url` with credentials, endpoint and region from the environment
     /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
@@ -103,15 +153,29 @@ impl Store {
     /// credentials object_store finds), retrying throttling and server errors with backoff.
     /// `jobs` bounds the requests in flight.
     pub fn connect(url: &ObjectUrl, jobs: usize) -> Result<Store> {
+        let vars: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Store::connect_with(url, jobs, &vars)
+    }
+
+    /// [`Store::connect`] with the `AWS_*` settings taken from `vars` instead of the
+    /// process environment (tests, and callers holding their own configuration).
+    pub fn connect_with(url: &ObjectUrl, jobs: usize, vars: &[(String, String)]) -> Result<Store> {
         // reqwest is built without a default TLS provider (no aws-lc-rs): ring it is. Fails
         // only when one is installed already, which is as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let secrets: Arc<[String]> = SECRET_VARS
-            .iter()
-            .filter_map(|v| std::env::var(v).ok())
-            .collect();
+        let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let secrets: Arc<[String]> = SECRET_VARS.iter().filter_map(|v| var(v)).collect();
         let place = url.to_string();
-        let mut b = AmazonS3Builder::from_env()
+        // As AmazonS3Builder::from_env does, from `vars`.
+        let mut b = AmazonS3Builder::new();
+        for (k, v) in vars.iter().filter(|(k, _)| k.starts_with("AWS_")) {
+            if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+                b = b.with_config(key, v.clone());
+            }
+        }
+        let mut b = b
             .with_bucket_name(&url.bucket)
             .with_retry(RetryConfig {
                 backoff: BackoffConfig {
@@ -132,9 +196,7 @@ impl Store {
                 AmazonS3ConfigKey::Client(ClientConfigKey::PoolMaxIdlePerHost),
                 jobs.max(1).to_string(),
             );
-        if std::env::var_os("AWS_REGION").is_none()
-            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-        {
+        if var("AWS_REGION").is_none() && var("AWS_DEFAULT_REGION").is_none() {
             b = b.with_region("us-east-1");
         }
         let s3 = b
@@ -168,13 +230,10 @@ impl Store {
         let mut out = Vec::with_capacity(listed.len());
         for m in listed {
             let m = m.map_err(|e| {
-                let msg = match &e {
-                    object_store::Error::NotFound { .. } => {
-                        "no such bucket (or listing it is not allowed)".to_string()
-                    }
-                    e => format!("listing failed: {}", scrub(&e.to_string(), &self.secrets)),
-                };
-                Error::input(self.url.to_string(), msg)
+                Error::input(
+                    self.url.to_string(),
+                    format!("listing failed: {}", explain(&e, &self.secrets)),
+                )
             })?;
             let key = m.location.as_ref();
             let Some(rel) = key.get(base..).filter(|r| !r.is_empty()) else {
@@ -190,6 +249,13 @@ impl Store {
                 size: m.size,
                 etag: m.e_tag,
             });
+        }
+        if out.is_empty() {
+            // A mistyped prefix must not register an empty dataset.
+            return Err(Error::input(
+                self.url.to_string(),
+                "no objects under this prefix",
+            ));
         }
         out.sort_by(|a, b| a.rel.cmp(&b.rel));
         Ok(out)
