@@ -129,7 +129,7 @@ fn a_bucket_scans_as_the_same_files_on_disk_in_every_format_and_rescans_by_listi
 
     // One object replaced: only it is fetched, and the version differs.
     let new = env.write("new.jsonl", common::records("reddit.com", 3));
-    server.put(&b, &[(format!("data/v1/no-url/data.jsonl"), Some(&new))]);
+    server.put(&b, &[("data/v1/no-url/data.jsonl".to_string(), Some(&new))]);
     let changed = json(&env, &vars, &["scan", &url, "--dataset", "f@2"]);
     assert_eq!(changed["remote"]["fetched"], 1);
     assert_ne!(changed["root"], disk["root"]);
