@@ -118,6 +118,9 @@ pub enum Command {
     /// Pre-training check of a registered dataset for planned uses: exit 0 pass, 1 blocked,
     /// 2 error.
     Gate(GateArgs),
+    /// Which registered dataset versions hold these items (a platform's own posts, as
+    /// JSONL/CSV/Parquet records or a .txt list), and which models and applications used them.
+    Match(MatchArgs),
     /// Check the event chain and the datasets' root hashes; with --path, re-hash a
     /// directory against a registered dataset; with --expect-head or --checkpoint, check
     /// that the chain still holds a head recorded earlier. Exit 1 on any mismatch.
@@ -319,6 +322,10 @@ pub struct ReadArgs {
     /// Dotted path of the record URL field (replaces url, meta.url, metadata.url, source_url).
     #[arg(long)]
     pub url_field: Vec<String>,
+    /// Dotted path of the record text printed to recognise records without a URL (replaces
+    /// text, content, caption, body, raw_content, selftext, document; repeatable).
+    #[arg(long)]
+    pub text_field: Vec<String>,
     /// Worker threads (default: one per core); for `s3://`, requests in flight (default:
     /// four per core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -484,4 +491,25 @@ mod tests {
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
     }
+}
+
+/// `provtrack match FILE...`.
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    /// Files of items: records of any format `scan` reads, or a .txt/.lst list (one text or
+    /// URL per line).
+    #[arg(required = true)]
+    pub files: Vec<std::path::PathBuf>,
+    /// Compare by the records' normalised text, or by their URL.
+    #[arg(long, value_enum, default_value_t = crate::membership::By::Text)]
+    pub by: crate::membership::By,
+    /// Dotted path of the items' text field (default: text, content, caption, body, …).
+    #[arg(long)]
+    pub text_field: Vec<String>,
+    /// Dotted path of the items' URL field (default: url, meta.url, …).
+    #[arg(long)]
+    pub url_field: Vec<String>,
+    /// List every found item (FILE#N and the versions holding it) instead of the versions.
+    #[arg(long)]
+    pub items: bool,
 }

@@ -207,7 +207,8 @@ pub fn gate_dir(
             }
             None => {
                 facts.new_shards += 1;
-                for (i, records, bytes) in &f.stats.per_source {
+                for (i, records, bytes) in f.stats.per_source.iter().chain(&f.stats.prints.matched)
+                {
                     add(&survey.ids[*i], *records, *bytes);
                 }
                 (f.stats.unattributed_records, f.stats.unattributed_bytes)

@@ -25,8 +25,10 @@ pub mod export;
 pub mod gate;
 pub mod licence;
 pub mod lineage;
+pub mod membership;
 pub mod output;
 pub mod policy;
+pub mod prints;
 pub mod registry;
 #[cfg(feature = "s3")]
 pub mod remote;

@@ -145,6 +145,7 @@ fn dataset(z: Sizes, i: usize) -> NewDataset {
         attributions.dedup_by(|a, b| a.source == b.source);
         let unattributed = if j % 97 == 0 { 5 } else { 0 };
         members.push(Member {
+            prints: Vec::new(),
             path: format!("part-{j:05}.jsonl").into_bytes(),
             shard: Shard {
                 hash,

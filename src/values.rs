@@ -136,6 +136,8 @@ pub enum Method {
     Url,
     /// The same shard hash was already attributed, or a parent dataset's.
     Inherited,
+    /// A record with no URL whose text print matched registered records of the source.
+    Fingerprint,
 }
 
 impl Method {
@@ -145,6 +147,7 @@ impl Method {
             Method::Declared => "declared",
             Method::Url => "url",
             Method::Inherited => "inherited",
+            Method::Fingerprint => "fingerprint",
         }
     }
 }

@@ -119,10 +119,15 @@ fn a_bucket_scans_as_the_same_files_on_disk_in_every_format_and_rescans_by_listi
     assert!(remote["ranged_objects"].as_u64().unwrap() >= 2, "{remote}");
     assert!(disk["sources"]["twitter"]["records"].as_u64().unwrap() > 0);
 
-    // Unchanged: listed and compared, nothing fetched.
+    // Unchanged: listed and compared, nothing fetched. (The first re-scan after a
+    // registration re-reads everything, on disk as here: the records' prints registered by
+    // it change what may be attributed by print, see `prints`; the next lists only.)
+    json(&env, &vars, &["scan", &url, "--dataset", "f@1"]);
     let again = json(&env, &vars, &["scan", &url, "--dataset", "f@1"]);
     assert_eq!(again["status"], "unchanged");
-    assert_eq!(found(&again), found(&disk));
+    for k in ["root", "files", "bytes", "records", "sources"] {
+        assert_eq!(again[k], disk[k], "{k}");
+    }
     assert_eq!(again["remote"]["fetched"], 0);
     assert_eq!(again["remote"]["ranged_requests"], 0);
     assert_eq!(again["reused"], disk["files"]);
@@ -139,7 +144,8 @@ fn a_bucket_scans_as_the_same_files_on_disk_in_every_format_and_rescans_by_listi
     );
 }
 
-/// A Parquet file of `rows` rows: a large text column and a small URL column.
+/// A Parquet file of `rows` rows as image datasets store them: the image bytes (large,
+/// read by no reader), a short caption and the URL.
 fn big_parquet(rows: usize) -> Vec<u8> {
     use parquet::data_type::{ByteArray, ByteArrayType};
     use parquet::file::properties::WriterProperties;
@@ -148,7 +154,8 @@ fn big_parquet(rows: usize) -> Vec<u8> {
     use std::sync::Arc;
     let schema = Arc::new(
         parse_message_type(
-            "message doc { REQUIRED BYTE_ARRAY text (UTF8); REQUIRED BYTE_ARRAY url (UTF8); }",
+            "message doc { REQUIRED BYTE_ARRAY jpg; REQUIRED BYTE_ARRAY caption (UTF8); \
+             REQUIRED BYTE_ARRAY url (UTF8); }",
         )
         .unwrap(),
     );
@@ -156,12 +163,19 @@ fn big_parquet(rows: usize) -> Vec<u8> {
     let props = Arc::new(WriterProperties::builder().build());
     let mut w = SerializedFileWriter::new(&mut out, schema, props).unwrap();
     let mut rg = w.next_row_group().unwrap();
-    // Text that does not compress away: each row's own digest, repeated.
-    let texts: Vec<ByteArray> = (0..rows)
+    // Bytes that do not compress away: each row's own BLAKE3 output stream.
+    let images: Vec<ByteArray> = (0..rows)
         .map(|i| {
-            let h = blake3::hash(&i.to_le_bytes()).to_hex().to_string();
-            ByteArray::from(h.repeat(32).as_str())
+            let mut img = vec![0u8; 2048];
+            blake3::Hasher::new()
+                .update(&i.to_le_bytes())
+                .finalize_xof()
+                .fill(&mut img);
+            ByteArray::from(img)
         })
+        .collect();
+    let captions: Vec<ByteArray> = (0..rows)
+        .map(|i| ByteArray::from(format!("a photo, number {i}").as_str()))
         .collect();
     let urls: Vec<ByteArray> = (0..rows)
         .map(|i| {
@@ -173,7 +187,7 @@ fn big_parquet(rows: usize) -> Vec<u8> {
             ByteArray::from(format!("https://{host}/p/{i}").as_str())
         })
         .collect();
-    for values in [&texts, &urls] {
+    for values in [&images, &captions, &urls] {
         let mut col = rg.next_column().unwrap().unwrap();
         col.typed::<ByteArrayType>()
             .write_batch(values, None, None)

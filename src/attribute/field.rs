@@ -14,6 +14,9 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 pub struct UrlField {
     paths: Vec<Vec<String>>,
     columns: Vec<usize>,
+    /// Where a record's text is (for its print), in priority order, after the URL paths
+    /// in the finder's bit set.
+    text: Vec<Vec<String>>,
 }
 
 /// The URL fields looked for when `--url-field` is not given.
@@ -24,6 +27,7 @@ impl Default for UrlField {
         UrlField::new(DEFAULT_URL_FIELDS).unwrap_or(UrlField {
             paths: Vec::new(),
             columns: Vec::new(),
+            text: Vec::new(),
         })
     }
 }
@@ -32,8 +36,10 @@ impl UrlField {
     /// Builds a finder from dotted paths (`meta.url`) or column positions (`#2`, 1-based,
     /// for delimited files without a header row; positions and names do not mix).
     pub fn new<S: AsRef<str>>(paths: &[S]) -> Result<UrlField, String> {
-        if paths.is_empty() || paths.len() > 64 {
-            return Err("between 1 and 64 URL fields are needed".into());
+        if paths.is_empty() || paths.len() > MAX_URL_FIELDS {
+            return Err(format!(
+                "between 1 and {MAX_URL_FIELDS} URL fields are needed"
+            ));
         }
         let mut out = Vec::new();
         let mut columns = Vec::new();
@@ -64,7 +70,41 @@ impl UrlField {
         Ok(UrlField {
             paths: out,
             columns,
+            text: split_paths(crate::prints::DEFAULT_TEXT_FIELDS),
         })
+    }
+
+    /// The same URL fields, with the record text looked for at `paths` (dotted) instead
+    /// of the default text fields.
+    pub fn with_text<S: AsRef<str>>(mut self, paths: &[S]) -> Result<UrlField, String> {
+        if paths.is_empty() || paths.len() > MAX_TEXT_FIELDS {
+            return Err(format!(
+                "between 1 and {MAX_TEXT_FIELDS} text fields are needed"
+            ));
+        }
+        let text = split_paths(paths);
+        if let Some(p) = paths
+            .iter()
+            .zip(&text)
+            .find(|(_, t)| t.iter().any(String::is_empty))
+        {
+            return Err(format!(
+                "invalid text field '{}' (expected a dotted path such as meta.text)",
+                p.0.as_ref()
+            ));
+        }
+        self.text = text;
+        Ok(self)
+    }
+
+    /// The text fields, dotted, in priority order.
+    pub fn text_dotted(&self) -> impl Iterator<Item = String> + '_ {
+        self.text.iter().map(|p| p.join("."))
+    }
+
+    /// The text paths as segments, in priority order.
+    pub fn text_paths(&self) -> &[Vec<String>] {
+        &self.text
     }
 
     /// The fields as given (`meta.url`, `#2`), in priority order.
@@ -89,23 +129,31 @@ impl UrlField {
     /// string fields that hold JSON (`"meta": "{\"url\": …}"`). `Ok(None)` when the record
     /// has no URL field (or it is null, empty or not a string); `Err` when it is not JSON.
     pub fn find<'a>(&self, line: &'a [u8]) -> Result<Option<Cow<'a, str>>, serde_json::Error> {
+        Ok(self.find_url_and_text(line)?.0)
+    }
+
+    /// Finds a record's URL (as [`UrlField::find`]) and its text (the first non-blank
+    /// string at a text path), in one walk over the record.
+    pub fn find_url_and_text<'a>(
+        &self,
+        line: &'a [u8],
+    ) -> Result<(Option<Cow<'a, str>>, Option<Cow<'a, str>>), serde_json::Error> {
+        let all: Vec<&[String]> = self
+            .paths
+            .iter()
+            .chain(&self.text)
+            .map(Vec::as_slice)
+            .collect();
         let mut de = serde_json::Deserializer::from_slice(line);
         let found = Finder {
-            paths: &self.paths,
-            live: self.all_live(),
+            paths: &all,
+            urls: self.paths.len(),
+            live: live_bits(all.len()),
             depth: 0,
         }
         .deserialize(&mut de)?;
         de.end()?;
-        Ok(found.map(|(_, url)| url))
-    }
-
-    fn all_live(&self) -> u64 {
-        if self.paths.len() >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << self.paths.len()) - 1
-        }
+        Ok((found.url.map(|(_, u)| u), found.text.map(|(_, t)| t)))
     }
 
     /// The top-level keys of a JSON object record (at most 20, in name order), to say what
@@ -121,18 +169,35 @@ impl UrlField {
     }
 }
 
+/// The most URL fields one may name: with the text fields, they share a 64-bit set.
+pub const MAX_URL_FIELDS: usize = 48;
+/// The most text fields one may name.
+pub const MAX_TEXT_FIELDS: usize = 16;
+
+fn split_paths<S: AsRef<str>>(paths: &[S]) -> Vec<Vec<String>> {
+    paths
+        .iter()
+        .map(|p| p.as_ref().split('.').map(str::to_string).collect())
+        .collect()
+}
+
+fn live_bits(n: usize) -> u64 {
+    if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
+}
+
 /// Finds the URL at `rest` (a path below a column holding a JSON string) in `json`.
 pub(crate) fn find_in_json_str(json: &str, rest: &[String]) -> Option<String> {
-    let paths = [rest.to_vec()];
+    let paths = [rest];
     let mut de = serde_json::Deserializer::from_str(json);
     let found = Finder {
         paths: &paths,
+        urls: 1,
         live: 1,
         depth: 0,
     }
     .deserialize(&mut de)
-    .ok()??;
-    Some(found.1.into_owned())
+    .ok()?;
+    Some(found.url?.1.into_owned())
 }
 
 /// The problem recorded for a shard of records none of which has a URL field.
@@ -149,11 +214,18 @@ pub fn no_url_field(field: &UrlField, seen: &[String]) -> String {
     )
 }
 
-type Found<'de> = Option<(usize, Cow<'de, str>)>;
+/// The best URL and the best text found below a value: (path index, string).
+#[derive(Default)]
+struct Found<'de> {
+    url: Option<(usize, Cow<'de, str>)>,
+    text: Option<(usize, Cow<'de, str>)>,
+}
 
-/// A visitor that follows only the live paths (a bit per path) and skips everything else.
+/// A visitor that follows only the live paths (a bit per path: the first `urls` are URL
+/// paths, the rest text paths) and skips everything else.
 struct Finder<'p> {
-    paths: &'p [Vec<String>],
+    paths: &'p [&'p [String]],
+    urls: usize,
     live: u64,
     depth: usize,
 }
@@ -161,12 +233,34 @@ struct Finder<'p> {
 impl Finder<'_> {
     /// The best live path that ends at this depth, for a non-blank string (an empty URL
     /// falls back to the next field).
-    fn terminal_for(&self, v: &str) -> Option<usize> {
+    fn terminal_for(&self, v: &str) -> (Option<usize>, Option<usize>) {
         if v.trim().is_empty() {
-            return None;
+            return (None, None);
         }
-        (0..self.paths.len())
-            .find(|&i| self.live & (1 << i) != 0 && self.paths[i].len() == self.depth)
+        let ends = |i: &usize| self.live & (1 << i) != 0 && self.paths[*i].len() == self.depth;
+        (
+            (0..self.urls).find(ends),
+            (self.urls..self.paths.len()).find(ends),
+        )
+    }
+
+    /// What a string at this depth is: a URL, a text, or JSON to look into.
+    fn string<'de>(&self, v: Cow<'de, str>) -> Found<'de> {
+        match self.terminal_for(&v) {
+            (None, None) => self.inside_string(&v),
+            (Some(u), Some(t)) => Found {
+                url: Some((u, v.clone())),
+                text: Some((t, v)),
+            },
+            (Some(u), None) => Found {
+                url: Some((u, v)),
+                text: None,
+            },
+            (None, Some(t)) => Found {
+                url: None,
+                text: Some((t, v)),
+            },
+        }
     }
 
     /// A string where an object was expected on a live path: JSON encoded in a string
@@ -175,17 +269,24 @@ impl Finder<'_> {
         let deeper = (0..self.paths.len())
             .any(|i| self.live & (1 << i) != 0 && self.paths[i].len() > self.depth);
         if !deeper || !v.trim_start().starts_with('{') {
-            return None;
+            return Found::default();
         }
         let mut de = serde_json::Deserializer::from_str(v);
-        let found = Finder {
+        let Ok(found) = (Finder {
             paths: self.paths,
+            urls: self.urls,
             live: self.live,
             depth: self.depth,
+        })
+        .deserialize(&mut de) else {
+            return Found::default();
+        };
+        let own =
+            |f: Option<(usize, Cow<'_, str>)>| f.map(|(i, s)| (i, Cow::Owned(s.into_owned())));
+        Found {
+            url: own(found.url),
+            text: own(found.text),
         }
-        .deserialize(&mut de)
-        .ok()??;
-        Some((found.0, Cow::Owned(found.1.into_owned())))
     }
 }
 
@@ -196,11 +297,20 @@ impl<'de> DeserializeSeed<'de> for Finder<'_> {
     }
 }
 
-fn better<'de>(a: Found<'de>, b: Found<'de>) -> Found<'de> {
+type Hit<'de> = Option<(usize, Cow<'de, str>)>;
+
+fn better_hit<'de>(a: Hit<'de>, b: Hit<'de>) -> Hit<'de> {
     match (&a, &b) {
         (Some((pa, _)), Some((pb, _))) if pb < pa => b,
         (None, _) => b,
         _ => a,
+    }
+}
+
+fn better<'de>(a: Found<'de>, b: Found<'de>) -> Found<'de> {
+    Found {
+        url: better_hit(a.url, b.url),
+        text: better_hit(a.text, b.text),
     }
 }
 
@@ -212,50 +322,45 @@ impl<'de> Visitor<'de> for Finder<'_> {
     }
 
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(match self.terminal_for(v) {
-            Some(p) => Some((p, Cow::Borrowed(v))),
-            None => self.inside_string(v),
-        })
+        Ok(self.string(Cow::Borrowed(v)))
     }
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(match self.terminal_for(v) {
-            Some(p) => Some((p, Cow::Owned(v.to_owned()))),
-            None => self.inside_string(v),
-        })
+        if self.terminal_for(v) == (None, None) {
+            // Not kept: no copy unless it is JSON to look into.
+            return Ok(self.inside_string(v));
+        }
+        Ok(self.string(Cow::Owned(v.to_owned())))
     }
     fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(match self.terminal_for(&v) {
-            Some(p) => Some((p, Cow::Owned(v))),
-            None => self.inside_string(&v),
-        })
+        Ok(self.string(Cow::Owned(v)))
     }
     fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok(Found::default())
     }
     fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok(Found::default())
     }
     fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok(Found::default())
     }
     fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok(Found::default())
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok(Found::default())
     }
     fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok(Found::default())
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
+        Ok(Found::default())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut best: Found<'de> = None;
+        let mut best: Found<'de> = Found::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let mut child = 0u64;
             for (i, p) in self.paths.iter().enumerate() {
@@ -271,6 +376,7 @@ impl<'de> Visitor<'de> for Finder<'_> {
             } else {
                 let found = map.next_value_seed(Finder {
                     paths: self.paths,
+                    urls: self.urls,
                     live: child,
                     depth: self.depth + 1,
                 })?;

@@ -19,7 +19,7 @@ mod tar;
 pub use arrow::attribute_arrow;
 pub use delimited::attribute_delimited;
 pub(crate) use field::find_in_json_str;
-pub use field::{DEFAULT_URL_FIELDS, UrlField, no_url_field};
+pub use field::{DEFAULT_URL_FIELDS, MAX_TEXT_FIELDS, MAX_URL_FIELDS, UrlField, no_url_field};
 pub use format::{
     Compression, DEFAULT_MAX_EXPANSION, DEFAULT_MAX_RECORD_BYTES, Format, Limits,
     MAX_SHARD_RECORDS, MIN_DECOMPRESSED_CAP, detect, format_name, is_tar, known_format_name,
@@ -77,6 +77,35 @@ pub struct RecordStats {
     /// A read or decompression failure that ended the stream early, a footer refused, or
     /// `no-url-field` when records were read but none had a URL field.
     pub problem: Option<String>,
+    /// The records' prints. Not saved in the scan-state cache: a reused file's shard is
+    /// already registered with its prints.
+    pub prints: ShardPrints,
+}
+
+/// The most prints of one kind a shard keeps (32 MiB of them): past it, records are still
+/// counted and attributed, not printed.
+pub const MAX_SHARD_PRINTS: usize = 4 << 20;
+
+/// What a reader printed of a shard's records ([`crate::prints`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShardPrints {
+    /// Text prints of records attributed to a source (sparse, in source index order).
+    pub text: Vec<(usize, Vec<u64>)>,
+    /// URL prints by source; `None`: URLs of no registered source.
+    pub url: Vec<(Option<usize>, Vec<u64>)>,
+    /// Text prints of the records no URL attributed, with each record's bytes: what
+    /// [`crate::prints::PrintIndex`] may attribute.
+    pub pending: Vec<(u64, u64)>,
+    /// Records of the pending kind matched to a source by their print:
+    /// (source index, records, bytes), sparse.
+    pub matched: Vec<(usize, u64, u64)>,
+    /// Records whose text was not found (no text field, or blank).
+    pub textless: u64,
+    /// Records not printed because the shard reached [`MAX_SHARD_PRINTS`].
+    pub unprinted: u64,
+    /// Pending records whose print was registered under several sources (left
+    /// unattributed).
+    pub ambiguous: u64,
 }
 
 impl RecordStats {
@@ -95,6 +124,10 @@ impl RecordStats {
 struct Tally {
     st: RecordStats,
     dense: Vec<(u64, u64)>,
+    printer: crate::prints::Printer,
+    /// Text prints by source index; URL prints by source index, the last for no source.
+    texts: Vec<Vec<u64>>,
+    urls: Vec<Vec<u64>>,
     /// Records in which a URL field was found (empty ones included).
     with_url: u64,
     /// The first record's fields, for a `no-url-field` problem.
@@ -109,6 +142,9 @@ impl Tally {
         Tally {
             st: RecordStats::default(),
             dense: vec![(0, 0); sources],
+            printer: crate::prints::Printer::default(),
+            texts: vec![Vec::new(); sources],
+            urls: vec![Vec::new(); sources + 1],
             with_url: 0,
             first_keys: None,
             too_long: 0,
@@ -118,23 +154,46 @@ impl Tally {
 
     /// Attributes one JSON record of `bytes` bytes.
     fn record(&mut self, rec: &[u8], bytes: u64, field: &UrlField, matcher: &SourceMatcher) {
-        let source = match field.find(rec) {
-            Ok(Some(url)) => {
-                self.with_url += 1;
-                matcher.source_of_url(&url)
-            }
-            Ok(None) => {
-                if self.first_keys.is_none() {
+        match field.find_url_and_text(rec) {
+            Ok((url, text)) => {
+                if url.is_none() && self.first_keys.is_none() {
                     self.first_keys = Some(UrlField::keys_of(rec));
                 }
-                None
+                self.printed(url.as_deref(), text.as_deref(), bytes, matcher);
             }
             Err(_) => {
                 self.st.malformed += 1;
-                None
+                self.count(None, bytes);
             }
-        };
+        }
+    }
+
+    /// Counts and prints one record of `bytes` bytes with its URL and text (either absent).
+    fn printed(
+        &mut self,
+        url: Option<&str>,
+        text: Option<&str>,
+        bytes: u64,
+        matcher: &SourceMatcher,
+    ) {
+        let source = url.and_then(|u| {
+            self.with_url += 1;
+            matcher.source_of_url(u)
+        });
         self.count(source, bytes);
+        if self.st.records as usize > MAX_SHARD_PRINTS {
+            self.st.prints.unprinted += 1;
+            return;
+        }
+        if let Some(p) = url.and_then(|u| self.printer.url(u)) {
+            let slot = source.unwrap_or(self.urls.len() - 1);
+            self.urls[slot].push(p);
+        }
+        match (text.and_then(|t| self.printer.text(t)), source) {
+            (None, _) => self.st.prints.textless += 1,
+            (Some(p), Some(i)) => self.texts[i].push(p),
+            (Some(p), None) => self.st.prints.pending.push((p, bytes)),
+        }
     }
 
     /// Records the `no-url-field` problem when well-formed records were read and none had
@@ -182,6 +241,20 @@ impl Tally {
             .enumerate()
             .filter(|(_, (r, _))| *r > 0)
             .map(|(i, (r, b))| (i, *r, *b))
+            .collect();
+        let none = self.urls.len() - 1;
+        self.st.prints.text = self
+            .texts
+            .into_iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        self.st.prints.url = self
+            .urls
+            .into_iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(i, v)| ((i != none).then_some(i), v))
             .collect();
         self.st
     }

@@ -9,7 +9,9 @@ use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
 use parquet::record::{Field, Row};
 use parquet::schema::types::Type;
 
-use super::{RecordStats, SourceMatcher, UrlField, find_in_json_str, footer, no_url_field};
+use super::{
+    MAX_SHARD_PRINTS, RecordStats, SourceMatcher, UrlField, find_in_json_str, footer, no_url_field,
+};
 
 /// A URL field resolved against a schema: the real column names down to a leaf, and the
 /// rest of the path inside that leaf's JSON text (empty when the leaf is the URL).
@@ -55,6 +57,10 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
         st.records = total;
         st.unattributed_records = total;
         st.unattributed_bytes = size;
+        // No URL column: every row's text print is a candidate for derived attribution.
+        let mut texts = Vec::new();
+        print_text_column(&reader, field, total, &[], &mut texts, &mut st);
+        st = finish_printed(st, texts, total, size);
         if total > 0 {
             let seen: Vec<String> = schema
                 .get_fields()
@@ -69,17 +75,27 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
     if let [only] = resolved.as_slice()
         && let Some((col, max_def)) = flat_column(&reader, only)
     {
-        let mut dense = vec![0u64; matcher.ids().len()];
+        let sources = matcher.ids().len();
+        let mut dense = vec![0u64; sources];
         let mut unattributed = 0u64;
-        let read = read_flat_column(
-            &reader,
-            col,
-            max_def,
-            total,
-            matcher,
-            &mut dense,
-            &mut unattributed,
-        );
+        let print = total <= MAX_SHARD_PRINTS as u64;
+        let mut row_source: Vec<u32> = Vec::new();
+        let mut urls: Vec<Vec<u64>> = vec![Vec::new(); sources + 1];
+        let mut printer = crate::prints::Printer::default();
+        let read = for_each_value(&reader, col, max_def, total, |url| {
+            let url = url.map(str::trim).filter(|u| !u.is_empty());
+            let source = url.and_then(|u| matcher.source_of_url(u));
+            match source {
+                Some(s) => dense[s] += 1,
+                None => unattributed += 1,
+            }
+            if print {
+                row_source.push(source.map_or(u32::MAX, |s| s as u32));
+                if let Some(p) = url.and_then(|u| printer.url(u)) {
+                    urls[source.unwrap_or(sources)].push(p);
+                }
+            }
+        });
         let seen = match read {
             Ok(n) => n,
             Err((n, e)) => {
@@ -90,7 +106,17 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
         };
         st.records = seen.min(total);
         st.unattributed_records = unattributed;
-        return finish(st, dense, total, size);
+        let mut texts = vec![Vec::new(); sources];
+        if !st.failed {
+            print_text_column(&reader, field, total, &row_source, &mut texts, &mut st);
+            st.prints.url = urls
+                .into_iter()
+                .enumerate()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(i, v)| ((i < sources).then_some(i), v))
+                .collect();
+        }
+        return finish_printed(finish(st, dense, total, size), texts, total, size);
     }
     let projection = project(schema, &resolved);
     let rows = match projection.map(|p| reader.get_row_iter(Some(p))) {
@@ -164,6 +190,20 @@ fn finish(mut st: RecordStats, dense: Vec<u64>, total: u64, size: u64) -> Record
     st
 }
 
+/// Sets the text prints by source and each pending record's share of the file's bytes.
+fn finish_printed(mut st: RecordStats, texts: Vec<Vec<u64>>, total: u64, size: u64) -> RecordStats {
+    let share = if total == 0 { 0 } else { size / total };
+    for p in &mut st.prints.pending {
+        p.1 = share;
+    }
+    st.prints.text = texts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    st
+}
+
 /// Rows decoded per call of the column reader.
 const BATCH: usize = 8192;
 
@@ -186,16 +226,15 @@ fn flat_column<R: ChunkReader + 'static>(
     })
 }
 
-/// Reads one flat byte-array column, row group by row group, attributing each row (at most
-/// `total`). On error, the rows read so far come with it.
-fn read_flat_column<R: ChunkReader + 'static>(
+/// Reads one flat byte-array column, row group by row group, handing each row's value
+/// (`None` when null or not UTF-8) to `f`, for at most `total` rows. Answers the rows read;
+/// on error, the rows read so far come with it.
+fn for_each_value<R: ChunkReader + 'static>(
     reader: &SerializedFileReader<R>,
     col: usize,
     max_def: i16,
     total: u64,
-    matcher: &SourceMatcher,
-    dense: &mut [u64],
-    unattributed: &mut u64,
+    mut f: impl FnMut(Option<&str>),
 ) -> Result<u64, (u64, parquet::errors::ParquetError)> {
     use parquet::column::reader::ColumnReader;
     let mut rows = 0u64;
@@ -223,25 +262,69 @@ fn read_flat_column<R: ChunkReader + 'static>(
             let mut next = values.iter();
             for i in 0..records {
                 let present = max_def == 0 || defs.get(i) == Some(&max_def);
-                let url = if present {
-                    next.next()
-                        .and_then(|v| std::str::from_utf8(v.data()).ok())
-                        .map(str::trim)
-                        .filter(|u| !u.is_empty())
+                let v = if present {
+                    next.next().and_then(|v| std::str::from_utf8(v.data()).ok())
                 } else {
                     None
                 };
                 if rows < total {
-                    match url.and_then(|u| matcher.source_of_url(u)) {
-                        Some(s) => dense[s] += 1,
-                        None => *unattributed += 1,
-                    }
+                    f(v);
                 }
                 rows += 1;
             }
         }
     }
     Ok(rows)
+}
+
+/// Prints the text column of a flat Parquet file: each row's print goes to the source its
+/// URL named (`row_source`, `u32::MAX` for none; empty when the file has no URL column),
+/// or is pending. At most [`MAX_SHARD_PRINTS`] rows are printed.
+fn print_text_column<R: ChunkReader + 'static>(
+    reader: &SerializedFileReader<R>,
+    fields: &UrlField,
+    total: u64,
+    row_source: &[u32],
+    texts: &mut [Vec<u64>],
+    st: &mut RecordStats,
+) {
+    let schema = reader.metadata().file_metadata().schema();
+    let Some((col, max_def)) = fields
+        .text_paths()
+        .iter()
+        .filter_map(|p| resolve(schema, p))
+        .find_map(|r| flat_column(reader, &r))
+    else {
+        st.prints.textless = total;
+        return;
+    };
+    if total > MAX_SHARD_PRINTS as u64 {
+        st.prints.unprinted = total;
+        return;
+    }
+    let mut printer = crate::prints::Printer::default();
+    let mut row = 0usize;
+    let mut pending = Vec::new();
+    let mut textless = 0u64;
+    let read = for_each_value(reader, col, max_def, total, |text| {
+        let source = row_source.get(row).copied().unwrap_or(u32::MAX);
+        row += 1;
+        match text.and_then(|t| printer.text(t)) {
+            None => textless += 1,
+            Some(p) => match texts.get_mut(source as usize) {
+                Some(v) => v.push(p),
+                None => pending.push((p, 0)),
+            },
+        }
+    });
+    if read.is_err() {
+        // The counts stand; the prints of a column that did not read are not kept.
+        texts.iter_mut().for_each(Vec::clear);
+        st.prints.textless = total;
+        return;
+    }
+    st.prints.textless = textless;
+    st.prints.pending = pending;
 }
 
 /// Resolves a dotted path against the schema, ignoring case; a leaf reached before the

@@ -16,6 +16,7 @@ mod key;
 mod licence;
 mod lineage;
 mod log;
+mod matching;
 mod registry;
 pub(crate) mod report;
 mod scan;
@@ -170,6 +171,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Audit(args) => audit::run(&ctx, args),
         Command::Lineage { id, direction } => lineage::run(&ctx, &id, direction),
         Command::Gate(args) => gate::run(&ctx, args),
+        Command::Match(args) => matching::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Log(args) => log::run(&ctx, args),
         Command::Key {

@@ -45,6 +45,19 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
             summary.unattributed_records
         )))
         .collect();
+    let mut per_source = per_source.join(", ");
+    if summary.fingerprinted > 0 {
+        per_source.push_str(&format!(
+            "; {} records without a URL attributed by their text print",
+            summary.fingerprinted
+        ));
+    }
+    if summary.ambiguous_prints > 0 {
+        per_source.push_str(&format!(
+            "; {} records left unattributed: their text print is registered under several sources",
+            summary.ambiguous_prints
+        ));
+    }
     ctx.ui.info(format_args!(
         "{} {}: {} files ({} read, {} unchanged), {} bytes, {} records in {:.2}s ({:.2} GB/s); {}",
         summary.status,
@@ -56,7 +69,7 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
         summary.records,
         summary.seconds,
         summary.bytes as f64 / summary.seconds.max(1e-9) / 1e9,
-        per_source.join(", ")
+        per_source
     ));
     if summary.no_url_field > 0 {
         ctx.ui.warn(format_args!(
@@ -79,6 +92,13 @@ pub(super) fn read_options(a: ReadArgs) -> Result<ReadOptions> {
     } else {
         UrlField::new(&a.url_field).map_err(|m| Error::input("--url-field", m))?
     };
+    let url_field = if a.text_field.is_empty() {
+        url_field
+    } else {
+        url_field
+            .with_text(&a.text_field)
+            .map_err(|m| Error::input("--text-field", m))?
+    };
     Ok(ReadOptions {
         url_field,
         limits: crate::attribute::Limits {
@@ -98,6 +118,8 @@ pub(super) fn read_options(a: ReadArgs) -> Result<ReadOptions> {
         check_bytes: false,
         skip_unreadable: a.skip_unreadable,
         progress: None,
+        // Loaded by the scan and gate from the registry they read.
+        prints: None,
     })
 }
 
@@ -138,6 +160,12 @@ fn table(s: &ScanSummary) -> Table {
         );
     }
     kv("unattributed_records", s.unattributed_records.to_string());
+    if s.fingerprinted > 0 {
+        kv("fingerprinted", s.fingerprinted.to_string());
+    }
+    if s.ambiguous_prints > 0 {
+        kv("ambiguous_prints", s.ambiguous_prints.to_string());
+    }
     if !s.problems.is_empty() {
         kv("problems", s.problems.len().to_string());
     }

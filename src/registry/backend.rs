@@ -254,6 +254,18 @@ impl<B: Backend> Registry for B {
         read::shard_links(&mut *self.read(), hash)
     }
 
+    fn print_sets(
+        &self,
+        kind: crate::prints::Kind,
+        within: &[DatasetRef],
+    ) -> Result<Vec<super::StoredPrints>, RegistryError> {
+        read::print_sets(&mut *self.read(), kind, within)
+    }
+
+    fn shard_versions(&self, shards: &[i64]) -> Result<Vec<(i64, DatasetRef)>, RegistryError> {
+        read::shard_versions(&mut *self.read(), shards)
+    }
+
     fn shards_with_prefix(
         &self,
         prefix: &[u8],

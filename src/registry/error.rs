@@ -241,6 +241,9 @@ pub enum RegistryError {
         /// The original's.
         original: String,
     },
+    /// Stored data that does not decode (record prints), or that cannot be held.
+    #[error("registry data refused: {0}")]
+    Damaged(String),
     /// A table or column list not in [`super::TABLES`].
     #[error("unknown table or columns: {0}")]
     UnknownTable(String),

@@ -20,6 +20,7 @@ macro_rules! migrations {
             include_str!(concat!($dir, "0004_first_member.sql")),
             include_str!(concat!($dir, "0005_application_uses.sql")),
             include_str!(concat!($dir, "0006_retractions.sql")),
+            include_str!(concat!($dir, "0007_record_prints.sql")),
         ]
     };
 }
@@ -175,6 +176,16 @@ pub trait Registry {
     /// Datasets holding the shard with this hash, and the sources it is attributed to;
     /// `None` when no such shard is registered.
     fn shard_links(&self, hash: &blake3::Hash) -> Result<Option<ShardLinks>, RegistryError>;
+    /// Stored print sets of `kind`: of every shard, or with `within`, of those versions'
+    /// members only (each unregistered or retracted one is an error).
+    fn print_sets(
+        &self,
+        kind: crate::prints::Kind,
+        within: &[DatasetRef],
+    ) -> Result<Vec<StoredPrints>, RegistryError>;
+    /// The live (published, not retracted) versions holding each of these shards, as
+    /// (shard id, version) pairs.
+    fn shard_versions(&self, shards: &[i64]) -> Result<Vec<(i64, DatasetRef)>, RegistryError>;
     /// Registered shard hashes starting with the bytes `prefix` (as `dataset show` prints
     /// hashes shortened), in hash order, at most `limit`.
     fn shards_with_prefix(

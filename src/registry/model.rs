@@ -25,6 +25,31 @@ pub struct Member {
     pub shard: Shard,
     /// Its attributions.
     pub attributions: Vec<Attribution>,
+    /// Its records' prints, one stored set per (kind, source).
+    pub prints: Vec<PrintSet>,
+}
+
+/// One stored set of record prints ([`crate::prints`]): a shard's records of one kind and
+/// source (`None`: no source), Rice-coded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrintSet {
+    /// What was printed.
+    pub kind: crate::prints::Kind,
+    /// Whose records these are.
+    pub source: Option<String>,
+    /// Records printed (duplicates included; the set holds each print once).
+    pub records: u64,
+    /// The encoded set.
+    pub blob: Vec<u8>,
+}
+
+/// A stored print set with the shard it belongs to, as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPrints {
+    /// The shard's id.
+    pub shard: i64,
+    /// The set.
+    pub set: PrintSet,
 }
 
 /// A dataset version ready to register.

@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use super::conn::{Conn, params};
 use super::{
     Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, Grant, KnownShard,
-    RegistryError, Retraction, ScanContext, Shard, ShardLinks, Source, SourceUsage, StoredMember,
-    Subject, TrainingRun, Value, VolumeRow, check_table,
+    PrintSet, RegistryError, Retraction, ScanContext, Shard, ShardLinks, Source, SourceUsage,
+    StoredMember, StoredPrints, Subject, TrainingRun, Value, VolumeRow, check_table,
 };
 use crate::licence::Licence;
 use crate::types::DatasetRef;
@@ -561,6 +561,72 @@ pub fn shard_links(
         .map(|r| r.text(0))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(ShardLinks { datasets, sources }))
+}
+
+/// [`super::Registry::print_sets`].
+pub fn print_sets(
+    c: &mut dyn Conn,
+    kind: crate::prints::Kind,
+    within: &[DatasetRef],
+) -> Result<Vec<StoredPrints>, RegistryError> {
+    let what = "read record prints";
+    let cols = "p.shard_id, p.source_id, p.records, p.prints";
+    let mut rows = Vec::new();
+    if within.is_empty() {
+        rows.push(c.query(
+            &format!("SELECT {cols} FROM record_prints p WHERE p.kind = ?1 ORDER BY 1, 2"),
+            params![kind.as_str()],
+            what,
+        )?);
+    }
+    for d in within {
+        let id = live_dataset_id(c, d, RegistryError::UnknownParent)?;
+        rows.push(c.query(
+            &format!(
+                "SELECT {cols} FROM record_prints p WHERE p.kind = ?1 AND p.shard_id IN \
+                 (SELECT shard_id FROM dataset_shards WHERE dataset_id = ?2) ORDER BY 1, 2"
+            ),
+            params![kind.as_str(), id],
+            what,
+        )?);
+    }
+    let mut out = Vec::new();
+    for r in rows.iter().flat_map(|r| r.iter()) {
+        let source = r.text(1)?;
+        out.push(StoredPrints {
+            shard: r.int(0)?,
+            set: PrintSet {
+                kind,
+                source: (!source.is_empty()).then_some(source),
+                records: r.count(2)?,
+                blob: r.blob(3)?.to_vec(),
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// [`super::Registry::shard_versions`], one query per shard.
+pub fn shard_versions(
+    c: &mut dyn Conn,
+    shards: &[i64],
+) -> Result<Vec<(i64, DatasetRef)>, RegistryError> {
+    let mut out = Vec::new();
+    for &s in shards {
+        for r in c
+            .query(
+                "SELECT DISTINCT d.name || '@' || d.version FROM dataset_shards m \
+                 JOIN datasets d ON d.id = m.dataset_id WHERE m.shard_id = ?1 AND NOT EXISTS \
+                 (SELECT 1 FROM retractions r WHERE r.dataset_id = d.id) ORDER BY 1",
+                params![s],
+                "read shard datasets",
+            )?
+            .iter()
+        {
+            out.push((s, r.dataset(0)?));
+        }
+    }
+    Ok(out)
 }
 
 /// [`super::Registry::known_shards`], one query per hash.

@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use super::conn::{Conn, Owner, params};
+use super::conn::{Conn, Owner, Param, StoredShards, params};
 use super::{
     CardAttributed, CardImport, DatasetInfo, DatasetTotals, EventDraft, ExportedTable, Member,
-    NewDataset, PartMember, Policy, Registered, RegistryError, Retraction, StagedPartRow, Subject,
-    TrainingRun, check_table,
+    NewDataset, PartMember, Policy, PrintSet, Registered, RegistryError, Retraction, StagedPartRow,
+    Subject, TrainingRun, check_table,
 };
 use super::{read, state};
 use crate::events;
@@ -341,6 +341,7 @@ pub fn register(
     let id = insert_dataset(c, &info)?;
     insert_parents(c, id, &parents)?;
     let stored = c.store_shards(&ds.members)?;
+    store_prints(c, &stored, &ds.members)?;
     c.write_members(
         Owner::Dataset(id),
         &super::member_rows(&ds.members, &stored.ids),
@@ -449,6 +450,7 @@ pub fn stage_part(
             .map(|m| m.shard.hash.as_bytes().as_slice()),
     )?;
     let stored = c.store_shards(&ds.members)?;
+    store_prints(c, &stored, &ds.members)?;
     c.write_members(
         Owner::Part(part_id),
         &super::member_rows(&ds.members, &stored.ids),
@@ -720,6 +722,62 @@ fn replace_list(
     );
     for item in items {
         c.execute(&insert, params![application, item], what)?;
+    }
+    Ok(())
+}
+
+/// Stores the members' print sets, in statements of up to 200 rows. A shard already
+/// printed keeps its sets (same bytes, same records); one registered before prints existed
+/// gets them now.
+fn store_prints(
+    c: &mut dyn Conn,
+    stored: &StoredShards,
+    members: &[Member],
+) -> Result<(), RegistryError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut rows: Vec<(i64, &PrintSet)> = Vec::new();
+    for (m, &id) in members.iter().zip(&stored.ids) {
+        if m.prints.is_empty() || !seen.insert(id) {
+            continue;
+        }
+        if !stored.all_new
+            && c.query(
+                "SELECT 1 FROM record_prints WHERE shard_id = ?1 LIMIT 1",
+                params![id],
+                "read record prints",
+            )?
+            .first()
+            .is_some()
+        {
+            continue;
+        }
+        rows.extend(m.prints.iter().map(|p| (id, p)));
+    }
+    for chunk in rows.chunks(200) {
+        let mut sql = String::from(
+            "INSERT INTO record_prints (shard_id, kind, source_id, records, prints) VALUES ",
+        );
+        let mut ps: Vec<Param<'_>> = Vec::with_capacity(chunk.len() * 5);
+        for (k, (id, p)) in chunk.iter().enumerate() {
+            let b = k * 5;
+            if k > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(?{}, ?{}, ?{}, ?{}, ?{})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            ));
+            ps.push(Param::Int(*id));
+            ps.push(Param::Text(p.kind.as_str()));
+            ps.push(Param::Text(p.source.as_deref().unwrap_or("")));
+            ps.push(Param::from(p.records));
+            ps.push(Param::Blob(&p.blob));
+        }
+        c.execute(&sql, &ps, "store record prints")?;
     }
     Ok(())
 }

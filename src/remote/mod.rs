@@ -186,11 +186,16 @@ impl Store {
                 max_retries: 8,
                 retry_timeout: Duration::from_secs(120),
             })
-            // A shard may take longer than object_store's default 30 s to stream: only the
-            // connection and idle reads are bounded.
+            // A shard may take longer than object_store's default 30 s to stream: the whole
+            // request is bounded loosely, the connection (5 s) and idle reads tightly.
             .with_config(
                 AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
                 "24h".to_string(),
+            )
+            // A stalled body (no byte for a minute) fails rather than hanging the scan.
+            .with_config(
+                AmazonS3ConfigKey::Client(ClientConfigKey::ReadTimeout),
+                "60s".to_string(),
             )
             .with_config(
                 AmazonS3ConfigKey::Client(ClientConfigKey::PoolMaxIdlePerHost),

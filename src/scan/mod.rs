@@ -4,6 +4,7 @@
 //! about the same bytes, and registers the dataset version in one transaction.
 
 mod input;
+mod member;
 #[cfg(feature = "s3")]
 mod object;
 mod partition;
@@ -31,8 +32,7 @@ pub use crate::digest::root_hash;
 use crate::attribute::{Limits, SourceMatcher, UrlField};
 use crate::error::{Error, Result};
 use crate::registry::{
-    Attribution, EventDraft, Member, Method, NewDataset, Registered, Registry, RegistryError,
-    Shard, Source,
+    EventDraft, Member, NewDataset, Registered, Registry, RegistryError, Source,
 };
 use crate::types::{DatasetRef, Date};
 
@@ -158,6 +158,10 @@ pub struct ScanSummary {
     pub no_url_field: u64,
     /// Shards whose attributions came (partly) from the same bytes seen before.
     pub inherited_shards: u64,
+    /// Records with no URL attributed by their text print (method `fingerprint`).
+    pub fingerprinted: u64,
+    /// Records whose text print was registered under several sources, left unattributed.
+    pub ambiguous_prints: u64,
     /// Files read and hashed by this scan.
     pub rehashed: u64,
     /// Files whose cached facts were reused because size, mtime and inode were unchanged.
@@ -187,95 +191,24 @@ pub fn show_path(p: &[u8]) -> String {
     String::from_utf8_lossy(p).into_owned()
 }
 
-/// Attributes all of `unattributed` (records, bytes) to each of `sources` (all of it to
-/// each: the content is said to come from every one of them), leaving nothing unattributed.
-fn assign(
-    attributions: &mut Vec<Attribution>,
-    unattributed: &mut (u64, u64),
-    sources: &[String],
-    method: Method,
-) {
-    let (records, bytes) = *unattributed;
-    if records == 0 || sources.is_empty() {
-        return;
-    }
-    for s in sources {
-        match attributions.iter_mut().find(|a| &a.source == s) {
-            Some(a) => {
-                a.records += records;
-                a.bytes += bytes;
-            }
-            None => attributions.push(Attribution {
-                source: s.clone(),
-                records,
-                bytes,
-                method,
-            }),
-        }
-    }
-    *unattributed = (0, 0);
-}
-
-/// Turns one file's facts into a member, applying declared sources, then the parents'
-/// sources, to content no URL attributed. What the registry already knows about the same
-/// bytes is merged when it is stored.
-fn member_of(
-    entry: &FileEntry,
-    facts: FileFacts,
-    ids: &[String],
-    declared: &[String],
-    parent_sources: &[String],
-) -> Member {
-    let st = facts.stats;
-    let mut attributions: Vec<Attribution> = st
-        .per_source
-        .iter()
-        .map(|(i, records, bytes)| Attribution {
-            source: ids[*i].clone(),
-            records: *records,
-            bytes: *bytes,
-            method: Method::Url,
-        })
-        .collect();
-    let mut unattributed = (st.unattributed_records, st.unattributed_bytes);
-    // Content no URL attributed goes to the declared sources, or else to the sources of the
-    // datasets it was derived from.
-    assign(
-        &mut attributions,
-        &mut unattributed,
-        declared,
-        Method::Declared,
-    );
-    assign(
-        &mut attributions,
-        &mut unattributed,
-        parent_sources,
-        Method::Inherited,
-    );
-    let (un_records, un_bytes) = unattributed;
-    attributions.sort_by(|a, b| a.source.cmp(&b.source));
-    Member {
-        path: entry.rel.clone(),
-        shard: Shard {
-            hash: facts.hash,
-            size: facts.size,
-            format: facts.format.to_string(),
-            records: st.records,
-            unattributed_records: un_records,
-            unattributed_bytes: un_bytes,
-            malformed: st.malformed,
-            problem: st.problem,
-        },
-        attributions,
-    }
-}
-
 /// Fingerprint of everything attribution depends on besides the bytes: the source
 /// domains, the URL fields, the reading limits and whether Parquet can be read. Cached
 /// facts from another configuration (or an older reader) are not reused.
-fn attribution_config(sources: &[Source], field: &UrlField, limits: &Limits) -> blake3::Hash {
+fn attribution_config(
+    sources: &[Source],
+    field: &UrlField,
+    limits: &Limits,
+    prints: Option<&crate::prints::PrintIndex>,
+) -> blake3::Hash {
     let mut h = blake3::Hasher::new();
-    h.update(b"provtrack-attribution-v2\n");
+    h.update(b"provtrack-attribution-v3\n");
+    for f in field.text_dotted() {
+        h.update(format!("text\0{f}\n").as_bytes());
+    }
+    // Records attributed by print depend on what was registered: any new print re-reads.
+    if let Some(idx) = prints {
+        h.update(format!("prints\0{}\n", idx.identity()).as_bytes());
+    }
     h.update(
         format!(
             "limits\0{}\0{}\n",
@@ -338,6 +271,8 @@ pub struct ReadOptions {
     pub skip_unreadable: bool,
     /// Told of each file read.
     pub progress: Option<Arc<dyn ProgressSink>>,
+    /// Registered records' text prints, to attribute records that have no URL.
+    pub prints: Option<Arc<crate::prints::PrintIndex>>,
 }
 
 /// A directory as read: every regular file's facts, in path order, and its root hash.
@@ -384,7 +319,11 @@ impl Survey {
 pub fn survey(reg: &dyn Registry, dir: &Path, opts: &ReadOptions) -> Result<Survey> {
     let dir_key = state_key(dir, opts)?;
     let context = reg.scan_context(None, &[], &dir_key)?;
-    survey_with(context.sources, context.state, dir_key, dir, opts)
+    let mut opts = opts.clone();
+    if opts.prints.is_none() {
+        opts.prints = crate::prints::load_index(reg, &[])?.map(Arc::new);
+    }
+    survey_with(context.sources, context.state, dir_key, dir, &opts)
 }
 
 /// The key the scanner's state for `dir` is saved under: its canonical path, and the slice
@@ -421,7 +360,16 @@ fn survey_with(
         phases.insert(name, lap.elapsed().as_secs_f64());
         lap = Instant::now();
     };
-    let config = attribution_config(&sources, &opts.url_field, &opts.limits);
+    let config = attribution_config(
+        &sources,
+        &opts.url_field,
+        &opts.limits,
+        opts.prints.as_deref(),
+    );
+    let local = opts
+        .prints
+        .as_deref()
+        .map(|idx| crate::prints::local_sources(idx, &ids));
     let blob = if opts.rehash { None } else { state };
     let saved = blob
         .as_deref()
@@ -440,9 +388,12 @@ fn survey_with(
     }
     let read = |e: &mut FileEntry, defer: bool| -> Visited {
         match read::fingerprint_or_defer(e, known, defer, &opts.url_field, &matcher, &opts.limits) {
-            Ok(Some(f)) => {
+            Ok(Some(mut f)) => {
                 if let Some(p) = &opts.progress {
                     p.advance(f.size);
+                }
+                if let (Some(idx), Some(local)) = (opts.prints.as_deref(), local.as_deref()) {
+                    crate::prints::attribute_pending(&mut f.stats, idx, local);
                 }
                 Visited::Read(Ok(f))
             }
@@ -469,8 +420,15 @@ fn survey_with(
             (walked, skipped)
         }
         Input::Object(url) => {
-            let (walked, skipped, facts) =
+            let (mut walked, skipped, facts) =
                 input::walk_objects(&url, opts, saved.as_ref(), &matcher)?;
+            if let (Some(idx), Some(local)) = (opts.prints.as_deref(), local.as_deref()) {
+                for (_, v) in walked.iter_mut() {
+                    if let Visited::Read(Ok(f)) = v {
+                        crate::prints::attribute_pending(&mut f.stats, idx, local);
+                    }
+                }
+            }
             remote = Some(facts);
             (walked, skipped)
         }
@@ -564,7 +522,7 @@ fn check_totals(entries: &[FileEntry], facts: &[FileFacts]) -> Result<()> {
         add(&mut records, st.records)?;
         add(&mut bytes, f.size)?;
         add(&mut unattributed, st.unattributed_bytes)?;
-        for (i, r, b) in &st.per_source {
+        for (i, r, b) in st.per_source.iter().chain(&st.prints.matched) {
             let c = per_source.entry(*i).or_default();
             add(&mut c.0, *r)?;
             add(&mut c.1, *b)?;
@@ -603,6 +561,9 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     }
     let parent_sources = context.parent_sources;
     let existing = context.existing;
+    if read.prints.is_none() {
+        read.prints = crate::prints::load_index(reg, &opts.derived_from)?.map(Arc::new);
+    }
     let survey = survey_with(context.sources, context.state, dir_key, &opts.dir, &read)?;
     let saved_state = survey.state();
     let Survey {
@@ -640,6 +601,8 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         problems: Vec::new(),
         no_url_field: 0,
         inherited_shards: 0,
+        fingerprinted: 0,
+        ambiguous_prints: 0,
         rehashed,
         reused,
         status: "created",
@@ -648,7 +611,12 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         phases: BTreeMap::new(),
         remote,
     };
+    let mut printed = HashSet::new();
     for (e, f) in &kept {
+        if printed.insert(f.hash) {
+            summary.fingerprinted += f.stats.prints.matched.iter().map(|m| m.1).sum::<u64>();
+            summary.ambiguous_prints += f.stats.prints.ambiguous;
+        }
         if f.stats.malformed > 0 || f.stats.problem.is_some() {
             summary.problems.push(Problem {
                 path: show_path(&e.rel),
@@ -686,7 +654,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
 
     let members: Vec<Member> = kept
         .into_iter()
-        .map(|(entry, f)| member_of(entry, f, &ids, &opts.declared, &parent_sources))
+        .map(|(entry, f)| member::member_of(entry, f, &ids, &opts.declared, &parent_sources))
         .collect();
     let mut scanned: BTreeMap<String, SourceCount> = BTreeMap::new();
     let mut seen = HashSet::new();

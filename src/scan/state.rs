@@ -92,6 +92,12 @@ pub fn encode<'a>(
             w.u64(*r);
             w.u64(*b);
         }
+        w.u64(st.prints.matched.len() as u64);
+        for (i, r, b) in &st.prints.matched {
+            w.u64(*i as u64);
+            w.u64(*r);
+            w.u64(*b);
+        }
     }
     w.0
 }
@@ -150,6 +156,7 @@ pub fn decode<'a>(blob: &'a [u8], config: &blake3::Hash, ids: &[String]) -> Opti
             per_source: Vec::new(),
             problem: None,
             failed: false,
+            prints: Default::default(),
         };
         let problem = r.bytes()?;
         if r.u64()? == 1 {
@@ -163,7 +170,15 @@ pub fn decode<'a>(blob: &'a [u8], config: &blake3::Hash, ids: &[String]) -> Opti
                 None => complete = false,
             }
         }
+        for _ in 0..r.u64()? {
+            let (i, rec, bytes) = (r.u64()?, r.u64()?, r.u64()?);
+            match map.get(usize::try_from(i).ok()?).copied().flatten() {
+                Some(target) => stats.prints.matched.push((target, rec, bytes)),
+                None => complete = false,
+            }
+        }
         stats.per_source.sort_unstable();
+        stats.prints.matched.sort_unstable();
         // The format comes from the content too, so it is saved, not derived from the name.
         let known = attribute::known_format_name(format);
         if complete && let Some(format_name) = known {
