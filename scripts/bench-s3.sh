@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # bench-s3.sh: benchmark `provtrack scan s3://…` against scanning the same files on local
 # disk and against a peer users know (`aws s3 sync` to disk, then `b3sum` of the copy), in
-# one run, on a local S3-compatible server this script starts (moto's, from PyPI). Data is
-# generated in a temporary directory under /tmp (never in git; removed at exit unless
-# BENCH_KEEP=1) and uploaded with `aws s3 sync`.
+# one run, on a local S3-compatible server this script starts: moto's (from PyPI, the
+# default), or with BENCH_SERVER=s3s-fs the Rust `s3s-fs` server (crates.io; installed into
+# the temporary directory when S3S_FS does not name a binary), which serves files from a
+# directory and is not itself the bottleneck as moto is. Data is generated in a temporary
+# directory under /tmp (never in git; removed at exit unless BENCH_KEEP=1) and uploaded
+# with `aws s3 sync`.
 #
 # Data sets (BENCH_SETS, default "a b"):
 #   (a) BENCH_BIG_MB MiB (default 2048) in 32 objects of random bytes (opaque shards)
@@ -23,6 +26,7 @@
 # Environment:
 #   BENCH_SETS="a b"  BENCH_RUNS=3  BENCH_BIG_MB=2048  BENCH_SMALL=10000  BENCH_KEEP=1
 #   BENCH_JOBS=N      provtrack --jobs for the s3 runs (default: provtrack's own default)
+#   BENCH_SERVER=moto|s3s-fs   S3S_FS=path to an s3s-fs binary (built when missing)
 #   PROVTRACK=path    the binary (default target/release/provtrack, built when missing)
 #
 # Exit status: 0 when every measurement ran, 1 when one could not, 2 when a tool is missing.
@@ -65,16 +69,35 @@ cp "$bin" "$work/provtrack"
 P="$work/provtrack"
 
 # --- the server ----------------------------------------------------------------------------
+server=${BENCH_SERVER:-moto}
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$py" -m moto.server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto_pid=$!
-for _ in $(seq 100); do
-    curl -sf -o /dev/null "http://127.0.0.1:$port/" && break
-    sleep 0.2
-done
-curl -sf -o /dev/null "http://127.0.0.1:$port/" || { note "moto did not start"; cat "$work/moto.log"; exit 1; }
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ALLOW_HTTP=true
+case "$server" in
+moto)
+    "$py" -m moto.server -H 127.0.0.1 -p "$port" >"$work/server.log" 2>&1 &
+    ;;
+s3s-fs)
+    s3s=${S3S_FS:-$work/s3s/bin/s3s-fs}
+    if [ ! -x "$s3s" ]; then
+        note "building s3s-fs (crates.io)"
+        cargo install -q s3s-fs@0.14.1 --features binary --root "$work/s3s" \
+            --target-dir "$work/s3s/target"
+    fi
+    mkdir -p "$work/s3s-root"
+    "$s3s" --host 127.0.0.1 --port "$port" --access-key "$AWS_ACCESS_KEY_ID" \
+        --secret-key "$AWS_SECRET_ACCESS_KEY" "$work/s3s-root" >"$work/server.log" 2>&1 &
+    ;;
+*) note "BENCH_SERVER is moto or s3s-fs"; exit 2 ;;
+esac
+moto_pid=$!
+for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.2
+done
+(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null \
+    || { note "$server did not start"; cat "$work/server.log"; exit 1; }
+note "server: $server on port $port"
 aws s3 mb s3://bench >/dev/null
 
 # --- data ----------------------------------------------------------------------------------
@@ -118,6 +141,7 @@ EOF
 status=0
 summary=()
 median() { "$py" -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$1"; }
+cpu() { "$py" -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.2f" % (r["user"] + r["system"]))' "$1"; }
 for set in $sets; do
     note "generating data set ($set)"
     "gen_$set"
@@ -129,14 +153,13 @@ for set in $sets; do
     url="s3://bench/$set"
     jobs=${BENCH_JOBS:+--jobs $BENCH_JOBS}
     scan="--dataset d@1 --org acme --collected 2025-01-01 -q"
-    fresh="rm -f $work/reg-$set.db && $P --registry $work/reg-$set.db apply $work/policy.toml -q"
+    fresh="rm -f $work/reg-$set.db && $P --registry $work/reg-$set.db apply $work/policy.toml -q >/dev/null"
     # Registry and cache for the unchanged re-scan, once.
     rm -f "$work/again-$set.db"
-    $P --registry "$work/again-$set.db" apply "$work/policy.toml" -q
+    $P --registry "$work/again-$set.db" apply "$work/policy.toml" -q >/dev/null
     $P --registry "$work/again-$set.db" --format json scan "$url" $scan $jobs >"$work/s3-$set.json"
-    $P --registry "$work/reg-$set.db" apply "$work/policy.toml" -q 2>/dev/null || true
     rm -f "$work/disk-$set.db"
-    $P --registry "$work/disk-$set.db" apply "$work/policy.toml" -q
+    $P --registry "$work/disk-$set.db" apply "$work/policy.toml" -q >/dev/null
     $P --registry "$work/disk-$set.db" --format json scan "$work/$set" $scan >"$work/disk-$set.json"
     same=$("$py" -c '
 import json,sys
@@ -164,8 +187,9 @@ print("equal" if all(a[k]==b[k] for k in ("root","files","bytes","records","sour
     r3=$("$py" -c "print('%.2f' % ($p/$s))")
     v1=$("$py" -c "print('PASS' if $s/$d <= 1.5 else 'FAIL')")
     v2=$("$py" -c "print('PASS' if $s/$a >= 10 else 'FAIL')")
-    summary+=("($set) $files objects, $bytes bytes: disk ${d}s, s3 ${s}s, s3 unchanged ${a}s, aws s3 sync + b3sum ${p}s")
-    summary+=("($set) s3/disk = ${r1} (target <= 1.5: $v1); first/unchanged = ${r2}x (target >= 10: $v2); peer/provtrack = ${r3}x")
+    summary+=("[$server] ($set) $files objects, $bytes bytes: disk ${d}s, s3 ${s}s, s3 unchanged ${a}s, aws s3 sync + b3sum ${p}s")
+    summary+=("[$server] ($set) CPU seconds of provtrack (user+system, mean): disk $(cpu "$work/h-disk-$set.json"), s3 $(cpu "$work/h-s3-$set.json") — s3 wall time well above its CPU time is time spent waiting on the server")
+    summary+=("[$server] ($set) s3/disk = ${r1} (target <= 1.5: $v1); first/unchanged = ${r2}x (target >= 10: $v2); peer/provtrack = ${r3}x")
     rm -rf "${work:?}/$set" "$work/dl"
 done
 printf '%s\n' "${summary[@]}"

@@ -327,7 +327,7 @@ pub struct ReadArgs {
     #[arg(long)]
     pub text_field: Vec<String>,
     /// Worker threads (default: one per core); for `s3://`, requests in flight (default:
-    /// four per core).
+    /// 16 per core, 16 to 64).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
     /// Leave out paths matching this glob, relative to DIR (repeatable): '*.tmp', 'cache/**'.

@@ -19,10 +19,10 @@ use crate::attribute::{self, Compression, Format, SourceMatcher};
 use crate::error::{Error, Result};
 use crate::remote::{Object, Store};
 
-/// The default number of requests in flight: object storage is latency-bound, so several
-/// per core.
+/// The default number of requests in flight: small objects are latency-bound, so many per
+/// core (32 on 2 cores; measured against a local server, 8 took twice as long as 32).
 fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(4, |n| n.get() * 4)
+    std::thread::available_parallelism().map_or(32, |n| (n.get() * 16).clamp(16, 64))
 }
 
 /// Lists `url` and reads every object not reused from `saved`, as the walk does a
