@@ -19,7 +19,7 @@
 # 1.5x faster than DuckDB on each format, RSS < 300 MB.
 #
 # Environment: BENCH_FILES, BENCH_MB, BENCH_RUNS, BENCH_FORMATS ("jsonl gz parquet"),
-# BENCH_KEEP=1, BENCH_VENV,
+# BENCH_KEEP=1, BENCH_VENV, BENCH_SCAN_FLAGS,
 # PROVTRACK=path (default target/release/provtrack, built when missing).
 # Exit status: 0 when every measurement ran and the counts agreed, 1 otherwise.
 set -euo pipefail
@@ -30,6 +30,8 @@ mb=${BENCH_MB:-64}
 runs=${BENCH_RUNS:-3}
 formats=${BENCH_FORMATS:-jsonl gz parquet}
 venv=${BENCH_VENV:-/tmp/provtrack-bench-venv}
+# Extra scan flags (BENCH_SCAN_FLAGS=--no-prints: the scan without record prints).
+scan_flags=${BENCH_SCAN_FLAGS:-}
 note() { echo "bench: $*" >&2; }
 
 bin=${PROVTRACK:-$root/target/release/provtrack}
@@ -106,10 +108,11 @@ for fmt in $formats; do
         t0=$(now)
         if command -v /usr/bin/time >/dev/null; then
             /usr/bin/time -f "%M" -o "$work/rss-$fmt" "$bin" scan "$dir" --dataset "b@$i" \
-                --registry "$reg" --format json --jobs 2 >"$work/pt-$fmt.json" 2>/dev/null
+                --registry "$reg" --format json --jobs 2 --org acme --collected 2026-01-01 \
+                $scan_flags >"$work/pt-$fmt.json" 2>/dev/null
         else
             "$bin" scan "$dir" --dataset "b@$i" --registry "$reg" --format json --jobs 2 \
-                >"$work/pt-$fmt.json" 2>/dev/null
+                --org acme --collected 2026-01-01 $scan_flags >"$work/pt-$fmt.json" 2>/dev/null
         fi
         t1=$(now)
         [ "$i" -gt 0 ] && times+=("$(echo "$t1 - $t0" | bc)")

@@ -6,11 +6,15 @@ training set derived from them the way real pipelines do it.
 
 OUT/pulls/{twitter,reddit,wikipedia}/*.jsonl.gz  N records each (URL + text; 2 % exact
                                                  duplicates inside each pull)
-OUT/derived/                                     exact dedup, 10 % filtered out, shuffled,
-                                                 `url` dropped, 5 % of texts with changed
-                                                 white space, re-sharded into zstd Parquet
-                                                 (pyarrow) and .jsonl.gz of different sizes
+OUT/derived/                                     exact dedup, 10 % filtered out, 3 % more
+                                                 records of content never registered added,
+                                                 shuffled, `url` dropped, 5 % of texts with
+                                                 changed white space, re-sharded into zstd
+                                                 Parquet (pyarrow) and .jsonl.gz of
+                                                 different sizes
 OUT/truth.json                                   per-source records of the derived set
+                                                 ("unregistered": never pulled: no source
+                                                 may claim them)
 OUT/match/known.jsonl, unknown.jsonl             1,000 (or N/3) posts of the pulls (as the
                                                  platform holds them) and as many never pulled
 OUT/match/variants/*.jsonl                       the known posts re-typed: white space, case,
@@ -22,6 +26,7 @@ scripts/gen-format-fixtures.py).
 """
 
 import gzip
+import io
 import json
 import os
 import random
@@ -41,6 +46,16 @@ WORDS = (
     "summer photo camera rocket ocean thunder pixel vector matrix kernel socket "
     "lambda beacon harbor meadow canyon glacier lantern compass anchor velvet amber"
 ).split()
+
+
+# gzip level: 6 as most tools write; the benchmark's large sets use 1 to generate faster.
+LEVEL = int(os.environ.get("GEN_GZIP_LEVEL", "6"))
+
+
+def gz(path):
+    """A gzip text file with no time in its header (the output is reproducible)."""
+    raw = gzip.GzipFile(path, "wb", compresslevel=LEVEL, mtime=0)
+    return io.TextIOWrapper(raw, encoding="utf-8")
 
 
 def text(rng):
@@ -69,7 +84,7 @@ def main():
             rows.append({"url": pattern.format(u="user%d" % rng.randrange(1000), i=i), "text": t})
         per = max(1, len(rows) // 2)
         for k in range(0, len(rows), per):
-            with gzip.open(os.path.join(d, "%05d.jsonl.gz" % (k // per)), "wt", encoding="utf-8") as f:
+            with gz(os.path.join(d, "%05d.jsonl.gz" % (k // per))) as f:
                 for r in rows[k : k + per]:
                     f.write(json.dumps(r) + "\n")
         pulled += [(source, r["text"]) for r in rows]
@@ -83,6 +98,8 @@ def main():
         if rng.random() < 0.10:
             continue
         kept.append((source, t))
+    for _ in range(len(kept) * 3 // 100):
+        kept.append(("unregistered", text(rng)))
     rng.shuffle(kept)
     truth = {}
     rows = []
@@ -100,11 +117,13 @@ def main():
         pq.write_table(table, os.path.join(d, "train-%05d.parquet" % k), compression="zstd")
     cut = len(jsonl_rows) * 2 // 3
     for k, part in enumerate((jsonl_rows[:cut], jsonl_rows[cut:])):
-        with gzip.open(os.path.join(d, "train-%05d.jsonl.gz" % (k + 2)), "wt", encoding="utf-8") as f:
+        with gz(os.path.join(d, "train-%05d.jsonl.gz" % (k + 2))) as f:
             for r in part:
                 f.write(json.dumps(r) + "\n")
+    jsonl_bytes = sum(len(json.dumps(r)) + 1 for r in rows)
     with open(os.path.join(out, "truth.json"), "w") as f:
-        json.dump({"derived": truth, "records": len(rows)}, f, indent=1, sort_keys=True)
+        json.dump({"derived": truth, "records": len(rows), "jsonl_bytes": jsonl_bytes}, f,
+                  indent=1, sort_keys=True)
         f.write("\n")
 
     # The platform's question: its own posts (some pulled, some not).

@@ -326,6 +326,10 @@ pub struct ReadArgs {
     /// text, content, caption, body, raw_content, selftext, document; repeatable).
     #[arg(long)]
     pub text_field: Vec<String>,
+    /// Do not print records (faster; the version's records can then not be recognised
+    /// after re-packing, nor found by `match`).
+    #[arg(long, conflicts_with = "text_field")]
+    pub no_prints: bool,
     /// Worker threads (default: one per core); for `s3://`, requests in flight (default:
     /// 16 per core, 16 to 64).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]

@@ -241,9 +241,11 @@ uses = ["ai-training"]
          INSERT INTO ds3 SELECT dataset_id, path, shard_id FROM dataset_shards; \
          DROP TABLE dataset_shards; ALTER TABLE ds3 RENAME TO dataset_shards; \
          CREATE INDEX dataset_shards_by_shard ON dataset_shards(shard_id); \
-         DROP TABLE application_uses; DROP TABLE retractions; PRAGMA user_version = 3;",
+         DROP TABLE application_uses; DROP TABLE retractions; DROP TABLE record_prints; \
+         PRAGMA user_version = 3;",
         "ALTER TABLE dataset_shards DROP COLUMN dup; DROP TABLE application_uses; \
          DROP TABLE retractions; DROP FUNCTION provtrack_retractions_final; \
+         DROP TABLE record_prints; \
          UPDATE provtrack_schema SET version = 3",
     );
     assert_eq!(env.json(&["report"]), report);

@@ -138,6 +138,7 @@ fn member(path: &str, content: &str, source: Option<(&str, u64)>, unattributed: 
             })
             .into_iter()
             .collect(),
+        prints: Vec::new(),
     }
 }
 

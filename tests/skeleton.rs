@@ -841,6 +841,7 @@ fn help_and_version() {
         "audit",
         "lineage",
         "gate",
+        "match",
         "verify",
         "log",
         "export",

@@ -34,6 +34,10 @@ pub fn attribute_delimited<R: BufRead>(
         Some(field.columns().to_vec())
     };
     let mut headers: Vec<String> = Vec::new();
+    // The column printed as the record's text (named files only), and its value.
+    let mut text_col: Option<usize> = None;
+    let mut text: Vec<u8> = Vec::new();
+    t.printing = field.prints();
     // Per wanted column (by priority), its value in the current record.
     let mut values: Vec<Vec<u8>> = Vec::new();
     let mut current: Vec<u8> = Vec::new();
@@ -63,7 +67,7 @@ pub fn attribute_delimited<R: BufRead>(
         // Keep this field's bytes when it is a header or a wanted column.
         let keep = match &wanted {
             None => true,
-            Some(w) => w.contains(&column),
+            Some(w) => w.contains(&column) || text_col == Some(column),
         };
         if keep && (current.len() as u64) + (nout as u64) <= max {
             current.extend_from_slice(&scratch[..nout]);
@@ -84,7 +88,12 @@ pub fn attribute_delimited<R: BufRead>(
                             if values.len() < w.len() {
                                 values.resize(w.len(), Vec::new());
                             }
+                            if text_col == Some(column) {
+                                text.clone_from(&current);
+                            }
                             std::mem::swap(&mut values[k], &mut current);
+                        } else if text_col == Some(column) {
+                            std::mem::swap(&mut text, &mut current);
                         }
                     }
                 }
@@ -100,6 +109,7 @@ pub fn attribute_delimited<R: BufRead>(
                                 t.st.problem = Some(no_url_field(field, &shown));
                             }
                             wanted = Some(cols);
+                            text_col = text_column(field, &headers);
                             headers = Vec::new();
                         }
                         Some(_) => {
@@ -108,13 +118,14 @@ pub fn attribute_delimited<R: BufRead>(
                                 .map(|v| v.trim_ascii())
                                 .find(|v| !v.is_empty())
                                 .and_then(|v| std::str::from_utf8(v).ok());
-                            let source = url.and_then(|u| matcher.source_of_url(u));
-                            t.count(source, record_bytes);
+                            let body = std::str::from_utf8(&text).ok();
+                            t.printed(url, body, record_bytes, matcher);
                         }
                     }
                     for v in &mut values {
                         v.clear();
                     }
+                    text.clear();
                     column = 0;
                     record_bytes = 0;
                     kept_bytes = 0;
@@ -134,6 +145,7 @@ pub fn attribute_delimited<R: BufRead>(
             for v in &mut values {
                 v.clear();
             }
+            text.clear();
             if wanted.is_none() {
                 // The header itself was too long: no URL column can be known.
                 wanted = Some(Vec::new());
@@ -156,6 +168,15 @@ fn header_columns(field: &UrlField, headers: &[String]) -> Vec<usize> {
         .dotted()
         .filter_map(|name| headers.iter().position(|h| h.eq_ignore_ascii_case(&name)))
         .collect()
+}
+
+/// The header position of the first text field that is a plain column name.
+fn text_column(field: &UrlField, headers: &[String]) -> Option<usize> {
+    field
+        .text_paths()
+        .iter()
+        .filter(|p| p.len() == 1)
+        .find_map(|p| headers.iter().position(|h| h.eq_ignore_ascii_case(&p[0])))
 }
 
 /// Consumes input up to and including the next newline; returns the bytes skipped.

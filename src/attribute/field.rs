@@ -17,6 +17,10 @@ pub struct UrlField {
     /// Where a record's text is (for its print), in priority order, after the URL paths
     /// in the finder's bit set.
     text: Vec<Vec<String>>,
+    /// Whether records are printed at all (`scan --no-prints`).
+    prints: bool,
+    /// The URL paths then the text paths: the finder's paths, made once.
+    all: Vec<Vec<String>>,
 }
 
 /// The URL fields looked for when `--url-field` is not given.
@@ -28,6 +32,8 @@ impl Default for UrlField {
             paths: Vec::new(),
             columns: Vec::new(),
             text: Vec::new(),
+            prints: true,
+            all: Vec::new(),
         })
     }
 }
@@ -71,7 +77,10 @@ impl UrlField {
             paths: out,
             columns,
             text: split_paths(crate::prints::DEFAULT_TEXT_FIELDS),
-        })
+            prints: true,
+            all: Vec::new(),
+        }
+        .joined())
     }
 
     /// The same URL fields, with the record text looked for at `paths` (dotted) instead
@@ -94,7 +103,25 @@ impl UrlField {
             ));
         }
         self.text = text;
-        Ok(self)
+        Ok(self.joined())
+    }
+
+    /// The same URL fields with no record printed: no text is looked for, no print kept.
+    pub fn without_prints(mut self) -> UrlField {
+        self.text.clear();
+        self.prints = false;
+        self.joined()
+    }
+
+    /// The finder's paths made again after a change.
+    fn joined(mut self) -> UrlField {
+        self.all = self.paths.iter().chain(&self.text).cloned().collect();
+        self
+    }
+
+    /// Whether records are printed.
+    pub fn prints(&self) -> bool {
+        self.prints
     }
 
     /// The text fields, dotted, in priority order.
@@ -137,18 +164,12 @@ impl UrlField {
     pub fn find_url_and_text<'a>(
         &self,
         line: &'a [u8],
-    ) -> Result<(Option<Cow<'a, str>>, Option<Cow<'a, str>>), serde_json::Error> {
-        let all: Vec<&[String]> = self
-            .paths
-            .iter()
-            .chain(&self.text)
-            .map(Vec::as_slice)
-            .collect();
+    ) -> Result<UrlAndText<'a>, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_slice(line);
         let found = Finder {
-            paths: &all,
+            paths: &self.all,
             urls: self.paths.len(),
-            live: live_bits(all.len()),
+            live: live_bits(self.all.len()),
             depth: 0,
         }
         .deserialize(&mut de)?;
@@ -169,6 +190,9 @@ impl UrlField {
     }
 }
 
+/// A record's URL and text, either absent.
+pub type UrlAndText<'a> = (Option<Cow<'a, str>>, Option<Cow<'a, str>>);
+
 /// The most URL fields one may name: with the text fields, they share a 64-bit set.
 pub const MAX_URL_FIELDS: usize = 48;
 /// The most text fields one may name.
@@ -187,7 +211,7 @@ fn live_bits(n: usize) -> u64 {
 
 /// Finds the URL at `rest` (a path below a column holding a JSON string) in `json`.
 pub(crate) fn find_in_json_str(json: &str, rest: &[String]) -> Option<String> {
-    let paths = [rest];
+    let paths = [rest.to_vec()];
     let mut de = serde_json::Deserializer::from_str(json);
     let found = Finder {
         paths: &paths,
@@ -224,7 +248,7 @@ struct Found<'de> {
 /// A visitor that follows only the live paths (a bit per path: the first `urls` are URL
 /// paths, the rest text paths) and skips everything else.
 struct Finder<'p> {
-    paths: &'p [&'p [String]],
+    paths: &'p [Vec<String>],
     urls: usize,
     live: u64,
     depth: usize,

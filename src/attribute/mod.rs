@@ -93,9 +93,12 @@ pub struct ShardPrints {
     pub text: Vec<(usize, Vec<u64>)>,
     /// URL prints by source; `None`: URLs of no registered source.
     pub url: Vec<(Option<usize>, Vec<u64>)>,
-    /// Text prints of the records no URL attributed, with each record's bytes: what
+    /// Text prints of the records with no URL, with each record's bytes: what
     /// [`crate::prints::PrintIndex`] may attribute.
     pub pending: Vec<(u64, u64)>,
+    /// Text prints of records whose URL named no registered source: the URL says where
+    /// they came from, so they are never attributed by print.
+    pub unsourced: Vec<u64>,
     /// Records of the pending kind matched to a source by their print:
     /// (source index, records, bytes), sparse.
     pub matched: Vec<(usize, u64, u64)>,
@@ -125,6 +128,8 @@ struct Tally {
     st: RecordStats,
     dense: Vec<(u64, u64)>,
     printer: crate::prints::Printer,
+    /// Whether records are printed (`scan --no-prints` turns it off).
+    printing: bool,
     /// Text prints by source index; URL prints by source index, the last for no source.
     texts: Vec<Vec<u64>>,
     urls: Vec<Vec<u64>>,
@@ -143,6 +148,7 @@ impl Tally {
             st: RecordStats::default(),
             dense: vec![(0, 0); sources],
             printer: crate::prints::Printer::default(),
+            printing: true,
             texts: vec![Vec::new(); sources],
             urls: vec![Vec::new(); sources + 1],
             with_url: 0,
@@ -154,6 +160,7 @@ impl Tally {
 
     /// Attributes one JSON record of `bytes` bytes.
     fn record(&mut self, rec: &[u8], bytes: u64, field: &UrlField, matcher: &SourceMatcher) {
+        self.printing = field.prints();
         match field.find_url_and_text(rec) {
             Ok((url, text)) => {
                 if url.is_none() && self.first_keys.is_none() {
@@ -176,11 +183,30 @@ impl Tally {
         bytes: u64,
         matcher: &SourceMatcher,
     ) {
+        let print = if self.printing {
+            text.and_then(|t| self.printer.text(t))
+        } else {
+            None
+        };
+        self.printed_as(url, print, bytes, matcher);
+    }
+
+    /// [`Tally::printed`] with the record's content print already made (`None`: no text).
+    fn printed_as(
+        &mut self,
+        url: Option<&str>,
+        print: Option<u64>,
+        bytes: u64,
+        matcher: &SourceMatcher,
+    ) {
         let source = url.and_then(|u| {
             self.with_url += 1;
             matcher.source_of_url(u)
         });
         self.count(source, bytes);
+        if !self.printing {
+            return;
+        }
         if self.st.records as usize > MAX_SHARD_PRINTS {
             self.st.prints.unprinted += 1;
             return;
@@ -189,9 +215,10 @@ impl Tally {
             let slot = source.unwrap_or(self.urls.len() - 1);
             self.urls[slot].push(p);
         }
-        match (text.and_then(|t| self.printer.text(t)), source) {
+        match (print, source) {
             (None, _) => self.st.prints.textless += 1,
             (Some(p), Some(i)) => self.texts[i].push(p),
+            (Some(p), None) if url.is_some() => self.st.prints.unsourced.push(p),
             (Some(p), None) => self.st.prints.pending.push((p, bytes)),
         }
     }

@@ -59,7 +59,9 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
         st.unattributed_bytes = size;
         // No URL column: every row's text print is a candidate for derived attribution.
         let mut texts = Vec::new();
-        print_text_column(&reader, field, total, &[], &mut texts, &mut st);
+        if field.prints() {
+            print_text_column(&reader, field, total, &[], &mut texts, &mut st);
+        }
         st = finish_printed(st, texts, total, size);
         if total > 0 {
             let seen: Vec<String> = schema
@@ -78,7 +80,7 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
         let sources = matcher.ids().len();
         let mut dense = vec![0u64; sources];
         let mut unattributed = 0u64;
-        let print = total <= MAX_SHARD_PRINTS as u64;
+        let print = field.prints() && total <= MAX_SHARD_PRINTS as u64;
         let mut row_source: Vec<u32> = Vec::new();
         let mut urls: Vec<Vec<u64>> = vec![Vec::new(); sources + 1];
         let mut printer = crate::prints::Printer::default();
@@ -90,7 +92,11 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
                 None => unattributed += 1,
             }
             if print {
-                row_source.push(source.map_or(u32::MAX, |s| s as u32));
+                row_source.push(match (source, url) {
+                    (Some(s), _) => s as u32,
+                    (None, Some(_)) => UNSOURCED,
+                    (None, None) => u32::MAX,
+                });
                 if let Some(p) = url.and_then(|u| printer.url(u)) {
                     urls[source.unwrap_or(sources)].push(p);
                 }
@@ -107,7 +113,7 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
         st.records = seen.min(total);
         st.unattributed_records = unattributed;
         let mut texts = vec![Vec::new(); sources];
-        if !st.failed {
+        if !st.failed && field.prints() {
             print_text_column(&reader, field, total, &row_source, &mut texts, &mut st);
             st.prints.url = urls
                 .into_iter()
@@ -192,7 +198,7 @@ fn finish(mut st: RecordStats, dense: Vec<u64>, total: u64, size: u64) -> Record
 
 /// Sets the text prints by source and each pending record's share of the file's bytes.
 fn finish_printed(mut st: RecordStats, texts: Vec<Vec<u64>>, total: u64, size: u64) -> RecordStats {
-    let share = if total == 0 { 0 } else { size / total };
+    let share = size.checked_div(total).unwrap_or(0);
     for p in &mut st.prints.pending {
         p.1 = share;
     }
@@ -203,6 +209,9 @@ fn finish_printed(mut st: RecordStats, texts: Vec<Vec<u64>>, total: u64, size: u
         .collect();
     st
 }
+
+/// A row whose URL named no registered source (in `row_source`; `u32::MAX`: no URL).
+const UNSOURCED: u32 = u32::MAX - 1;
 
 /// Rows decoded per call of the column reader.
 const BATCH: usize = 8192;
@@ -278,7 +287,7 @@ fn for_each_value<R: ChunkReader + 'static>(
 }
 
 /// Prints the text column of a flat Parquet file: each row's print goes to the source its
-/// URL named (`row_source`, `u32::MAX` for none; empty when the file has no URL column),
+/// URL named (`row_source`, `u32::MAX` for no URL, `UNSOURCED` for a URL of no source; empty when the file has no URL column),
 /// or is pending. At most [`MAX_SHARD_PRINTS`] rows are printed.
 fn print_text_column<R: ChunkReader + 'static>(
     reader: &SerializedFileReader<R>,
@@ -305,6 +314,7 @@ fn print_text_column<R: ChunkReader + 'static>(
     let mut printer = crate::prints::Printer::default();
     let mut row = 0usize;
     let mut pending = Vec::new();
+    let mut unsourced = Vec::new();
     let mut textless = 0u64;
     let read = for_each_value(reader, col, max_def, total, |text| {
         let source = row_source.get(row).copied().unwrap_or(u32::MAX);
@@ -313,6 +323,8 @@ fn print_text_column<R: ChunkReader + 'static>(
             None => textless += 1,
             Some(p) => match texts.get_mut(source as usize) {
                 Some(v) => v.push(p),
+                // A URL of no registered source: where it came from is known.
+                None if source == UNSOURCED => unsourced.push(p),
                 None => pending.push((p, 0)),
             },
         }
@@ -325,6 +337,7 @@ fn print_text_column<R: ChunkReader + 'static>(
     }
     st.prints.textless = textless;
     st.prints.pending = pending;
+    st.prints.unsourced = unsourced;
 }
 
 /// Resolves a dotted path against the schema, ignoring case; a leaf reached before the

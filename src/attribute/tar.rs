@@ -20,6 +20,9 @@ struct Sample {
     marked: bool,
     /// A `.json` member was seen but held no URL field.
     json_without_url: bool,
+    /// The print of its first content member's bytes (an image, audio): what recognises
+    /// the sample once re-packed.
+    print: Option<u64>,
 }
 
 /// Reads a (decoded) tar stream. Returns the stats and whether it was read as WebDataset.
@@ -92,7 +95,19 @@ pub fn attribute_tar<R: Read>(
             b"json" => 0,
             b"url" => 1,
             b"txt" => 2,
-            _ => continue,
+            b"cls" | b"id" | b"key" => continue,
+            _ => {
+                if s.print.is_none() && field.prints() && size > 0 {
+                    // Streamed through the hasher: a member of any size costs no memory.
+                    let mut h = crate::prints::BytesPrinter::default();
+                    if let Err(e) = std::io::copy(&mut (&mut entry).take(size), &mut h) {
+                        t.fail(format!("tar: {e}"));
+                        break;
+                    }
+                    s.print = Some(h.finish());
+                }
+                continue;
+            }
         };
         if slot < 2 {
             s.marked = true;
@@ -195,14 +210,10 @@ fn long_name<R: Read>(
     Ok(None)
 }
 
-/// Counts a finished sample as one record.
+/// Counts a finished sample as one record, printed by its content member.
 fn flush(t: &mut Tally, s: Sample, matcher: &SourceMatcher) {
     let url = s.urls.iter().flatten().next();
-    if url.is_some() {
-        t.with_url += 1;
-    }
-    let source = url.and_then(|u| matcher.source_of_url(u));
-    t.count(source, s.bytes);
+    t.printed_as(url.map(String::as_str), s.print, s.bytes, matcher);
 }
 
 /// WebDataset's (key, extension) of a member path: the extension starts at the first dot

@@ -21,6 +21,16 @@ pub fn run(ctx: &Context, args: MatchArgs) -> Result<Exit> {
     }
     let reg = ctx.open()?;
     let r = membership::run(reg.as_ref(), &args.files, args.by, &field)?;
+    if r.registered == 0 {
+        // Not an all-clear: nothing was there to compare with.
+        return Err(Error::input(
+            "match",
+            format!(
+                "no registered shard has {} prints: nothing can be matched (scan the datasets with this provtrack first)",
+                r.by
+            ),
+        ));
+    }
     ctx.ui.info(format_args!(
         "{} of {} items found (by {}) in {} dataset versions, {} not found; {} input records had no {}; {} registered records compared",
         r.found,
@@ -32,16 +42,6 @@ pub fn run(ctx: &Context, args: MatchArgs) -> Result<Exit> {
         r.by,
         r.registered
     ));
-    if r.registered == 0 {
-        // Not an all-clear: nothing was there to compare with.
-        return Err(Error::input(
-            "match",
-            format!(
-                "no registered shard has {} prints: nothing can be matched (scan the datasets with this provtrack first)",
-                r.by
-            ),
-        ));
-    }
     let table = if args.items {
         let mut t = Table::new(&["item", "datasets"]);
         for i in &r.found_items {

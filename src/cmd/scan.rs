@@ -92,7 +92,9 @@ pub(super) fn read_options(a: ReadArgs) -> Result<ReadOptions> {
     } else {
         UrlField::new(&a.url_field).map_err(|m| Error::input("--url-field", m))?
     };
-    let url_field = if a.text_field.is_empty() {
+    let url_field = if a.no_prints {
+        url_field.without_prints()
+    } else if a.text_field.is_empty() {
         url_field
     } else {
         url_field

@@ -110,10 +110,11 @@ pub fn sets_of(prints: &mut ShardPrints, ids: &[String]) -> Vec<PrintSet> {
     for (i, v) in std::mem::take(&mut prints.text) {
         set(Kind::Text, Some(i), v);
     }
-    let pending: Vec<u64> = std::mem::take(&mut prints.pending)
+    let mut pending: Vec<u64> = std::mem::take(&mut prints.pending)
         .into_iter()
         .map(|(p, _)| p)
         .collect();
+    pending.append(&mut prints.unsourced);
     set(Kind::Text, None, pending);
     for (i, v) in std::mem::take(&mut prints.url) {
         set(Kind::Url, i, v);

@@ -1,7 +1,7 @@
 //! The registered records' text prints, held to attribute records that have no URL: one
 //! sorted array of `print << 16 | source` (8 bytes a record) and a table of where each
-//! leading-bits bucket starts (at most 4 bytes per 2 records), so a lookup is one bucket
-//! probe and a few comparisons.
+//! leading-bits bucket starts (about 1 byte a record: four records a bucket), so a lookup
+//! is one bucket probe and a few comparisons.
 
 use super::PRINT_BITS;
 
@@ -46,7 +46,10 @@ impl PrintIndex {
         }
         entries.sort_unstable();
         entries.dedup();
-        let bucket_bits = (usize::BITS - entries.len().leading_zeros()).clamp(4, 24);
+        // About four entries a bucket: one byte of table per entry.
+        let bucket_bits = (usize::BITS - entries.len().leading_zeros())
+            .saturating_sub(2)
+            .clamp(4, 24);
         let mut starts = vec![0u32; (1usize << bucket_bits) + 1];
         for &e in &entries {
             starts[Self::bucket_of(e >> 16, bucket_bits) + 1] += 1;
@@ -69,15 +72,6 @@ impl PrintIndex {
     /// The source ids, in the order [`IndexEntry::Source`] numbers them.
     pub fn sources(&self) -> &[String] {
         &self.sources
-    }
-
-    /// A value that changes when the prints held change (their count and sum).
-    pub fn identity(&self) -> String {
-        let sum = self
-            .entries
-            .iter()
-            .fold(0u64, |a, &e| a.wrapping_add(e.rotate_left(7)));
-        format!("{}:{sum:016x}", self.entries.len())
     }
 
     /// Prints held.

@@ -21,6 +21,10 @@ use unicode_normalization::UnicodeNormalization;
 /// collides with probability 10^7 / 2^48 ≈ 3.6e-8.
 pub const PRINT_BITS: u32 = 48;
 
+/// The shortest normalised text printed, in bytes: shorter ones ("thanks!", "lol") are
+/// written by many people on every platform, and a match would attribute them by chance.
+pub const MIN_TEXT_BYTES: usize = 16;
+
 /// What a print is of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
@@ -67,13 +71,23 @@ fn top(h: u64) -> u64 {
 }
 
 /// Normalises and hashes text, reusing one buffer (one per reader).
-#[derive(Default)]
 pub struct Printer {
     buf: Vec<u8>,
+    spaces: memchr::memmem::Finder<'static>,
+}
+
+impl Default for Printer {
+    fn default() -> Printer {
+        Printer {
+            buf: Vec::new(),
+            spaces: memchr::memmem::Finder::new(b"  "),
+        }
+    }
 }
 
 impl Printer {
-    /// The print of a record's text, or `None` when nothing is left after normalising.
+    /// The print of a record's text, or `None` when less than [`MIN_TEXT_BYTES`] are left
+    /// after normalising.
     pub fn text(&mut self, s: &str) -> Option<u64> {
         self.buf.clear();
         let mut space = false;
@@ -90,19 +104,42 @@ impl Printer {
             }
         };
         if s.is_ascii() {
-            // NFKC leaves ASCII as it is.
-            let mut space = false;
-            for &b in s.as_bytes() {
-                if b.is_ascii_whitespace() || b == 0x0b {
-                    space = !self.buf.is_empty();
+            // NFKC leaves ASCII as it is. Lower case and white space → space in one pass
+            // the compiler vectorises; runs of spaces (rare) collapsed after, found by
+            // SIMD search.
+            let bytes = s.as_bytes();
+            self.buf.clear();
+            self.buf.resize(bytes.len(), 0);
+            for (o, &b) in self.buf.iter_mut().zip(bytes) {
+                let upper = b.is_ascii_uppercase();
+                let ws = matches!(b, b'\t'..=b'\r');
+                *o = if upper {
+                    b + 32
+                } else if ws {
+                    b' '
                 } else {
-                    if space {
-                        self.buf.push(b' ');
-                        space = false;
-                    }
-                    self.buf.push(b.to_ascii_lowercase());
-                }
+                    b
+                };
             }
+            if self.spaces.find(&self.buf).is_some() {
+                let mut j = 0usize;
+                for i in 0..self.buf.len() {
+                    let b = self.buf[i];
+                    if b == b' ' && j > 0 && self.buf[j - 1] == b' ' {
+                        continue;
+                    }
+                    self.buf[j] = b;
+                    j += 1;
+                }
+                self.buf.truncate(j);
+            }
+            let start = self.buf.iter().take_while(|&&b| b == b' ').count();
+            let end = self.buf.len() - self.buf.iter().rev().take_while(|&&b| b == b' ').count();
+            if start >= end {
+                return None;
+            }
+            let t = &self.buf[start..end];
+            return (t.len() >= MIN_TEXT_BYTES).then(|| top(xxhash_rust::xxh3::xxh3_64(t)));
         } else {
             for c in s.nfkc() {
                 if c.is_uppercase() {
@@ -114,35 +151,61 @@ impl Printer {
                 }
             }
         }
-        (!self.buf.is_empty()).then(|| top(xxhash_rust::xxh3::xxh3_64(&self.buf)))
+        (self.buf.len() >= MIN_TEXT_BYTES).then(|| top(xxhash_rust::xxh3::xxh3_64(&self.buf)))
     }
 
     /// The print of a URL: scheme, a leading `www.`, the fragment and a trailing `/`
     /// dropped, the host lower-cased; `None` for a blank one.
     pub fn url(&mut self, u: &str) -> Option<u64> {
-        let u = u.trim();
-        let rest = u.split_once("://").map_or(u, |(_, r)| r);
-        let rest = rest.split('#').next().unwrap_or("");
-        let (host, path) = match rest.find(['/', '?']) {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
+        let u = u.trim().as_bytes();
+        let rest = match memchr::memmem::find(u, b"://") {
+            Some(i) => &u[i + 3..],
+            None => u,
         };
-        let host = host.strip_prefix("www.").unwrap_or(host);
-        let host = host.strip_prefix("WWW.").unwrap_or(host);
-        let path = path.strip_suffix('/').unwrap_or(path);
+        let rest = match memchr::memchr(b'#', rest) {
+            Some(i) => &rest[..i],
+            None => rest,
+        };
+        let (host, path) = rest.split_at(memchr::memchr2(b'/', b'?', rest).unwrap_or(rest.len()));
+        let host = if host.len() >= 4 && host[..4].eq_ignore_ascii_case(b"www.") {
+            &host[4..]
+        } else {
+            host
+        };
+        let path = path.strip_suffix(b"/").unwrap_or(path);
         if host.is_empty() && path.is_empty() {
             return None;
         }
         self.buf.clear();
-        self.buf
-            .extend(host.bytes().map(|b| b.to_ascii_lowercase()));
-        self.buf.extend_from_slice(path.as_bytes());
+        self.buf.extend(host.iter().map(u8::to_ascii_lowercase));
+        self.buf.extend_from_slice(path);
         Some(top(xxhash_rust::xxh3::xxh3_64(&self.buf)))
     }
 
     /// The print of raw bytes (a WebDataset member, an image).
     pub fn bytes(b: &[u8]) -> u64 {
         top(xxhash_rust::xxh3::xxh3_64(b))
+    }
+}
+
+/// Prints a byte stream (a WebDataset member) as it is written through.
+#[derive(Default)]
+pub struct BytesPrinter(xxhash_rust::xxh3::Xxh3Default);
+
+impl BytesPrinter {
+    /// The print of everything written: as [`Printer::bytes`] of the same bytes.
+    pub fn finish(&self) -> u64 {
+        top(self.0.digest())
+    }
+}
+
+impl std::io::Write for BytesPrinter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.update(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -153,16 +216,27 @@ mod tests {
     #[test]
     fn normalisation_ignores_case_space_and_unicode_forms() {
         let mut p = Printer::default();
-        let a = p.text("Hello  World\n").unwrap();
-        assert_eq!(p.text(" hello world").unwrap(), a);
-        assert_eq!(p.text("HELLO\tWORLD").unwrap(), a);
+        let a = p.text("Hello  World of prints\n").unwrap();
+        assert_eq!(p.text(" hello world of prints").unwrap(), a);
+        assert_eq!(p.text("HELLO\tWORLD OF\r\nPRINTS").unwrap(), a);
         // Fullwidth letters and a non-breaking space read as their plain forms.
-        assert_eq!(p.text("Ｈｅｌｌｏ\u{a0}World").unwrap(), a);
-        assert_ne!(p.text("Hello World!").unwrap(), a);
+        assert_eq!(p.text("Ｈｅｌｌｏ\u{a0}World of prints").unwrap(), a);
+        assert_ne!(p.text("Hello World of prints!").unwrap(), a);
         assert_eq!(p.text(" \n\t"), None);
+        // Too short to say where it came from.
+        assert_eq!(p.text("thanks a lot!"), None);
         assert!(a < 1 << PRINT_BITS);
+        // The ASCII path and the Unicode path agree (a fullwidth text becomes ASCII).
+        for c in 0u8..128 {
+            let ascii = format!("some text {} more text", c as char);
+            let wide = format!("ｓｏｍｅ text {} more text", c as char);
+            assert_eq!(p.text(&ascii), p.text(&wide), "{c}");
+        }
         // Composed and decomposed accents are one text.
-        assert_eq!(p.text("café"), p.text("cafe\u{301}"));
+        assert_eq!(
+            p.text("a café on the corner"),
+            p.text("a cafe\u{301} on the corner")
+        );
     }
 
     #[test]

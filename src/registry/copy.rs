@@ -76,6 +76,10 @@ pub const TABLES: &[(&str, &[&str])] = &[
         "attributions",
         &["shard_id", "source_id", "records", "bytes", "method"],
     ),
+    (
+        "record_prints",
+        &["shard_id", "kind", "source_id", "records", "prints"],
+    ),
     ("training_runs", &["model", "org", "date"]),
     ("training_datasets", &["model", "dataset"]),
     ("training_uses", &["model", "use_name"]),

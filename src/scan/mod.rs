@@ -162,6 +162,9 @@ pub struct ScanSummary {
     pub fingerprinted: u64,
     /// Records whose text print was registered under several sources, left unattributed.
     pub ambiguous_prints: u64,
+    /// Registered text prints the records without a URL were looked up among, and the
+    /// bytes of memory their index took (0 when nothing is printed).
+    pub print_index: (u64, u64),
     /// Files read and hashed by this scan.
     pub rehashed: u64,
     /// Files whose cached facts were reused because size, mtime and inode were unchanged.
@@ -194,21 +197,18 @@ pub fn show_path(p: &[u8]) -> String {
 /// Fingerprint of everything attribution depends on besides the bytes: the source
 /// domains, the URL fields, the reading limits and whether Parquet can be read. Cached
 /// facts from another configuration (or an older reader) are not reused.
-fn attribution_config(
-    sources: &[Source],
-    field: &UrlField,
-    limits: &Limits,
-    prints: Option<&crate::prints::PrintIndex>,
-) -> blake3::Hash {
+fn attribution_config(sources: &[Source], field: &UrlField, limits: &Limits) -> blake3::Hash {
     let mut h = blake3::Hasher::new();
     h.update(b"provtrack-attribution-v3\n");
+    if !field.prints() {
+        h.update(b"no-prints\n");
+    }
     for f in field.text_dotted() {
         h.update(format!("text\0{f}\n").as_bytes());
     }
-    // Records attributed by print depend on what was registered: any new print re-reads.
-    if let Some(idx) = prints {
-        h.update(format!("prints\0{}\n", idx.identity()).as_bytes());
-    }
+    // What was registered when a file was cached does not enter: every cached file's shard
+    // is registered, and a registered shard counts by its stored attributions, not by these
+    // facts (a set scanned before its sources were registered is re-matched by --rehash).
     h.update(
         format!(
             "limits\0{}\0{}\n",
@@ -320,7 +320,7 @@ pub fn survey(reg: &dyn Registry, dir: &Path, opts: &ReadOptions) -> Result<Surv
     let dir_key = state_key(dir, opts)?;
     let context = reg.scan_context(None, &[], &dir_key)?;
     let mut opts = opts.clone();
-    if opts.prints.is_none() {
+    if opts.prints.is_none() && opts.url_field.prints() {
         opts.prints = crate::prints::load_index(reg, &[])?.map(Arc::new);
     }
     survey_with(context.sources, context.state, dir_key, dir, &opts)
@@ -360,12 +360,7 @@ fn survey_with(
         phases.insert(name, lap.elapsed().as_secs_f64());
         lap = Instant::now();
     };
-    let config = attribution_config(
-        &sources,
-        &opts.url_field,
-        &opts.limits,
-        opts.prints.as_deref(),
-    );
+    let config = attribution_config(&sources, &opts.url_field, &opts.limits);
     let local = opts
         .prints
         .as_deref()
@@ -561,7 +556,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     }
     let parent_sources = context.parent_sources;
     let existing = context.existing;
-    if read.prints.is_none() {
+    if read.prints.is_none() && read.url_field.prints() {
         read.prints = crate::prints::load_index(reg, &opts.derived_from)?.map(Arc::new);
     }
     let survey = survey_with(context.sources, context.state, dir_key, &opts.dir, &read)?;
@@ -603,6 +598,10 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         inherited_shards: 0,
         fingerprinted: 0,
         ambiguous_prints: 0,
+        print_index: read
+            .prints
+            .as_deref()
+            .map_or((0, 0), |i| (i.len() as u64, i.memory() as u64)),
         rehashed,
         reused,
         status: "created",

@@ -223,6 +223,7 @@ mod tests {
                 unattributed_bytes: 20,
                 problem: Some("oops".into()),
                 failed: false,
+                prints: Default::default(),
             },
         };
         let other = FileFacts {
