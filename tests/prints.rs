@@ -225,7 +225,11 @@ fn match_finds_the_platforms_posts_and_names_models_and_applications() {
         .collect();
     let f = env.write("posts.csv", csv);
     let r = env.json(&["match", f.to_str().unwrap()]);
-    assert_eq!((r["items"].as_u64(), r["found"].as_u64()), (Some(40), Some(40)), "{r}");
+    assert_eq!(
+        (r["items"].as_u64(), r["found"].as_u64()),
+        (Some(40), Some(40)),
+        "{r}"
+    );
 
     // By URL, from a plain list.
     let list = env.write(
@@ -274,7 +278,11 @@ fn webdataset_samples_are_recognised_by_their_image_bytes_once_re_packed() {
     let image = |i: usize| format!("\u{ff}\u{d8}fake jpeg number {i}").into_bytes();
     let pull: Vec<(String, String, Vec<u8>)> = (0..30)
         .map(|i| {
-            let host = if i % 3 == 0 { "reddit.com" } else { "twitter.com" };
+            let host = if i % 3 == 0 {
+                "reddit.com"
+            } else {
+                "twitter.com"
+            };
             let json = format!(r#"{{"url":"https://{host}/p/{i}","caption":"c{i}"}}"#);
             (format!("{i:06}"), json, image(i))
         })
@@ -286,7 +294,13 @@ fn webdataset_samples_are_recognised_by_their_image_bytes_once_re_packed() {
     // pulled.
     let mut derived: Vec<(String, String, Vec<u8>)> = (0..30)
         .rev()
-        .map(|i| (format!("s{i}"), format!(r#"{{"caption":"c{i}"}}"#), image(i)))
+        .map(|i| {
+            (
+                format!("s{i}"),
+                format!(r#"{{"caption":"c{i}"}}"#),
+                image(i),
+            )
+        })
         .collect();
     derived.push(("new1".into(), r#"{"caption":"x"}"#.into(), image(1000)));
     derived.push(("new2".into(), r#"{"caption":"y"}"#.into(), image(1001)));
@@ -297,4 +311,26 @@ fn webdataset_samples_are_recognised_by_their_image_bytes_once_re_packed() {
     assert_eq!(out["sources"]["reddit"]["records"], 10, "{out}");
     assert_eq!(out["unattributed_records"], 2, "{out}");
     assert_eq!(out["fingerprinted"], 30, "{out}");
+}
+
+#[test]
+fn arrow_ipc_records_are_printed_by_their_text_column() {
+    let env = Env::new();
+    let policy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/policy.toml");
+    env.ok(&["apply", policy.to_str().unwrap()]);
+    // Hugging Face save_to_disk output (written by `datasets`, scripts/gen-format-fixtures.py).
+    let hf = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats/hf-arrow");
+    env.ok(&["scan", hf.to_str().unwrap(), "--dataset", "hf@1"]);
+    let posts = env.write(
+        "posts.jsonl",
+        "{\"text\":\"Document 0,  with a comma and \\\"quotes\\\"\"}\n{\"text\":\"not in any dataset at all\"}\n",
+    );
+    let r = env.json(&["match", posts.to_str().unwrap()]);
+    assert_eq!(
+        (r["items"].as_u64(), r["found"].as_u64()),
+        (Some(2), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["versions"][0]["dataset"], "hf@1", "{r}");
+    assert_eq!(r["versions"][0]["sources"][0], "twitter", "{r}");
 }

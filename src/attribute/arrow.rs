@@ -12,7 +12,9 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_ipc::reader::{FileReader, StreamReader};
 
-use super::{RecordStats, SourceMatcher, UrlField, find_in_json_str, no_url_field};
+use super::{
+    MAX_SHARD_PRINTS, RecordStats, SourceMatcher, UrlField, find_in_json_str, no_url_field,
+};
 
 /// Reads an Arrow IPC file or stream, attributing each row by its URL columns. `size`
 /// spreads the file's bytes over its rows.
@@ -66,6 +68,7 @@ fn read(
     let mut projection: Vec<usize> = field
         .paths()
         .iter()
+        .chain(field.text_paths())
         .filter_map(|p| {
             schema
                 .fields()
@@ -82,18 +85,47 @@ fn read(
     let mut rows = 0u64;
     let mut unattributed = 0u64;
     let mut with_url = 0u64;
+    let sources = matcher.ids().len();
+    let mut texts: Vec<Vec<u64>> = vec![Vec::new(); sources];
+    let mut urls: Vec<Vec<u64>> = vec![Vec::new(); sources + 1];
+    let mut printer = crate::prints::Printer::default();
+    let prints = &mut st.prints;
     let mut count = |batch: &RecordBatch| {
         let cands: Vec<(&ArrayRef, &[String])> = field
             .paths()
             .iter()
             .filter_map(|p| column(batch, p))
             .collect();
+        let text = field
+            .text_paths()
+            .iter()
+            .find_map(|p| column(batch, p).filter(|(_, inside)| inside.is_empty()));
         for i in 0..batch.num_rows() {
             let url = cands.iter().find_map(|(a, inside)| value(a, i, inside));
             with_url += u64::from(url.is_some());
-            match url.and_then(|u| matcher.source_of_url(&u)) {
+            let source = url.as_deref().and_then(|u| matcher.source_of_url(u));
+            match source {
                 Some(s) => dense[s] += 1,
                 None => unattributed += 1,
+            }
+            if !field.prints() {
+                continue;
+            }
+            if rows + i as u64 >= MAX_SHARD_PRINTS as u64 {
+                prints.unprinted += 1;
+                continue;
+            }
+            if let Some(p) = url.as_deref().and_then(|u| printer.url(u)) {
+                urls[source.unwrap_or(sources)].push(p);
+            }
+            let print = text
+                .and_then(|(a, _)| value(a, i, &[]))
+                .and_then(|t| printer.text(&t));
+            match (print, source) {
+                (None, _) => prints.textless += 1,
+                (Some(p), Some(s)) => texts[s].push(p),
+                (Some(p), None) if url.is_some() => prints.unsourced.push(p),
+                (Some(p), None) => prints.pending.push((p, 0)),
             }
         }
         rows += batch.num_rows() as u64;
@@ -139,6 +171,21 @@ fn read(
         .map(|(i, n)| (i, *n, share(*n)))
         .collect();
     st.unattributed_bytes = share(unattributed);
+    let each = size.checked_div(rows).unwrap_or(0);
+    for p in &mut st.prints.pending {
+        p.1 = each;
+    }
+    st.prints.text = texts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    st.prints.url = urls
+        .into_iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(i, v)| ((i < sources).then_some(i), v))
+        .collect();
     if rows > 0 && with_url == 0 {
         let seen: Vec<String> = schema
             .fields()

@@ -89,6 +89,45 @@ impl Printer {
     /// The print of a record's text, or `None` when less than [`MIN_TEXT_BYTES`] are left
     /// after normalising.
     pub fn text(&mut self, s: &str) -> Option<u64> {
+        // ASCII first (NFKC leaves it as it is): lower case and white space → space in one
+        // pass the compiler vectorises, noting any byte past ASCII on the way; runs of
+        // spaces (rare) are collapsed after, found by SIMD search.
+        let bytes = s.as_bytes();
+        self.buf.clear();
+        self.buf.resize(bytes.len(), 0);
+        let mut high = 0u8;
+        for (o, &b) in self.buf.iter_mut().zip(bytes) {
+            high |= b;
+            *o = if b.is_ascii_uppercase() {
+                b + 32
+            } else if matches!(b, b'\t'..=b'\r') {
+                b' '
+            } else {
+                b
+            };
+        }
+        if high >= 0x80 {
+            return self.unicode_text(s);
+        }
+        if self.spaces.find(&self.buf).is_some() {
+            let mut j = 0usize;
+            for i in 0..self.buf.len() {
+                let b = self.buf[i];
+                if b == b' ' && j > 0 && self.buf[j - 1] == b' ' {
+                    continue;
+                }
+                self.buf[j] = b;
+                j += 1;
+            }
+            self.buf.truncate(j);
+        }
+        let t = self.buf.trim_ascii();
+        (t.len() >= MIN_TEXT_BYTES).then(|| top(xxhash_rust::xxh3::xxh3_64(t)))
+    }
+
+    /// [`Printer::text`] of a text that is not all ASCII: NFKC, then lower case and white
+    /// space char by char.
+    fn unicode_text(&mut self, s: &str) -> Option<u64> {
         self.buf.clear();
         let mut space = false;
         let mut push = |buf: &mut Vec<u8>, c: char| {
@@ -103,52 +142,13 @@ impl Printer {
                 buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
             }
         };
-        if s.is_ascii() {
-            // NFKC leaves ASCII as it is. Lower case and white space → space in one pass
-            // the compiler vectorises; runs of spaces (rare) collapsed after, found by
-            // SIMD search.
-            let bytes = s.as_bytes();
-            self.buf.clear();
-            self.buf.resize(bytes.len(), 0);
-            for (o, &b) in self.buf.iter_mut().zip(bytes) {
-                let upper = b.is_ascii_uppercase();
-                let ws = matches!(b, b'\t'..=b'\r');
-                *o = if upper {
-                    b + 32
-                } else if ws {
-                    b' '
-                } else {
-                    b
-                };
-            }
-            if self.spaces.find(&self.buf).is_some() {
-                let mut j = 0usize;
-                for i in 0..self.buf.len() {
-                    let b = self.buf[i];
-                    if b == b' ' && j > 0 && self.buf[j - 1] == b' ' {
-                        continue;
-                    }
-                    self.buf[j] = b;
-                    j += 1;
+        for c in s.nfkc() {
+            if c.is_uppercase() {
+                for l in c.to_lowercase() {
+                    push(&mut self.buf, l);
                 }
-                self.buf.truncate(j);
-            }
-            let start = self.buf.iter().take_while(|&&b| b == b' ').count();
-            let end = self.buf.len() - self.buf.iter().rev().take_while(|&&b| b == b' ').count();
-            if start >= end {
-                return None;
-            }
-            let t = &self.buf[start..end];
-            return (t.len() >= MIN_TEXT_BYTES).then(|| top(xxhash_rust::xxh3::xxh3_64(t)));
-        } else {
-            for c in s.nfkc() {
-                if c.is_uppercase() {
-                    for l in c.to_lowercase() {
-                        push(&mut self.buf, l);
-                    }
-                } else {
-                    push(&mut self.buf, c);
-                }
+            } else {
+                push(&mut self.buf, c);
             }
         }
         (self.buf.len() >= MIN_TEXT_BYTES).then(|| top(xxhash_rust::xxh3::xxh3_64(&self.buf)))
