@@ -281,7 +281,7 @@ pub struct VerifyArgs {
     /// Only this dataset (needed with --path).
     #[arg(long)]
     pub dataset: Option<DatasetRef>,
-    /// Re-hash this directory and compare it with --dataset.
+    /// Re-hash this directory (or `s3://bucket/prefix`) and compare it with --dataset.
     #[arg(long)]
     pub path: Option<PathBuf>,
     /// A chain head recorded earlier (64 hex digits, or a prefix of at least 8): exit 1
@@ -335,7 +335,8 @@ pub enum RegistryCommand {
 /// Arguments of `scan`.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The dataset directory.
+    /// The dataset directory, or `s3://bucket/prefix` (read in place; see README, "Object
+    /// storage").
     pub dir: PathBuf,
     /// NAME@VERSION to register.
     #[arg(long)]
@@ -377,7 +378,8 @@ pub struct ReadArgs {
     /// after re-packing, nor found by `match`).
     #[arg(long, conflicts_with = "text_field")]
     pub no_prints: bool,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core); for `s3://`, requests in flight (default:
+    /// 16 per core, 16 to 64).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
     /// Leave out paths matching this glob, relative to DIR (repeatable): '*.tmp', 'cache/**'.
@@ -426,8 +428,8 @@ pub struct TrainArgs {
 /// Arguments of `gate`.
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// A dataset directory to check as it is on disk (registered or not; nothing but the
-    /// gate event is written).
+    /// A dataset directory (or `s3://bucket/prefix`) to check as it is (registered or not;
+    /// nothing but the gate event is written).
     #[arg(conflicts_with = "dataset")]
     pub dir: Option<PathBuf>,
     /// The registered dataset the run would train on.

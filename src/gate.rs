@@ -87,6 +87,9 @@ pub struct DirFacts {
     pub problems: Vec<crate::scan::Problem>,
     /// Wall-clock seconds reading the directory.
     pub seconds: f64,
+    /// For an object-storage prefix: what was listed, fetched and read by range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<crate::scan::RemoteFacts>,
 }
 
 /// Whether a finding blocks under these options.
@@ -135,6 +138,7 @@ pub fn gate_dir(
         rehashed: survey.rehashed,
         trusted_cache: !read.check_bytes && !read.rehash,
         skipped: survey.skipped.clone(),
+        remote: survey.remote.clone(),
         ..DirFacts::default()
     };
     for (e, f) in survey.entries.iter().zip(&survey.facts) {

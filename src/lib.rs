@@ -34,6 +34,8 @@ pub mod policy;
 pub mod policy_rights;
 pub mod prints;
 pub mod registry;
+#[cfg(feature = "s3")]
+pub mod remote;
 pub mod report;
 pub mod rights;
 pub mod scan;

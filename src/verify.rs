@@ -551,13 +551,18 @@ pub fn verify(
         // Hash only: no attribution is needed to compare bytes.
         let matcher = SourceMatcher::default();
         let field = UrlField::default();
-        let (found, _) = scan::walk_with(dir, &WalkOptions::default(), false, &|e| {
-            scan::fingerprint(e, false, &field, &matcher).map(|f| f.hash)
-        })?;
         let mut seen = BTreeMap::new();
-        for (e, h) in found {
-            let h = h.map_err(|err| Error::io(&e.abs, err))?;
-            seen.insert(e.rel, h);
+        match scan::input_of(dir)? {
+            scan::Input::Dir(dir) => {
+                let (found, _) = scan::walk_with(dir, &WalkOptions::default(), false, &|e| {
+                    scan::fingerprint(e, false, &field, &matcher).map(|f| f.hash)
+                })?;
+                for (e, h) in found {
+                    let h = h.map_err(|err| Error::io(&e.abs, err))?;
+                    seen.insert(e.rel, h);
+                }
+            }
+            scan::Input::Object(url) => seen.extend(scan::hash_objects(&url, None)?),
         }
         files = seen.len() as u64;
         for (p, h) in &seen {

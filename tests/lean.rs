@@ -26,3 +26,37 @@ fn postgres_urls_are_refused_by_a_lean_build() {
         "a file was created"
     );
 }
+
+/// Without the `s3` feature an `s3://` prefix is refused in one line naming the feature,
+/// never taken for a directory.
+#[cfg(not(feature = "s3"))]
+#[test]
+fn s3_prefixes_are_refused_by_a_lean_build() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "scan",
+            "s3://some-bucket/data",
+            "--dataset",
+            "d@1",
+            "--org",
+            "acme",
+            "--collected",
+            "today",
+        ][..],
+        &["gate", "s3://some-bucket/data", "--org", "acme"][..],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_provtrack"))
+            .args(["--registry", "reg.db"])
+            .args(args)
+            .current_dir(dir.path())
+            .env("AWS_SECRET_ACCESS_KEY", "lean-secret-value")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("cargo feature \"s3\""), "{err}");
+        assert!(!err.contains("lean-secret-value"), "{err}");
+    }
+}

@@ -4,8 +4,7 @@
 //! recursion until the stack overflows; `num_children = 2^31-1`, which it would allocate
 //! for; row counts that do not add up) is refused with a reason instead.
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
+use parquet::file::reader::ChunkReader;
 
 use super::MAX_SHARD_RECORDS;
 
@@ -24,14 +23,18 @@ pub struct Footer {
     pub num_rows: u64,
 }
 
-/// Reads and checks the footer of the Parquet file `file` of `size` bytes.
-pub fn check(file: &File, size: u64) -> Result<Footer, String> {
+/// Reads and checks the footer of the Parquet file `file` of `size` bytes (a file, or an
+/// object read by range).
+pub fn check<R: ChunkReader>(file: &R, size: u64) -> Result<Footer, String> {
     if size < 12 {
         return Err("too short for Parquet".into());
     }
-    let mut tail = [0u8; 8];
-    file.read_exact_at(&mut tail, size - 8)
+    let tail = file
+        .get_bytes(size - 8, 8)
         .map_err(|e| format!("reading the footer: {e}"))?;
+    if tail.len() != 8 {
+        return Err("reading the footer: short read".into());
+    }
     if &tail[4..] != b"PAR1" {
         return Err("no PAR1 at the end (not Parquet, or an encrypted footer)".into());
     }
@@ -45,9 +48,12 @@ pub fn check(file: &File, size: u64) -> Result<Footer, String> {
         ));
     }
     // Bounded just above; usize holds it.
-    let mut buf = vec![0u8; len as usize];
-    file.read_exact_at(&mut buf, size - 8 - len)
+    let buf = file
+        .get_bytes(size - 8 - len, len as usize)
         .map_err(|e| format!("reading the footer: {e}"))?;
+    if buf.len() as u64 != len {
+        return Err("reading the footer: short read".into());
+    }
     parse(&buf)
 }
 

@@ -42,8 +42,8 @@ pub const PARQUET_NOT_BUILT: &str = "parquet support not built in (cargo feature
 /// record with a problem saying why, the same as a Parquet file whose footer is refused,
 /// so that `gate` finds unknown provenance rather than nothing.
 #[cfg(not(feature = "parquet"))]
-pub fn attribute_parquet(
-    _file: std::fs::File,
+pub fn attribute_parquet<R>(
+    _file: R,
     size: u64,
     _field: &UrlField,
     _matcher: &SourceMatcher,

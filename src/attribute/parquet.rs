@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
 use parquet::record::{Field, Row};
 use parquet::schema::types::Type;
 
@@ -22,9 +22,10 @@ struct Resolved {
 }
 
 /// Reads a Parquet file's record count from its footer and attributes records by the URL
-/// columns, reading only those. `size` spreads the file's bytes over its records.
-pub fn attribute_parquet(
-    file: std::fs::File,
+/// columns, reading only those (from a file, or by ranged requests from an object).
+/// `size` spreads the file's bytes over its records.
+pub fn attribute_parquet<R: ChunkReader + 'static>(
+    file: R,
     size: u64,
     field: &UrlField,
     matcher: &SourceMatcher,
@@ -218,7 +219,10 @@ const BATCH: usize = 8192;
 /// The leaf column index and maximum definition level of a resolved field that is a flat
 /// byte-array column (no repetition on its path, the URL itself, not JSON inside it): such
 /// a column is read with the typed column reader, much cheaper than assembling rows.
-fn flat_column(reader: &SerializedFileReader<std::fs::File>, r: &Resolved) -> Option<(usize, i16)> {
+fn flat_column<R: ChunkReader + 'static>(
+    reader: &SerializedFileReader<R>,
+    r: &Resolved,
+) -> Option<(usize, i16)> {
     if !r.inside.is_empty() {
         return None;
     }
@@ -234,8 +238,8 @@ fn flat_column(reader: &SerializedFileReader<std::fs::File>, r: &Resolved) -> Op
 /// Reads one flat byte-array column, row group by row group, handing each row's value
 /// (`None` when null or not UTF-8) to `f`, for at most `total` rows. Answers the rows read;
 /// on error, the rows read so far come with it.
-fn for_each_value(
-    reader: &SerializedFileReader<std::fs::File>,
+fn for_each_value<R: ChunkReader + 'static>(
+    reader: &SerializedFileReader<R>,
     col: usize,
     max_def: i16,
     total: u64,
@@ -285,8 +289,8 @@ fn for_each_value(
 /// Prints the text column of a flat Parquet file: each row's print goes to the source its
 /// URL named (`row_source`, `u32::MAX` for no URL, `UNSOURCED` for a URL of no source; empty when the file has no URL column),
 /// or is pending. At most [`MAX_SHARD_PRINTS`] rows are printed.
-fn print_text_column(
-    reader: &SerializedFileReader<std::fs::File>,
+fn print_text_column<R: ChunkReader + 'static>(
+    reader: &SerializedFileReader<R>,
     fields: &UrlField,
     total: u64,
     row_source: &[u32],

@@ -77,6 +77,9 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<Exit> {
             summary.no_url_field
         ));
     }
+    if let Some(r) = &summary.remote {
+        ctx.ui.info(format_args!("{}: {}", r.url, remote_line(r)));
+    }
     ctx.ui.debug(format_args!("phases: {:?}", summary.phases));
     ctx.emit(&summary, &table(&summary))?;
     Ok(Exit::Success)
@@ -177,5 +180,26 @@ fn table(s: &ScanSummary) -> Table {
     if !s.skipped.is_empty() {
         kv("skipped", s.skipped.len().to_string());
     }
+    if let Some(r) = &s.remote {
+        kv("objects", remote_line(r));
+    }
     t
+}
+
+/// What reading an object-storage prefix did, on one line.
+pub(super) fn remote_line(r: &scan::RemoteFacts) -> String {
+    let mut line = format!(
+        "{} listed, {} fetched ({} bytes streamed), {} unchanged by key, size, last-modified and ETag",
+        r.listed,
+        r.fetched,
+        r.streamed_bytes,
+        r.listed.saturating_sub(r.fetched)
+    );
+    if r.ranged_objects > 0 {
+        line.push_str(&format!(
+            "; Parquet attributed by range: {} bytes in {} requests for {} objects of {} bytes",
+            r.ranged_bytes, r.ranged_requests, r.ranged_objects, r.ranged_object_bytes
+        ));
+    }
+    line
 }

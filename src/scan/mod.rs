@@ -3,7 +3,10 @@
 //! multi-threaded mmap path), attributes records, merges what the registry already knows
 //! about the same bytes, and registers the dataset version in one transaction.
 
+mod input;
 mod member;
+#[cfg(feature = "s3")]
+mod object;
 mod partition;
 mod read;
 mod state;
@@ -18,6 +21,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub use input::{Input, ObjectUrl, RemoteFacts, hash_objects, input_of};
 pub use partition::Partition;
 pub use read::{FileFacts, fingerprint};
 pub use walk::walk_with;
@@ -175,6 +179,9 @@ pub struct ScanSummary {
     pub seconds: f64,
     /// Seconds per phase (walk, cache, hash, lookup, register), for benchmarks and `-v`.
     pub phases: BTreeMap<&'static str, f64>,
+    /// For an object-storage prefix: what was listed, fetched and read by range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteFacts>,
 }
 
 /// Whether a shard's problem says its records have no URL field.
@@ -231,6 +238,10 @@ fn canonical_dir(dir: &Path) -> Result<Vec<u8>> {
     Ok(rel_bytes(&c))
 }
 
+/// Entries with what reading them did, what was skipped, and what the listing of an
+/// object-storage prefix did.
+type Walked = (Vec<(FileEntry, Visited)>, Vec<Skipped>, RemoteFacts);
+
 /// What the walk did with one file.
 enum Visited {
     /// Its saved facts still hold.
@@ -283,6 +294,8 @@ pub struct Survey {
     pub ids: Vec<String>,
     /// Seconds per phase so far.
     pub phases: BTreeMap<&'static str, f64>,
+    /// For an object-storage prefix: what was listed, fetched and read by range.
+    pub remote: Option<RemoteFacts>,
     dir_key: Vec<u8>,
     config: blake3::Hash,
 }
@@ -316,7 +329,10 @@ pub fn survey(reg: &dyn Registry, dir: &Path, opts: &ReadOptions) -> Result<Surv
 /// The key the scanner's state for `dir` is saved under: its canonical path, and the slice
 /// when partitioned (each slice keeps its own state: it holds only that slice's files).
 fn state_key(dir: &Path, opts: &ReadOptions) -> Result<Vec<u8>> {
-    let mut dir_key = canonical_dir(dir)?;
+    let mut dir_key = match input_of(dir)? {
+        Input::Dir(d) => canonical_dir(d)?,
+        Input::Object(url) => input::state_key(&url),
+    };
     if let Some(p) = opts.walk.partition {
         dir_key.extend_from_slice(format!("\0part {p}").as_bytes());
     }
@@ -386,13 +402,32 @@ fn survey_with(
             None => read(e, true),
         }
     };
-    let (mut walked, mut skipped) = walk::walk_with(dir, &walk_opts, known, &visit)?;
-    // Large opaque files one at a time, each hashed by every core (as b3sum does).
-    for (e, v) in walked.iter_mut() {
-        if matches!(v, Visited::Later) {
-            *v = read(e, false);
+    let mut remote = None;
+    let (walked, mut skipped) = match input_of(dir)? {
+        Input::Dir(dir) => {
+            let (mut walked, skipped) = walk::walk_with(dir, &walk_opts, known, &visit)?;
+            // Large opaque files one at a time, each hashed by every core (as b3sum does).
+            for (e, v) in walked.iter_mut() {
+                if matches!(v, Visited::Later) {
+                    *v = read(e, false);
+                }
+            }
+            (walked, skipped)
         }
-    }
+        Input::Object(url) => {
+            let (mut walked, skipped, facts) =
+                input::walk_objects(&url, opts, saved.as_ref(), &matcher)?;
+            if let (Some(idx), Some(local)) = (opts.prints.as_deref(), local.as_deref()) {
+                for (_, v) in walked.iter_mut() {
+                    if let Visited::Read(Ok(f)) = v {
+                        crate::prints::attribute_pending(&mut f.stats, idx, local);
+                    }
+                }
+            }
+            remote = Some(facts);
+            (walked, skipped)
+        }
+    };
     mark("walk+read", &mut phases);
     drop(saved);
     drop(blob);
@@ -450,6 +485,7 @@ fn survey_with(
         rehashed,
         ids,
         phases,
+        remote,
         dir_key,
         config,
     })
@@ -535,6 +571,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         ids,
         mut phases,
         dir_key,
+        remote,
         ..
     } = survey;
     let mut lap = Instant::now();
@@ -571,6 +608,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         partition: None,
         seconds: 0.0,
         phases: BTreeMap::new(),
+        remote,
     };
     let mut printed = HashSet::new();
     for (e, f) in &kept {

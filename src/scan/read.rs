@@ -91,7 +91,7 @@ thread_local! {
 }
 
 /// Feeds everything left in `r` to `hasher`; returns the bytes read.
-fn hash_rest(mut r: impl Read, hasher: &mut blake3::Hasher) -> io::Result<u64> {
+pub(super) fn hash_rest(mut r: impl Read, hasher: &mut blake3::Hasher) -> io::Result<u64> {
     BUF.with(|buf| {
         let mut buf = buf.borrow_mut();
         let mut total = 0;
@@ -136,7 +136,7 @@ pub(super) fn hash_only(path: &Path) -> io::Result<(blake3::Hash, u64)> {
 }
 
 /// One opaque record holding all of a file's bytes, attributed to no source.
-fn opaque(size: u64) -> RecordStats {
+pub(super) fn opaque(size: u64) -> RecordStats {
     RecordStats {
         records: 1,
         unattributed_records: 1,
@@ -283,103 +283,128 @@ fn read_open(
         | Format::Csv
         | Format::Tsv
         | Format::Tar
-        | Format::WebDataset => {
-            let mut hr = HashingReader::new(file);
-            let cap = limits.decompressed_cap(size);
-            let (mut stats, name) = {
-                let raw = Pooled::new(&mut hr);
-                let mut decoded: Box<dyn BufRead + '_> = match compression {
-                    Compression::None => Box::new(raw),
-                    Compression::Gzip => Box::new(Pooled::new(Capped::new(
-                        flate2::bufread::MultiGzDecoder::new(raw),
-                        cap,
-                        size,
-                    ))),
-                    Compression::Zstd => match zstd_decoder(raw) {
-                        Ok(d) => Box::new(Pooled::new(Capped::new(d, cap, size))),
-                        Err(e) => Box::new(Pooled::new(FailingReader(Some(e)))),
-                    },
-                    Compression::Bzip2 => Box::new(Pooled::new(Capped::new(
-                        bzip2::bufread::MultiBzDecoder::new(raw),
-                        cap,
-                        size,
-                    ))),
-                    Compression::Xz => Box::new(Pooled::new(Capped::new(
-                        liblzma::bufread::XzDecoder::new_multi_decoder(raw),
-                        cap,
-                        size,
-                    ))),
-                };
-                // A file recognised by its compression alone may hold a tar.
-                let format = match (sniffed, decoded.fill_buf()) {
-                    (true, Ok(head)) if attribute::is_tar(head) => Format::Tar,
-                    _ => format,
-                };
-                match format {
-                    Format::Csv => (
-                        attribute::attribute_delimited(decoded, b',', field, matcher, limits),
-                        name,
-                    ),
-                    Format::Tsv => (
-                        attribute::attribute_delimited(decoded, b'\t', field, matcher, limits),
-                        name,
-                    ),
-                    Format::Jsonl => (
-                        attribute::attribute_jsonl(decoded, field, matcher, limits),
-                        name,
-                    ),
-                    Format::Tar | Format::WebDataset => {
-                        let (st, wds) = attribute::attribute_tar(decoded, field, matcher, limits);
-                        let f = if wds { Format::WebDataset } else { Format::Tar };
-                        (st, attribute::format_name(f, compression))
-                    }
-                    _ => {
-                        // A file recognised by its compression alone may hold anything:
-                        // only JSON is read as records.
-                        let json = match decoded.fill_buf() {
-                            Ok(head) => !sniffed || attribute::looks_like_json(head),
-                            Err(_) => true,
-                        };
-                        if json {
-                            let (st, lines) =
-                                attribute::attribute_json(decoded, field, matcher, limits);
-                            let f = if lines { Format::Jsonl } else { Format::Json };
-                            (st, attribute::format_name(f, compression))
-                        } else {
-                            (
-                                opaque(size),
-                                attribute::format_name(Format::Binary, compression),
-                            )
-                        }
-                    }
-                }
-            };
-            if let Some(e) = hr.error.take() {
-                return Err(e);
+        | Format::WebDataset => read_stream(
+            file,
+            size,
+            format,
+            compression,
+            sniffed,
+            name,
+            field,
+            matcher,
+            limits,
+        )?,
+    };
+    Ok(facts)
+}
+
+/// Hashes and reads the records of a streamed format (JSON Lines, JSON, CSV/TSV, tar,
+/// plain or compressed) in one pass over `src`, from its first byte: a file on disk or an
+/// object's body. `sniffed` says the format was recognised by its first bytes.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn read_stream(
+    src: impl Read,
+    size: u64,
+    format: Format,
+    compression: Compression,
+    sniffed: bool,
+    name: &'static str,
+    field: &UrlField,
+    matcher: &SourceMatcher,
+    limits: &Limits,
+) -> io::Result<FileFacts> {
+    let mut hr = HashingReader::new(src);
+    let cap = limits.decompressed_cap(size);
+    let (mut stats, name) = {
+        let raw = Pooled::new(&mut hr);
+        let mut decoded: Box<dyn BufRead + '_> = match compression {
+            Compression::None => Box::new(raw),
+            Compression::Gzip => Box::new(Pooled::new(Capped::new(
+                flate2::bufread::MultiGzDecoder::new(raw),
+                cap,
+                size,
+            ))),
+            Compression::Zstd => match zstd_decoder(raw) {
+                Ok(d) => Box::new(Pooled::new(Capped::new(d, cap, size))),
+                Err(e) => Box::new(Pooled::new(FailingReader(Some(e)))),
+            },
+            Compression::Bzip2 => Box::new(Pooled::new(Capped::new(
+                bzip2::bufread::MultiBzDecoder::new(raw),
+                cap,
+                size,
+            ))),
+            Compression::Xz => Box::new(Pooled::new(Capped::new(
+                liblzma::bufread::XzDecoder::new_multi_decoder(raw),
+                cap,
+                size,
+            ))),
+        };
+        // A file recognised by its compression alone may hold a tar.
+        let format = match (sniffed, decoded.fill_buf()) {
+            (true, Ok(head)) if attribute::is_tar(head) => Format::Tar,
+            _ => format,
+        };
+        match format {
+            Format::Csv => (
+                attribute::attribute_delimited(decoded, b',', field, matcher, limits),
+                name,
+            ),
+            Format::Tsv => (
+                attribute::attribute_delimited(decoded, b'\t', field, matcher, limits),
+                name,
+            ),
+            Format::Jsonl => (
+                attribute::attribute_jsonl(decoded, field, matcher, limits),
+                name,
+            ),
+            Format::Tar | Format::WebDataset => {
+                let (st, wds) = attribute::attribute_tar(decoded, field, matcher, limits);
+                let f = if wds { Format::WebDataset } else { Format::Tar };
+                (st, attribute::format_name(f, compression))
             }
-            let consumed = hr.bytes;
-            hr.drain()?;
-            if stats.failed {
-                // Nothing silent: what could not be decoded is content of unknown
-                // provenance, counted as one more unattributed record.
-                let rest = if stats.records == 0 {
-                    hr.bytes
+            _ => {
+                // A file recognised by its compression alone may hold anything:
+                // only JSON is read as records.
+                let json = match decoded.fill_buf() {
+                    Ok(head) => !sniffed || attribute::looks_like_json(head),
+                    Err(_) => true,
+                };
+                if json {
+                    let (st, lines) = attribute::attribute_json(decoded, field, matcher, limits);
+                    let f = if lines { Format::Jsonl } else { Format::Json };
+                    (st, attribute::format_name(f, compression))
                 } else {
-                    hr.bytes.saturating_sub(consumed)
-                };
-                stats.records += 1;
-                stats.unattributed_records += 1;
-                stats.unattributed_bytes += rest;
-            }
-            FileFacts {
-                hash: hr.hasher.finalize(),
-                size: hr.bytes,
-                format: name,
-                stats,
+                    (
+                        opaque(size),
+                        attribute::format_name(Format::Binary, compression),
+                    )
+                }
             }
         }
     };
-    Ok(facts)
+    if let Some(e) = hr.error.take() {
+        return Err(e);
+    }
+    let consumed = hr.bytes;
+    hr.drain()?;
+    if stats.failed {
+        // Nothing silent: what could not be decoded is content of unknown
+        // provenance, counted as one more unattributed record.
+        let rest = if stats.records == 0 {
+            hr.bytes
+        } else {
+            hr.bytes.saturating_sub(consumed)
+        };
+        stats.records += 1;
+        stats.unattributed_records += 1;
+        stats.unattributed_bytes += rest;
+    }
+    Ok(FileFacts {
+        hash: hr.hasher.finalize(),
+        size: hr.bytes,
+        format: name,
+        stats,
+    })
 }
 
 /// Whether a file is metadata describing content beside it, counted as no records:
@@ -391,17 +416,21 @@ fn layout_metadata(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
+    layout_metadata_by(name, &|sibling| path.with_file_name(sibling).is_file())
+}
+
+/// [`layout_metadata`] of a file named `name`, `exists` telling whether a sibling of that
+/// name is there (on disk, or in an object listing).
+pub(super) fn layout_metadata_by(name: &str, exists: &dyn Fn(&str) -> bool) -> bool {
     if name == "state.json" || name == "dataset_info.json" {
-        return path.with_file_name("state.json").is_file()
-            && path.with_file_name("dataset_info.json").is_file();
+        return exists("state.json") && exists("dataset_info.json");
     }
     let stem = name
         .strip_suffix("_stats.json")
         .or_else(|| name.strip_suffix(".parquet"));
     match stem {
         Some(stem) if !stem.is_empty() && stem.bytes().all(|c| c.is_ascii_digit()) => {
-            path.with_file_name(format!("{stem}.tar")).is_file()
-                && path.with_file_name(format!("{stem}_stats.json")).is_file()
+            exists(&format!("{stem}.tar")) && exists(&format!("{stem}_stats.json"))
         }
         _ => false,
     }

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod pg;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
