@@ -171,21 +171,10 @@ fn read(
         .map(|(i, n)| (i, *n, share(*n)))
         .collect();
     st.unattributed_bytes = share(unattributed);
-    let each = size.checked_div(rows).unwrap_or(0);
-    for p in &mut st.prints.pending {
-        p.1 = each;
-    }
-    st.prints.text = texts
-        .into_iter()
-        .enumerate()
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-    st.prints.url = urls
-        .into_iter()
-        .enumerate()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(i, v)| ((i < sources).then_some(i), v))
-        .collect();
+    st.prints
+        .spread_pending(size.checked_div(rows).unwrap_or(0));
+    st.prints.set_text(texts);
+    st.prints.set_url(urls);
     if rows > 0 && with_url == 0 {
         let seen: Vec<String> = schema
             .fields()

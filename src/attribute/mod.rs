@@ -116,6 +116,35 @@ pub struct ShardPrints {
     pub ambiguous: u64,
 }
 
+impl ShardPrints {
+    /// Takes the text prints gathered per source index (dense), keeping the non-empty.
+    pub(crate) fn set_text(&mut self, dense: Vec<Vec<u64>>) {
+        self.text = dense
+            .into_iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+    }
+
+    /// Takes the URL prints gathered per source index, the last slot for no source.
+    pub(crate) fn set_url(&mut self, dense: Vec<Vec<u64>>) {
+        let none = dense.len().saturating_sub(1);
+        self.url = dense
+            .into_iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(i, v)| ((i != none).then_some(i), v))
+            .collect();
+    }
+
+    /// Gives each pending record `each` bytes (columnar files spread their size evenly).
+    pub(crate) fn spread_pending(&mut self, each: u64) {
+        for p in &mut self.pending {
+            p.1 = each;
+        }
+    }
+}
+
 impl RecordStats {
     /// Records and bytes of source `i` (zero when it has none).
     pub fn source(&self, i: usize) -> (u64, u64) {
@@ -287,20 +316,8 @@ impl Tally {
             .filter(|(_, (r, _))| *r > 0)
             .map(|(i, (r, b))| (i, *r, *b))
             .collect();
-        let none = self.urls.len() - 1;
-        self.st.prints.text = self
-            .texts
-            .into_iter()
-            .enumerate()
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
-        self.st.prints.url = self
-            .urls
-            .into_iter()
-            .enumerate()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(i, v)| ((i != none).then_some(i), v))
-            .collect();
+        self.st.prints.set_text(self.texts);
+        self.st.prints.set_url(self.urls);
         self.st.hosts = Some(self.hosts.finish());
         self.st
     }

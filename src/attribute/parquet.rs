@@ -115,12 +115,7 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
         let mut texts = vec![Vec::new(); sources];
         if !st.failed && field.prints() {
             print_text_column(&reader, field, total, &row_source, &mut texts, &mut st);
-            st.prints.url = urls
-                .into_iter()
-                .enumerate()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(i, v)| ((i < sources).then_some(i), v))
-                .collect();
+            st.prints.set_url(urls);
         }
         return finish_printed(finish(st, dense, total, size), texts, total, size);
     }
@@ -198,15 +193,9 @@ fn finish(mut st: RecordStats, dense: Vec<u64>, total: u64, size: u64) -> Record
 
 /// Sets the text prints by source and each pending record's share of the file's bytes.
 fn finish_printed(mut st: RecordStats, texts: Vec<Vec<u64>>, total: u64, size: u64) -> RecordStats {
-    let share = size.checked_div(total).unwrap_or(0);
-    for p in &mut st.prints.pending {
-        p.1 = share;
-    }
-    st.prints.text = texts
-        .into_iter()
-        .enumerate()
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
+    st.prints
+        .spread_pending(size.checked_div(total).unwrap_or(0));
+    st.prints.set_text(texts);
     st
 }
 
