@@ -23,17 +23,43 @@ fn truth() -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixture("truth.json")).unwrap()).unwrap()
 }
 
-/// The pulls registered with their URLs, then the derived set scanned with no flags.
-fn pipeline() -> (Env, Value) {
+/// A registry with the sample policy applied.
+fn with_policy() -> Env {
     let env = Env::new();
     let policy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/policy.toml");
     env.ok(&["apply", policy.to_str().unwrap()]);
-    for s in ["twitter", "reddit", "wikipedia"] {
+    env
+}
+
+/// A registry holding these sources' pulls (`SOURCE-pull@1`), registered with their URLs.
+fn with_pulls(sources: &[&str]) -> Env {
+    let env = with_policy();
+    for s in sources {
         let dir = fixture(&format!("pulls/{s}"));
         let ds = format!("{s}-pull@1");
         let out = env.json(&["scan", &dir, "--dataset", &ds, "--collected", "2026-01-01"]);
         assert_eq!(out["sources"][s]["records"], 120, "{out}");
     }
+    env
+}
+
+/// Records the model `ranker`, trained on `train@1`.
+fn train_ranker(env: &Env) {
+    env.ok(&[
+        "train",
+        "ranker",
+        "--org",
+        "acme",
+        "--date",
+        "2026-04-01",
+        "--dataset",
+        "train@1",
+    ]);
+}
+
+/// The pulls registered with their URLs, then the derived set scanned with no flags.
+fn pipeline() -> (Env, Value) {
+    let env = with_pulls(&["twitter", "reddit", "wikipedia"]);
     let derived = fixture("derived");
     let out = env.json(&[
         "scan",
@@ -77,16 +103,7 @@ fn a_repacked_training_set_is_attributed_by_record_print_on_every_source() {
     assert_eq!(rows, 12, "4 shards x 3 sources");
 
     // The verdicts see them: twitter's grant ended before the training run.
-    env.ok(&[
-        "train",
-        "ranker",
-        "--org",
-        "acme",
-        "--date",
-        "2026-04-01",
-        "--dataset",
-        "train@1",
-    ]);
+    train_ranker(&env);
     let report = env.json(&["report", "--dataset", "train@1"]);
     let findings = report["findings"].as_array().unwrap();
     let twitter: Vec<&Value> = findings
@@ -113,13 +130,7 @@ fn a_repacked_training_set_is_attributed_by_record_print_on_every_source() {
 
 #[test]
 fn derived_from_narrows_the_candidates_and_unknown_text_stays_unattributed() {
-    let env = Env::new();
-    let policy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/policy.toml");
-    env.ok(&["apply", policy.to_str().unwrap()]);
-    for s in ["twitter", "reddit"] {
-        let dir = fixture(&format!("pulls/{s}"));
-        env.ok(&["scan", &dir, "--dataset", &format!("{s}-pull@1")]);
-    }
+    let env = with_pulls(&["twitter", "reddit"]);
     // Only twitter's pull is a candidate: reddit's records are not matched by print, and
     // fall to the parent's sources as before (inherited).
     let out = env.json(&[
@@ -134,12 +145,7 @@ fn derived_from_narrows_the_candidates_and_unknown_text_stays_unattributed() {
     assert_eq!(out["fingerprinted"], truth["derived"]["twitter"], "{out}");
     // Without --derived-from, in another registry, wikipedia's records (never registered)
     // stay unattributed.
-    let env = Env::new();
-    env.ok(&["apply", policy.to_str().unwrap()]);
-    for s in ["twitter", "reddit"] {
-        let dir = fixture(&format!("pulls/{s}"));
-        env.ok(&["scan", &dir, "--dataset", &format!("{s}-pull@1")]);
-    }
+    let env = with_pulls(&["twitter", "reddit"]);
     let out = env.json(&["scan", &fixture("derived"), "--dataset", "train@2"]);
     assert_eq!(
         out["unattributed_records"].as_u64(),
@@ -164,16 +170,7 @@ fn derived_from_narrows_the_candidates_and_unknown_text_stays_unattributed() {
 #[test]
 fn match_finds_the_platforms_posts_and_names_models_and_applications() {
     let (env, _) = pipeline();
-    env.ok(&[
-        "train",
-        "ranker",
-        "--org",
-        "acme",
-        "--date",
-        "2026-04-01",
-        "--dataset",
-        "train@1",
-    ]);
+    train_ranker(&env);
     let known = fixture("match/known.jsonl");
     let unknown = fixture("match/unknown.jsonl");
     let r = env.json(&["match", &known, &unknown]);
@@ -272,9 +269,7 @@ fn webdataset(samples: &[(String, String, Vec<u8>)]) -> Vec<u8> {
 
 #[test]
 fn webdataset_samples_are_recognised_by_their_image_bytes_once_re_packed() {
-    let env = Env::new();
-    let policy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/policy.toml");
-    env.ok(&["apply", policy.to_str().unwrap()]);
+    let env = with_policy();
     let image = |i: usize| format!("\u{ff}\u{d8}fake jpeg number {i}").into_bytes();
     let pull: Vec<(String, String, Vec<u8>)> = (0..30)
         .map(|i| {
@@ -315,9 +310,7 @@ fn webdataset_samples_are_recognised_by_their_image_bytes_once_re_packed() {
 
 #[test]
 fn arrow_ipc_records_are_printed_by_their_text_column() {
-    let env = Env::new();
-    let policy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/policy.toml");
-    env.ok(&["apply", policy.to_str().unwrap()]);
+    let env = with_policy();
     // Hugging Face save_to_disk output (written by `datasets`, scripts/gen-format-fixtures.py).
     let hf = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats/hf-arrow");
     env.ok(&["scan", hf.to_str().unwrap(), "--dataset", "hf@1"]);
