@@ -15,9 +15,8 @@ fn samples(rel: &str) -> String {
         .to_string()
 }
 
-/// The sample story with the sample opt-out evidence imported.
-fn story_with_optouts() -> Env {
-    let env = story();
+/// Imports the sample opt-out evidence (robots.txt, CSV, TDMRep).
+fn import_sample_optouts(env: &Env) {
     env.ok(&[
         "optout",
         "import",
@@ -34,6 +33,12 @@ fn story_with_optouts() -> Env {
         "--fetched",
         "2022-01-01",
     ]);
+}
+
+/// The sample story with the sample opt-out evidence imported.
+fn story_with_optouts() -> Env {
+    let env = story();
+    import_sample_optouts(&env);
     env
 }
 
@@ -610,22 +615,7 @@ fn the_same_findings_on_postgresql() {
         for args in common::story_scans() {
             env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
         }
-        env.ok(&[
-            "optout",
-            "import",
-            &samples("optout/news.example.org.robots.txt"),
-            &samples("optout/example-blog.net.robots.txt"),
-            &samples("optout/reservations.csv"),
-        ]);
-        env.ok(&[
-            "optout",
-            "import",
-            &samples("optout/forum.example.com.tdmrep.json"),
-            "--host",
-            "forum.example.com",
-            "--fetched",
-            "2022-01-01",
-        ]);
+        import_sample_optouts(&env);
         env.ok(&["verify"]);
         let report = env.json(&["report"]);
         let summary = env.ok(&["summary", "acme-chat-1", "--template", "eu-ai-act"]);
