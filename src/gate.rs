@@ -85,6 +85,11 @@ pub struct DirFacts {
     pub skipped: Vec<crate::scan::Skipped>,
     /// Shards with unreadable records.
     pub problems: Vec<crate::scan::Problem>,
+    /// Versions that declared a source for content here that no URL or print attributes:
+    /// a declaration holds for its version only, so that content is unknown here until
+    /// the directory is registered (`scan --derived-from VERSION` or `--source`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub declared_elsewhere: Vec<String>,
     /// Wall-clock seconds reading the directory.
     pub seconds: f64,
     /// For an object-storage prefix: what was listed, fetched and read by range.
@@ -192,6 +197,7 @@ pub fn gate_dir(
         u.records += records;
         u.bytes += bytes;
     };
+    let mut declared_by = std::collections::BTreeSet::new();
     let mut seen = std::collections::HashSet::with_capacity(hashes.len());
     for f in &survey.facts {
         if !seen.insert(f.hash) {
@@ -202,6 +208,10 @@ pub fn gate_dir(
                 facts.registered_shards += 1;
                 for (source, records, bytes) in &k.sources {
                     add(source, *records, *bytes);
+                }
+                // What versions holding it declared is theirs: named, never applied here.
+                if k.unattributed_records > 0 {
+                    declared_by.extend(k.declared.iter().map(|(d, _)| d.to_string()));
                 }
                 (k.unattributed_records, k.unattributed_bytes)
             }
@@ -220,6 +230,7 @@ pub fn gate_dir(
             unknown.bytes += un_bytes;
         }
     }
+    facts.declared_elsewhere = declared_by.into_iter().collect();
     let mut usage: Vec<SourceUsage> = per_source.into_values().collect();
     if unknown.shards > 0 {
         usage.push(unknown);

@@ -270,10 +270,18 @@ fn resolve(reg: &dyn Registry, w: &World, id: &str) -> Result<(String, Neighbour
             .iter()
             .map(|d| (format!("dataset:{d}"), "holds"))
             .collect();
+        // Sources its bytes showed, and sources a version holding it declared.
+        let declared: BTreeSet<&String> = links.declared.iter().map(|(_, s)| s).collect();
         let up = links
             .sources
             .iter()
             .map(|s| (format!("source:{s}"), "content"))
+            .chain(
+                declared
+                    .into_iter()
+                    .filter(|s| !links.sources.contains(s))
+                    .map(|s| (format!("source:{s}"), "declared")),
+            )
             .collect();
         return Ok((node, up, down));
     }

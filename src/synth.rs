@@ -158,6 +158,7 @@ fn dataset(z: Sizes, i: usize) -> NewDataset {
                 problem: None,
             },
             attributions,
+            declared: Vec::new(),
             hosts: None,
         });
     }

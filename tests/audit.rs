@@ -235,7 +235,9 @@ uses = ["ai-training"]
     // A registry of schema version 3 (members without the mark) is migrated: the mark is
     // computed for what it holds, and the counts stay the same.
     env.tamper(
-        "CREATE TABLE ds3 (dataset_id INTEGER NOT NULL REFERENCES datasets(id), \
+        "DROP VIEW version_content; DROP VIEW version_unattributed; \
+         DROP TABLE declarations; DROP TABLE dataset_part_declarations; \
+         CREATE TABLE ds3 (dataset_id INTEGER NOT NULL REFERENCES datasets(id), \
          path BLOB NOT NULL, shard_id INTEGER NOT NULL REFERENCES shards(id), \
          PRIMARY KEY (dataset_id, path)) STRICT, WITHOUT ROWID; \
          INSERT INTO ds3 SELECT dataset_id, path, shard_id FROM dataset_shards; \
@@ -244,7 +246,9 @@ uses = ["ai-training"]
          DROP TABLE application_uses; DROP TABLE retractions; DROP TABLE record_prints; \
          DROP TABLE shard_hosts; DROP TABLE crawlers; DROP TABLE source_kinds; \
          DROP TABLE optouts; PRAGMA user_version = 3;",
-        "ALTER TABLE dataset_shards DROP COLUMN dup; DROP TABLE application_uses; \
+        "DROP VIEW version_content; DROP VIEW version_unattributed; \
+         DROP TABLE declarations; DROP TABLE dataset_part_declarations; \
+         ALTER TABLE dataset_shards DROP COLUMN dup; DROP TABLE application_uses; \
          DROP TABLE retractions; DROP FUNCTION provtrack_retractions_final; \
          DROP TABLE record_prints; DROP TABLE shard_hosts; DROP TABLE crawlers; \
          DROP TABLE source_kinds; DROP TABLE optouts; UPDATE provtrack_schema SET version = 3",

@@ -254,7 +254,8 @@ fn gate_dir_uses_registered_attributions_and_attributes_new_shards() {
     let env = story();
     let blob: Vec<u8> = (0..4000u32).map(|i| (i * 7 % 251) as u8).collect();
     env.write("pics/a.bin", &blob);
-    // The registry knows these bytes as wikipedia's (declared), which no URL could tell.
+    env.write("pics/wiki.jsonl", records("en.wikipedia.org", 3));
+    // pics@1 declares its bytes wikipedia's, which no URL could tell of a.bin.
     env.ok(&[
         "scan",
         "pics",
@@ -267,15 +268,35 @@ fn gate_dir_uses_registered_attributions_and_attributes_new_shards() {
     ]);
     env.write("plan/copy.bin", &blob);
     env.write("plan/wiki.jsonl", records("en.wikipedia.org", 3));
+    env.write("plan/more.jsonl", records("en.wikipedia.org", 5));
     let before = without_events(&env);
     let plan = ["--org", "acme", "--date", "2023-03-01"];
     let mut args = vec!["plan"];
     args.extend(plan);
+    // A declaration holds for the version that made it: the copied blob is unknown here,
+    // and the gate names the version that declared it.
+    let out = env.run(&["gate", "plan", "--org", "acme", "--date", "2023-03-01"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("declared by pics@1"), "{err}");
+    let (code, r) = gate(&env, &args);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(
+        r["dir"]["declared_elsewhere"],
+        serde_json::json!(["pics@1"])
+    );
+    assert_eq!(
+        verdicts(&r),
+        vec![("unknown-provenance".into(), "-".into(), 1)]
+    );
+    // What bytes show carries over: the registered wiki shard (by URL), and a new one.
+    std::fs::remove_file(env.path("plan/copy.bin")).unwrap();
     let (code, r) = gate(&env, &args);
     assert_eq!(code, 0, "{r}");
     assert_eq!(r["dir"]["registered_shards"], 1, "{}", r["dir"]);
     assert_eq!(r["dir"]["new_shards"], 1);
     assert_eq!(r["dir"]["matches"], serde_json::Value::Null);
+    assert!(r["dir"].get("declared_elsewhere").is_none(), "{}", r["dir"]);
 
     // New content with twitter URLs is attributed like scan would, and blocks.
     env.write("plan/tw.jsonl", records("twitter.com", 4));

@@ -274,7 +274,7 @@ fn migrations_create_exactly_the_registry_tables() {
         .collect();
     expected.push("provtrack_schema");
     expected.sort_unstable();
-    assert_eq!(expected.len(), 29);
+    assert_eq!(expected.len(), 31);
     assert_eq!(tables, expected);
     let version: i64 = c
         .query_one("SELECT version FROM provtrack_schema", &[])

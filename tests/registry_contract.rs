@@ -140,6 +140,7 @@ fn member(path: &str, content: &str, source: Option<(&str, u64)>, unattributed: 
             })
             .into_iter()
             .collect(),
+        declared: Vec::new(),
         prints: Vec::new(),
         hosts: None,
     }

@@ -738,7 +738,7 @@ fn scan_fingerprints_and_attributes_real_files() {
 }
 
 #[test]
-fn same_bytes_inherit_provenance() {
+fn a_declaration_holds_for_its_version_and_what_bytes_show_for_every_version() {
     let env = Env::new();
     env.write(
         "p.toml",
@@ -749,12 +749,57 @@ fn same_bytes_inherit_provenance() {
     env.write("one/photo.jpg", &photo);
     let s1 = env.json(&["scan", "one", "--dataset", "one@1", "--source", "getty"]);
     assert_eq!(s1["sources"]["getty"]["records"], 1);
+    // The same bytes in another version: one@1's declaration is not two@1's.
     env.write("two/renamed/copy.jpg", &photo);
     env.write("two/other.jpg", vec![1u8; 10]);
     let s2 = env.json(&["scan", "two", "--dataset", "two@1"]);
-    assert_eq!(s2["sources"]["getty"]["records"], 1, "{s2}");
-    assert_eq!(s2["inherited_shards"], 1);
-    assert_eq!(s2["unattributed_records"], 1);
+    assert!(s2["sources"].get("getty").is_none(), "{s2}");
+    assert_eq!(s2["inherited_shards"], 0);
+    assert_eq!(s2["unattributed_records"], 2);
+    // Derived from one@1, a version inherits its sources, for its own content only.
+    env.write("three/copy.jpg", &photo);
+    let s3 = env.json(&[
+        "scan",
+        "three",
+        "--dataset",
+        "three@1",
+        "--derived-from",
+        "one@1",
+    ]);
+    assert_eq!(s3["sources"]["getty"]["records"], 1, "{s3}");
+    assert_eq!(s3["unattributed_records"], 0);
+    // `dataset show` counts as scan does; one@1 is unchanged by the later scans.
+    let records_of = |d: &str, source: Option<&str>| {
+        let v = env.json(&["dataset", "show", d]);
+        v["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["source"].as_str() == source)
+            .map(|u| u["records"].as_u64().unwrap())
+    };
+    assert_eq!(records_of("two@1", None), Some(2));
+    assert_eq!(records_of("two@1", Some("getty")), None);
+    assert_eq!(records_of("one@1", Some("getty")), Some(1));
+    assert_eq!(records_of("one@1", None), None);
+    assert_eq!(records_of("three@1", Some("getty")), Some(1));
+
+    // What a scan observed in the bytes (their URLs) holds for every version holding them,
+    // even one whose scan could not see it.
+    env.write("four/links.jsonl", records("gettyimages.com", 3));
+    let s4 = env.json(&["scan", "four", "--dataset", "four@1"]);
+    assert_eq!(s4["sources"]["getty"]["records"], 3, "{s4}");
+    env.write("five/links.jsonl", records("gettyimages.com", 3));
+    let s5 = env.json(&[
+        "scan",
+        "five",
+        "--dataset",
+        "five@1",
+        "--url-field",
+        "no.such.field",
+    ]);
+    assert_eq!(s5["sources"]["getty"]["records"], 3, "{s5}");
+    assert_eq!(s5["inherited_shards"], 1);
 }
 
 #[test]

@@ -250,16 +250,7 @@ fn every_edit_of_a_verdict_input_is_caught_naming_the_table() {
             .any(|m| m["check"] == "state" && m["subject"] == *table);
         assert!(named, "{table}: {sqlite}: {v}");
         // A provtrack write after the edit does not absorb it: its event names the table.
-        let gate = env.run(&[
-            "-q",
-            "gate",
-            "--dataset",
-            "web-mix@2022",
-            "--org",
-            "acme",
-            "--use",
-            "display",
-        ]);
+        let gate = gate_crawl(&env);
         assert!(matches!(gate.status.code(), Some(0 | 1)), "{gate:?}");
         let v = mismatch(&env, &[]);
         let detail = v["mismatches"]
@@ -309,6 +300,20 @@ fn every_edit_of_a_verdict_input_is_caught_naming_the_table() {
     assert_eq!(v["state_root"].as_str().unwrap().len(), 64);
 }
 
+/// The sample crawl gated for display by acme.
+fn gate_crawl(env: &Env) -> std::process::Output {
+    env.run(&[
+        "-q",
+        "gate",
+        "--dataset",
+        "web-mix@2022",
+        "--org",
+        "acme",
+        "--use",
+        "display",
+    ])
+}
+
 /// Edits of the big tables (attributions, shard counts) change a version's content per
 /// source: `verify` compares it with what the last event recorded of it.
 #[test]
@@ -317,6 +322,8 @@ fn attribution_edits_are_caught_and_a_scan_that_changes_other_versions_names_the
         "UPDATE attributions SET source_id = 'wikipedia' WHERE source_id = 'twitter';",
         "DELETE FROM attributions WHERE source_id = 'twitter';",
         "UPDATE shards SET unattributed_records = 0;",
+        "INSERT INTO declarations (dataset_id, shard_id, source_id, method) \
+         SELECT dataset_id, shard_id, 'wikipedia', 'declared' FROM dataset_shards;",
     ] {
         let env = story();
         env.tamper(sql, sql);
@@ -330,47 +337,137 @@ fn attribution_edits_are_caught_and_a_scan_that_changes_other_versions_names_the
             "{sql}: {v}"
         );
     }
-    // Through the CLI: another org scans a copy of the crawl declaring its content
-    // wikipedia's. Same bytes, same shards: the crawl's unattributed records change, and
-    // the scan's event names the version it changed, with its new counts.
+    // Through the CLI, the laundering scans: another org scans a copy of the crawl declaring
+    // its content wikipedia's, and a copy of the tweet pull reading no URL field and
+    // declaring wikipedia. A declaration holds for its own version: the crawl's and the
+    // pull's counts, findings and gate stay as they were, and the events name no change.
     let env = story();
-    let before = env.json(&["dataset", "show", "web-mix@2022"])["sources"].clone();
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/datasets/web-mix");
-    let copy = env.path("copy");
-    let cp = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(&src)
-        .arg(&copy)
-        .status()
-        .unwrap();
-    assert!(cp.success());
+    let show = |d: &str| env.json(&["dataset", "show", d])["sources"].clone();
+    let findings = || env.json(&["report"])["findings"].clone();
+    let gate_code = || gate_crawl(&env).status.code();
+    let (crawl, pull, found, gated) = (
+        show("web-mix@2022"),
+        show("tw-pull@2022-03"),
+        findings(),
+        gate_code(),
+    );
+    assert!(
+        crawl
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["source"].is_null()),
+        "the crawl has unattributed content: {crawl}"
+    );
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/datasets");
+    let copy = |from: &str, to: &str| {
+        let cp = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(samples.join(from))
+            .arg(env.path(to))
+            .status()
+            .unwrap();
+        assert!(cp.success());
+        env.path(to).to_str().unwrap().to_string()
+    };
+    let launder = |dir: &str, dataset: &str, extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            dir,
+            "--dataset",
+            dataset,
+            "--org",
+            "someone-else",
+            "--collected",
+            "2024-01-01",
+            "--source",
+            "wikipedia",
+        ];
+        args.extend(extra);
+        env.ok(&args);
+        let log = env.json(&["log", "--limit", "1"]);
+        let last = log.as_array().unwrap().last().unwrap().clone();
+        match &last["payload"] {
+            Value::String(s) => serde_json::from_str::<Value>(s).unwrap(),
+            v => v.clone(),
+        }
+    };
+    let web = copy("web-mix", "copy");
+    let p1 = launder(&web, "throwaway@1", &[]);
+    let tw = copy("tw-pull", "copy2");
+    let p2 = launder(&tw, "throwaway@2", &["--url-field", "no.such.field"]);
+    for p in [&p1, &p2] {
+        assert!(p.get("changed").is_none(), "{p}");
+    }
+    assert_eq!(show("web-mix@2022"), crawl);
+    assert_eq!(show("tw-pull@2022-03"), pull);
+    let throwaway = show("throwaway@1");
+    assert!(
+        throwaway
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["source"] == "wikipedia"),
+        "the declaration holds for its own version: {throwaway}"
+    );
+    let strip = |v: Value| -> Vec<Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| !f["dataset"].as_str().unwrap().starts_with("throwaway@"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(strip(findings()), strip(found));
+    assert_eq!(gate_code(), gated);
+    env.ok(&["verify"]);
+
+    // An observation does hold for every version holding the bytes: a later scan that reads
+    // URLs an earlier one could not changes the earlier version's counts, and its event
+    // names that version, which `log --dataset` then shows.
+    let hrefs: String = (0..4)
+        .map(|i| format!("{{\"href\":\"https://twitter.com/u/status/{i}\",\"text\":\"t{i}\"}}\n"))
+        .collect();
+    env.write("obs/a.jsonl", &hrefs);
+    env.write("obs2/a.jsonl", &hrefs);
     env.ok(&[
         "scan",
-        copy.to_str().unwrap(),
+        env.path("obs").to_str().unwrap(),
         "--dataset",
-        "throwaway@1",
+        "obs@1",
         "--org",
-        "someone-else",
-        "--collected",
-        "2024-01-01",
-        "--source",
-        "wikipedia",
+        "acme",
     ]);
-    let after = env.json(&["dataset", "show", "web-mix@2022"])["sources"].clone();
+    let before = show("obs@1");
+    env.ok(&[
+        "scan",
+        env.path("obs2").to_str().unwrap(),
+        "--dataset",
+        "obs@2",
+        "--org",
+        "acme",
+        "--url-field",
+        "href",
+    ]);
+    let after = show("obs@1");
+    assert_ne!(before, after);
+    assert!(
+        after
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["source"] == "twitter" && u["records"] == 4),
+        "{after}"
+    );
     let log = env.json(&["log"]);
     let last = log.as_array().unwrap().last().unwrap();
     let payload: Value = match &last["payload"] {
         Value::String(s) => serde_json::from_str(s).unwrap(),
         v => v.clone(),
     };
-    assert_ne!(
-        before, after,
-        "the copy's declaration changed the crawl's counts"
-    );
-    assert!(payload["changed"]["web-mix@2022"].is_object(), "{payload}");
+    assert!(payload["changed"]["obs@1"].is_object(), "{payload}");
     env.ok(&["verify"]);
-    // The crawl's own log says when its counts changed, and by which scan.
-    let about = env.json(&["log", "--dataset", "web-mix@2022"]);
+    let about = env.json(&["log", "--dataset", "obs@1"]);
     let seqs: Vec<u64> = about
         .as_array()
         .unwrap()
@@ -378,7 +475,49 @@ fn attribution_edits_are_caught_and_a_scan_that_changes_other_versions_names_the
         .map(|e| e["seq"].as_u64().unwrap())
         .collect();
     assert!(seqs.contains(&last["seq"].as_u64().unwrap()), "{about}");
-    assert!(seqs.len() >= 2, "{about}");
+    assert_eq!(seqs.len(), 2, "{about}");
     let err = env.fails(&["log", "--dataset", "web-mx@2022"]);
     assert!(err.contains("did you mean 'web-mix@2022'"), "{err}");
+}
+
+/// A registry of schema 8 stored declared attributions with the shard (so in every version
+/// holding it): migrated, each becomes a declaration of the versions that held the shard,
+/// and no count, finding or check changes.
+#[test]
+fn declarations_stored_with_the_shard_by_schema_8_migrate_without_changing_a_count() {
+    let env = story();
+    let report = env.json(&["report"]);
+    let getty = env.json(&["dataset", "show", "getty-images@2021"])["sources"].clone();
+    assert!(
+        getty
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["source"] == "getty-images"),
+        "{getty}"
+    );
+    let back = "DROP VIEW version_content; DROP VIEW version_unattributed; \
+         INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
+         SELECT d.shard_id, d.source_id, s.unattributed_records, s.unattributed_bytes, d.method \
+         FROM declarations d JOIN shards s ON s.id = d.shard_id \
+         WHERE s.unattributed_records > 0; \
+         UPDATE shards SET unattributed_records = 0, unattributed_bytes = 0 \
+         WHERE id IN (SELECT shard_id FROM declarations); \
+         DROP TABLE declarations; DROP TABLE dataset_part_declarations";
+    env.tamper(
+        &format!("{back}; PRAGMA user_version = 8;"),
+        &format!("{back}; UPDATE provtrack_schema SET version = 8"),
+    );
+    assert_eq!(env.json(&["report"]), report);
+    assert_eq!(
+        env.query_i64("SELECT COUNT(*) FROM attributions WHERE method = 'declared'"),
+        0,
+        "migrated on open"
+    );
+    assert!(env.query_i64("SELECT COUNT(*) FROM declarations") > 0);
+    assert_eq!(
+        env.json(&["dataset", "show", "getty-images@2021"])["sources"],
+        getty
+    );
+    env.ok(&["verify"]);
 }

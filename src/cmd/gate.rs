@@ -71,6 +71,15 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<Exit> {
                 .unwrap_or_default()
         ));
     }
+    if let Some(d) = r.dir.as_ref().filter(|d| !d.declared_elsewhere.is_empty()) {
+        ctx.ui.warn(format_args!(
+            "content here that no URL or print attributes was declared by {}: a declaration \
+             holds for its own version only, so it is unknown provenance here; register this \
+             directory (`provtrack scan DIR --derived-from VERSION`, or `--source`) and gate \
+             the version",
+            d.declared_elsewhere.join(", ")
+        ));
+    }
     if !r.recorded {
         ctx.ui.warn(format_args!(
             "verdict not recorded in the event log: the registry is read-only"

@@ -83,7 +83,19 @@ pub fn gather(reg: &dyn Registry, dataset: &DatasetRef) -> Result<Bom> {
             std::collections::btree_map::Entry::Vacant(e) => e
                 .insert(
                     reg.shard_links(&m.shard.hash)?
-                        .map(|l| l.sources)
+                        .map(|l| {
+                            // What its bytes showed, and what this version declared of it.
+                            let mut s = l.sources;
+                            s.extend(
+                                l.declared
+                                    .into_iter()
+                                    .filter(|(d, _)| d == dataset)
+                                    .map(|(_, source)| source),
+                            );
+                            s.sort();
+                            s.dedup();
+                            s
+                        })
                         .unwrap_or_default(),
                 )
                 .clone(),

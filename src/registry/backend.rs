@@ -8,7 +8,7 @@ use super::{
     Application, CardAttributed, CardImport, ContentRow, DatasetInfo, Disclosure, Event,
     EventDraft, ExportedTable, Grant, KnownShard, NewDataset, Policy, Registered, Registry,
     RegistryError, Retraction, ScanContext, ShardLinks, Source, SourceUsage, StoredMember,
-    TrainingRun, Value, VolumeRow, read, state, write,
+    TrainingRun, Value, VolumeRow, card, read, shards, state, write,
 };
 use crate::licence::Licence;
 use crate::types::DatasetRef;
@@ -42,7 +42,7 @@ pub trait Backend {
         &self,
         hashes: &[blake3::Hash],
     ) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError> {
-        read::known_shards_each(&mut *self.read(), hashes)
+        shards::known_shards_each(&mut *self.read(), hashes)
     }
     /// See [`Registry::datasets_usage`].
     fn datasets_usage(
@@ -133,7 +133,7 @@ impl<B: Backend> Registry for B {
         )?;
         self.write("import a dataset card", |c| {
             let event = state::annotate(c, event)?;
-            write::import_card(c, id, card, &event)
+            card::import_card(c, id, card, &event)
         })
     }
 
@@ -251,7 +251,7 @@ impl<B: Backend> Registry for B {
     }
 
     fn shard_links(&self, hash: &blake3::Hash) -> Result<Option<ShardLinks>, RegistryError> {
-        read::shard_links(&mut *self.read(), hash)
+        shards::shard_links(&mut *self.read(), hash)
     }
 
     fn print_sets(
@@ -259,11 +259,11 @@ impl<B: Backend> Registry for B {
         kind: crate::prints::Kind,
         within: &[DatasetRef],
     ) -> Result<Vec<super::StoredPrints>, RegistryError> {
-        read::print_sets(&mut *self.read(), kind, within)
+        shards::print_sets(&mut *self.read(), kind, within)
     }
 
     fn shard_versions(&self, shards: &[i64]) -> Result<Vec<(i64, DatasetRef)>, RegistryError> {
-        read::shard_versions(&mut *self.read(), shards)
+        shards::shard_versions(&mut *self.read(), shards)
     }
 
     fn shards_with_prefix(
@@ -271,7 +271,7 @@ impl<B: Backend> Registry for B {
         prefix: &[u8],
         limit: u64,
     ) -> Result<Vec<blake3::Hash>, RegistryError> {
-        read::shards_with_prefix(&mut *self.read(), prefix, limit)
+        shards::shards_with_prefix(&mut *self.read(), prefix, limit)
     }
 
     fn known_shards(

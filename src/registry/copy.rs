@@ -77,6 +77,10 @@ pub const TABLES: &[(&str, &[&str])] = &[
         &["shard_id", "source_id", "records", "bytes", "method"],
     ),
     (
+        "declarations",
+        &["dataset_id", "shard_id", "source_id", "method"],
+    ),
+    (
         "record_prints",
         &["shard_id", "kind", "source_id", "records", "prints"],
     ),
@@ -121,6 +125,10 @@ pub const TABLES: &[(&str, &[&str])] = &[
     ),
     ("dataset_part_parents", &["part_id", "parent_id"]),
     ("dataset_part_shards", &["part_id", "path", "shard_id"]),
+    (
+        "dataset_part_declarations",
+        &["part_id", "shard_id", "source_id", "method"],
+    ),
     ("shard_hosts", &["shard_id", "host", "records", "bytes"]),
     ("crawlers", &["id", "user_agents"]),
     ("source_kinds", &["source_id", "kind"]),

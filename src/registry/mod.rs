@@ -22,6 +22,7 @@ macro_rules! migrations {
             include_str!(concat!($dir, "0006_retractions.sql")),
             include_str!(concat!($dir, "0007_record_prints.sql")),
             include_str!(concat!($dir, "0008_optout.sql")),
+            include_str!(concat!($dir, "0009_declarations.sql")),
         ]
     };
 }
@@ -30,6 +31,7 @@ macro_rules! migrations {
 pub const SCHEMA_VERSION: i64 = migrations!("migrations/").len() as i64;
 
 mod backend;
+mod card;
 mod conn;
 mod copy;
 mod error;
@@ -39,6 +41,7 @@ mod optout;
 mod postgres;
 mod read;
 mod rules;
+mod shards;
 mod sqlite;
 pub mod state;
 mod write;

@@ -23,12 +23,32 @@ pub struct Member {
     pub path: Vec<u8>,
     /// The shard.
     pub shard: Shard,
-    /// Its attributions.
+    /// What its bytes showed: attributions by URL or record print. Stored with the shard,
+    /// so known to every version holding the same bytes.
     pub attributions: Vec<Attribution>,
+    /// What the scan declared of the content left unattributed (`--source`, or the
+    /// parents' sources): all of it to each source named. Stored for this version only.
+    pub declared: Vec<Attribution>,
     /// Its records' prints, one stored set per (kind, source).
     pub prints: Vec<PrintSet>,
     /// Its records per URL host, when the reader measured them (stored with the shard).
     pub hosts: Option<crate::hosts::HostCounts>,
+}
+
+impl Member {
+    /// Its content per source as this version holds it: observed, then declared.
+    pub fn content(&self) -> impl Iterator<Item = &Attribution> {
+        self.attributions.iter().chain(&self.declared)
+    }
+
+    /// Records this version holds with no source (none once something was declared).
+    pub fn unattributed_records(&self) -> u64 {
+        if self.declared.is_empty() {
+            self.shard.unattributed_records
+        } else {
+            0
+        }
+    }
 }
 
 /// One stored set of record prints ([`crate::prints`]): a shard's records of one kind and
@@ -178,19 +198,26 @@ pub struct ContentRow {
 pub struct ShardLinks {
     /// Datasets holding the shard, by name.
     pub datasets: Vec<DatasetRef>,
-    /// Sources of its content, by id.
+    /// Sources its bytes showed, by id.
     pub sources: Vec<String>,
+    /// Sources a version declared for its unattributed content: (version, source), by
+    /// version. A declaration holds for the version that made it only.
+    pub declared: Vec<(DatasetRef, String)>,
 }
 
 /// A registered shard's attributed and unattributed content.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KnownShard {
-    /// (source, records, bytes), by source.
+    /// What its bytes showed: (source, records, bytes), by source.
     pub sources: Vec<(String, u64, u64)>,
-    /// Records attributed to no source.
+    /// Records its bytes attributed to no source.
     pub unattributed_records: u64,
     /// Their bytes.
     pub unattributed_bytes: u64,
+    /// What live versions holding it declared of that unattributed content: (version,
+    /// source), by version. A declaration holds for its version only: `gate DIR` names
+    /// these versions, it does not apply them.
+    pub declared: Vec<(DatasetRef, String)>,
 }
 
 impl ContentRow {

@@ -49,6 +49,17 @@ pub fn store_hosts(c: &mut dyn Conn, members: &[Member], ids: &[i64]) -> Result<
 }
 
 fn store_counts(c: &mut dyn Conn, shard: i64, h: &HostCounts) -> Result<(), RegistryError> {
+    // A shard's hosts are measured once: the first scan that read them. Rows of a second
+    // reading would add up with the first (the same records counted twice) and change the
+    // counts of every version already holding the shard.
+    let measured = c.query(
+        "SELECT 1 FROM shard_hosts WHERE shard_id = ?1 LIMIT 1",
+        params![shard],
+        "store shard hosts",
+    )?;
+    if measured.first().is_some() {
+        return Ok(());
+    }
     let sql = "INSERT INTO shard_hosts (shard_id, host, records, bytes) VALUES (?1, ?2, ?3, ?4) \
                ON CONFLICT (shard_id, host) DO NOTHING";
     for (host, records, bytes) in &h.top {

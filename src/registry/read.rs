@@ -1,14 +1,14 @@
 //! The reads, once for every backend: the policy's tables, dataset versions and their
-//! members, usage and totals, shards, source content, events, exported tables, and what a
-//! scan needs before it starts ([`scan_context`]).
+//! members, usage and totals, source content, events, exported tables, and what a scan
+//! needs before it starts ([`scan_context`]). Reads about shards are in [`super::shards`].
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::conn::{Conn, params};
 use super::{
-    Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, Grant, KnownShard,
-    PrintSet, RegistryError, Retraction, ScanContext, Shard, ShardLinks, Source, SourceUsage,
-    StoredMember, StoredPrints, Subject, TrainingRun, Value, VolumeRow, check_table,
+    Application, Cap, ContentRow, DatasetInfo, DatasetTotals, Disclosure, Event, Grant,
+    RegistryError, Retraction, ScanContext, Shard, Source, SourceUsage, StoredMember, Subject,
+    TrainingRun, Value, VolumeRow, check_table,
 };
 use crate::licence::Licence;
 use crate::types::DatasetRef;
@@ -306,9 +306,14 @@ pub fn dataset(c: &mut dyn Conn, d: &DatasetRef) -> Result<Option<DatasetInfo>, 
 /// A version's members with their shards, by path.
 pub fn members(c: &mut dyn Conn, dataset_id: i64) -> Result<Vec<StoredMember>, RegistryError> {
     let rows = c.query(
-        "SELECT m.path, s.hash, s.size, s.format, s.records, s.unattributed_records, \
-         s.unattributed_bytes, s.malformed, s.problem \
+        // A shard's unattributed content is none in a version that declared its source.
+        "SELECT m.path, s.hash, s.size, s.format, s.records, \
+         CASE WHEN d.shard_id IS NULL THEN s.unattributed_records ELSE 0 END, \
+         CASE WHEN d.shard_id IS NULL THEN s.unattributed_bytes ELSE 0 END, \
+         s.malformed, s.problem \
          FROM dataset_shards m JOIN shards s ON s.id = m.shard_id \
+         LEFT JOIN (SELECT DISTINCT shard_id FROM declarations WHERE dataset_id = ?1) d \
+         ON d.shard_id = m.shard_id \
          WHERE m.dataset_id = ?1 ORDER BY m.path",
         params![dataset_id],
         "read dataset shards",
@@ -336,11 +341,11 @@ pub fn members(c: &mut dyn Conn, dataset_id: i64) -> Result<Vec<StoredMember>, R
 pub fn usage(c: &mut dyn Conn, dataset_id: i64) -> Result<Vec<SourceUsage>, RegistryError> {
     let what = "read dataset usage";
     let rows = c.query(
-        // Each distinct shard once: the members not marked `dup` (no DISTINCT to sort).
-        "SELECT a.source_id, COUNT(*), CAST(SUM(a.records) AS BIGINT), \
-         CAST(SUM(a.bytes) AS BIGINT) FROM dataset_shards m \
-         JOIN attributions a ON a.shard_id = m.shard_id \
-         WHERE m.dataset_id = ?1 AND NOT m.dup GROUP BY a.source_id ORDER BY a.source_id",
+        // Each distinct shard once (the views count the members not marked `dup`); a source
+        // both observed and declared in a shard counts the shard once.
+        "SELECT source_id, COUNT(DISTINCT shard_id), CAST(SUM(records) AS BIGINT), \
+         CAST(SUM(bytes) AS BIGINT) FROM version_content \
+         WHERE dataset_id = ?1 GROUP BY source_id ORDER BY source_id",
         params![dataset_id],
         what,
     )?;
@@ -356,10 +361,9 @@ pub fn usage(c: &mut dyn Conn, dataset_id: i64) -> Result<Vec<SourceUsage>, Regi
         })
         .collect::<Result<Vec<_>, RegistryError>>()?;
     let rows = c.query(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(s.unattributed_records), 0) AS BIGINT), \
-         CAST(COALESCE(SUM(s.unattributed_bytes), 0) AS BIGINT) \
-         FROM dataset_shards m JOIN shards s ON s.id = m.shard_id \
-         WHERE m.dataset_id = ?1 AND NOT m.dup AND s.unattributed_records > 0",
+        "SELECT COUNT(*), CAST(COALESCE(SUM(records), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM version_unattributed \
+         WHERE dataset_id = ?1",
         params![dataset_id],
         what,
     )?;
@@ -383,9 +387,8 @@ pub fn dataset_totals(c: &mut dyn Conn, dataset_id: i64) -> Result<DatasetTotals
     let mut out = DatasetTotals::default();
     for r in c
         .query(
-            "SELECT a.source_id, CAST(SUM(a.records) AS BIGINT), CAST(SUM(a.bytes) AS BIGINT) \
-             FROM dataset_shards m JOIN attributions a ON a.shard_id = m.shard_id \
-             WHERE m.dataset_id = ?1 AND NOT m.dup GROUP BY a.source_id ORDER BY a.source_id",
+            "SELECT source_id, CAST(SUM(records) AS BIGINT), CAST(SUM(bytes) AS BIGINT) \
+             FROM version_content WHERE dataset_id = ?1 GROUP BY source_id ORDER BY source_id",
             params![dataset_id],
             what,
         )?
@@ -394,8 +397,8 @@ pub fn dataset_totals(c: &mut dyn Conn, dataset_id: i64) -> Result<DatasetTotals
         out.sources.insert(r.text(0)?, (r.count(1)?, r.count(2)?));
     }
     let rows = c.query(
-        "SELECT CAST(COALESCE(SUM(s.unattributed_records), 0) AS BIGINT) FROM dataset_shards m \
-         JOIN shards s ON s.id = m.shard_id WHERE m.dataset_id = ?1 AND NOT m.dup",
+        "SELECT CAST(COALESCE(SUM(records), 0) AS BIGINT) FROM version_unattributed \
+         WHERE dataset_id = ?1",
         params![dataset_id],
         what,
     )?;
@@ -498,174 +501,6 @@ pub fn scan_context(
     })
 }
 
-/// The registered shard hashes that begin with the bytes `prefix`, in hash order, at most
-/// `limit` of them (a range scan of the hash index on both backends).
-pub fn shards_with_prefix(
-    c: &mut dyn Conn,
-    prefix: &[u8],
-    limit: u64,
-) -> Result<Vec<blake3::Hash>, RegistryError> {
-    // The first byte string after every string that starts with `prefix`, if there is one.
-    let mut upper = prefix.to_vec();
-    while upper.last() == Some(&0xff) {
-        upper.pop();
-    }
-    let rows = match upper.last_mut() {
-        Some(b) => {
-            *b += 1;
-            c.query(
-                "SELECT hash FROM shards WHERE hash >= ?1 AND hash < ?2 ORDER BY hash LIMIT ?3",
-                params![prefix, &upper, limit],
-                "read shards by prefix",
-            )?
-        }
-        None => c.query(
-            "SELECT hash FROM shards WHERE hash >= ?1 ORDER BY hash LIMIT ?2",
-            params![prefix, limit],
-            "read shards by prefix",
-        )?,
-    };
-    rows.iter().map(|r| r.hash(0)).collect()
-}
-
-/// Datasets holding the shard with this hash and the sources it is attributed to.
-pub fn shard_links(
-    c: &mut dyn Conn,
-    hash: &blake3::Hash,
-) -> Result<Option<ShardLinks>, RegistryError> {
-    let rows = c.query(
-        "SELECT id FROM shards WHERE hash = ?1",
-        params![hash],
-        "read shard",
-    )?;
-    let Some(id) = rows.first().map(|r| r.int(0)).transpose()? else {
-        return Ok(None);
-    };
-    let datasets = c
-        .query(
-            "SELECT DISTINCT d.name || '@' || d.version FROM dataset_shards m \
-             JOIN datasets d ON d.id = m.dataset_id WHERE m.shard_id = ?1 ORDER BY 1",
-            params![id],
-            "read shard datasets",
-        )?
-        .iter()
-        .map(|r| r.dataset(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    let sources = c
-        .query(
-            "SELECT source_id FROM attributions WHERE shard_id = ?1 ORDER BY 1",
-            params![id],
-            "read shard sources",
-        )?
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(ShardLinks { datasets, sources }))
-}
-
-/// [`super::Registry::print_sets`].
-pub fn print_sets(
-    c: &mut dyn Conn,
-    kind: crate::prints::Kind,
-    within: &[DatasetRef],
-) -> Result<Vec<StoredPrints>, RegistryError> {
-    let what = "read record prints";
-    let cols = "p.shard_id, p.source_id, p.records, p.prints";
-    let mut rows = Vec::new();
-    if within.is_empty() {
-        rows.push(c.query(
-            &format!("SELECT {cols} FROM record_prints p WHERE p.kind = ?1 ORDER BY 1, 2"),
-            params![kind.as_str()],
-            what,
-        )?);
-    }
-    for d in within {
-        let id = live_dataset_id(c, d, RegistryError::UnknownParent)?;
-        rows.push(c.query(
-            &format!(
-                "SELECT {cols} FROM record_prints p WHERE p.kind = ?1 AND p.shard_id IN \
-                 (SELECT shard_id FROM dataset_shards WHERE dataset_id = ?2) ORDER BY 1, 2"
-            ),
-            params![kind.as_str(), id],
-            what,
-        )?);
-    }
-    let mut out = Vec::new();
-    for r in rows.iter().flat_map(|r| r.iter()) {
-        let source = r.text(1)?;
-        out.push(StoredPrints {
-            shard: r.int(0)?,
-            set: PrintSet {
-                kind,
-                source: (!source.is_empty()).then_some(source),
-                records: r.count(2)?,
-                blob: r.blob(3)?.to_vec(),
-            },
-        });
-    }
-    Ok(out)
-}
-
-/// [`super::Registry::shard_versions`], one query per shard.
-pub fn shard_versions(
-    c: &mut dyn Conn,
-    shards: &[i64],
-) -> Result<Vec<(i64, DatasetRef)>, RegistryError> {
-    let mut out = Vec::new();
-    for &s in shards {
-        for r in c
-            .query(
-                "SELECT DISTINCT d.name || '@' || d.version FROM dataset_shards m \
-                 JOIN datasets d ON d.id = m.dataset_id WHERE m.shard_id = ?1 AND NOT EXISTS \
-                 (SELECT 1 FROM retractions r WHERE r.dataset_id = d.id) ORDER BY 1",
-                params![s],
-                "read shard datasets",
-            )?
-            .iter()
-        {
-            out.push((s, r.dataset(0)?));
-        }
-    }
-    Ok(out)
-}
-
-/// [`super::Registry::known_shards`], one query per hash.
-pub fn known_shards_each(
-    c: &mut dyn Conn,
-    hashes: &[blake3::Hash],
-) -> Result<HashMap<blake3::Hash, KnownShard>, RegistryError> {
-    let mut out = HashMap::new();
-    for h in hashes {
-        if out.contains_key(h) {
-            continue;
-        }
-        let rows = c.query(
-            "SELECT s.unattributed_records, s.unattributed_bytes, a.source_id, a.records, \
-             a.bytes FROM shards s LEFT JOIN attributions a ON a.shard_id = s.id \
-             WHERE s.hash = ?1 ORDER BY a.source_id",
-            params![h],
-            "look up shards",
-        )?;
-        let mut known: Option<KnownShard> = None;
-        for r in rows.iter() {
-            if known.is_none() {
-                known = Some(KnownShard {
-                    sources: Vec::new(),
-                    unattributed_records: r.count(0)?,
-                    unattributed_bytes: r.count(1)?,
-                });
-            }
-            if let (Some(k), Some(source)) = (known.as_mut(), r.opt_text(2)?) {
-                k.sources.push((source, r.count(3)?, r.count(4)?));
-            }
-        }
-        if let Some(k) = known {
-            out.insert(*h, k);
-        }
-    }
-    Ok(out)
-}
-
 /// [`super::Registry::datasets_usage`]: the versions read once (with their parents), then
 /// each wanted one's usage.
 pub fn datasets_usage_each(
@@ -711,12 +546,15 @@ pub fn cap_volumes_each(
 /// Every member holding content of `source`, by collection date.
 pub fn source_content(c: &mut dyn Conn, source: &str) -> Result<Vec<ContentRow>, RegistryError> {
     let rows = c.query(
-        "SELECT d.name || '@' || d.version, d.org, d.collected, s.hash, a.records, a.bytes \
-         FROM attributions a JOIN shards s ON s.id = a.shard_id \
-         JOIN dataset_shards m ON m.shard_id = a.shard_id \
-         JOIN datasets d ON d.id = m.dataset_id \
-         WHERE a.source_id = ?1 AND NOT EXISTS \
-         (SELECT 1 FROM retractions r WHERE r.dataset_id = d.id) ORDER BY d.collected, d.name, d.version, m.path",
+        // Per version and distinct shard: what it observed and declared of the source.
+        "SELECT d.name || '@' || d.version, d.org, d.collected, s.hash, \
+         CAST(SUM(c.records) AS BIGINT), CAST(SUM(c.bytes) AS BIGINT) \
+         FROM version_content c JOIN shards s ON s.id = c.shard_id \
+         JOIN datasets d ON d.id = c.dataset_id \
+         WHERE c.source_id = ?1 AND NOT EXISTS \
+         (SELECT 1 FROM retractions r WHERE r.dataset_id = d.id) \
+         GROUP BY d.id, d.name, d.version, d.org, d.collected, s.id, s.hash \
+         ORDER BY d.collected, d.name, d.version, s.hash",
         params![source],
         "read source content",
     )?;

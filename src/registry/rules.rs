@@ -289,6 +289,7 @@ mod tests {
             path: path.as_bytes().to_vec(),
             shard: shard(byte, 1, 1),
             attributions: Vec::new(),
+            declared: Vec::new(),
             prints: Vec::new(),
             hosts: None,
         }

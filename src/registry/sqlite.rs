@@ -481,7 +481,7 @@ fn store_shards(tx: &Connection, loc: &str, members: &[Member]) -> Result<Stored
 fn check_sources(tx: &Connection, loc: &str, members: &[Member]) -> Result<()> {
     let mut sources: Vec<&str> = members
         .iter()
-        .flat_map(|m| m.attributions.iter().map(|a| a.source.as_str()))
+        .flat_map(|m| m.content().map(|a| a.source.as_str()))
         .collect();
     sources.sort_unstable();
     sources.dedup();
@@ -703,7 +703,7 @@ mod tests {
         // added to TABLES too, or copies would silently drop it.
         let mut expected: Vec<&str> = super::super::TABLES.iter().map(|(t, _)| *t).collect();
         expected.sort_unstable();
-        assert_eq!(expected.len(), 28);
+        assert_eq!(expected.len(), 30);
         assert_eq!(tables, expected);
     }
 }

@@ -1,15 +1,16 @@
 //! The writing workflows, once for every backend: applying a policy, registering, staging
-//! and sealing a dataset version, importing a card, recording training, appending to the
-//! event chain and copying tables in. Each runs inside the one transaction its
-//! [`super::Backend::write`] gives it and appends its event there.
+//! and sealing a dataset version (with what it declares), recording training, appending to
+//! the event chain and copying tables in; card imports are in [`super::card`]. Each runs
+//! inside the one transaction its [`super::Backend::write`] gives it and appends its event
+//! there.
 
 use std::collections::HashMap;
 
 use super::conn::{Conn, Owner, Param, StoredShards, params};
 use super::{
-    CardAttributed, CardImport, DatasetInfo, DatasetTotals, EventDraft, ExportedTable, Member,
-    NewDataset, PartMember, Policy, PrintSet, Registered, RegistryError, Retraction, StagedPartRow,
-    Subject, TrainingRun, check_table,
+    DatasetInfo, DatasetTotals, EventDraft, ExportedTable, Member, NewDataset, PartMember, Policy,
+    PrintSet, Registered, RegistryError, Retraction, StagedPartRow, Subject, TrainingRun, Value,
+    check_table,
 };
 use super::{read, state};
 use crate::events;
@@ -289,6 +290,39 @@ fn pause_before_commit() {
     }
 }
 
+/// Stores what the members declare (see [`Member::declared`]) for the version or part
+/// `owner`, each distinct shard once; `ids` are the members' shard ids.
+fn store_declarations(
+    c: &mut dyn Conn,
+    owner: Owner,
+    members: &[Member],
+    ids: &[i64],
+) -> Result<(), RegistryError> {
+    let (table, column, owner_id) = match owner {
+        Owner::Dataset(id) => ("declarations", "dataset_id", id),
+        Owner::Part(id) => ("dataset_part_declarations", "part_id", id),
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut rows = Vec::new();
+    for (m, &shard) in members.iter().zip(ids) {
+        if m.declared.is_empty() || !seen.insert(shard) {
+            continue;
+        }
+        for a in &m.declared {
+            rows.push(vec![
+                Value::Int(owner_id),
+                Value::Int(shard),
+                Value::Text(a.source.clone()),
+                Value::Text(a.method.as_str().into()),
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    c.insert_rows(table, &[column, "shard_id", "source_id", "method"], &rows)
+}
+
 /// Stores a dataset version with its members, shards, attributions and the scanner's
 /// state, appends `event`, and answers what the registry now holds of it; the same version
 /// with the same root hash is left as it is.
@@ -348,6 +382,7 @@ pub fn register(
         Owner::Dataset(id),
         &super::member_rows(&ds.members, &stored.ids),
     )?;
+    store_declarations(c, Owner::Dataset(id), &ds.members, &stored.ids)?;
     if let Some((dir, state)) = &ds.state {
         save_state(c, dir, state)?;
     }
@@ -379,8 +414,8 @@ fn found_totals(members: &[Member]) -> DatasetTotals {
         if !seen.insert(m.shard.hash) {
             continue;
         }
-        out.unattributed_records += m.shard.unattributed_records;
-        for a in &m.attributions {
+        out.unattributed_records += m.unattributed_records();
+        for a in m.content() {
             let t = out.sources.entry(a.source.clone()).or_default();
             t.0 += a.records;
             t.1 += a.bytes;
@@ -459,6 +494,7 @@ pub fn stage_part(
         Owner::Part(part_id),
         &super::member_rows(&ds.members, &stored.ids),
     )?;
+    store_declarations(c, Owner::Part(part_id), &ds.members, &stored.ids)?;
     if let Some((dir, state)) = &ds.state {
         save_state(c, dir, state)?;
     }
@@ -540,6 +576,15 @@ pub fn seal(
         .map(|m| (m.path.as_slice(), m.shard_id))
         .collect();
     c.write_members(Owner::Dataset(id), &rows)?;
+    // What the parts declared, this version's now (the parts go below).
+    c.execute(
+        "INSERT INTO declarations (dataset_id, shard_id, source_id, method) \
+         SELECT DISTINCT CAST(?1 AS BIGINT), pd.shard_id, pd.source_id, pd.method \
+         FROM dataset_part_declarations pd JOIN dataset_parts p ON p.id = pd.part_id \
+         WHERE p.name = ?2 AND p.version = ?3 ON CONFLICT DO NOTHING",
+        params![id, &d.name, &d.version],
+        "publish part declarations",
+    )?;
     insert_parents(c, id, &parents)?;
     c.execute(
         "DELETE FROM dataset_parts WHERE name = ?1 AND version = ?2",
@@ -618,70 +663,6 @@ pub fn retract(
         reason: reason.to_string(),
         time,
     })
-}
-
-/// Registers what a dataset card declares for the version with id `dataset_id` (see
-/// [`super::Registry::import_card`]).
-pub fn import_card(
-    c: &mut dyn Conn,
-    dataset_id: i64,
-    card: &CardImport,
-    event: &EventDraft,
-) -> Result<CardAttributed, RegistryError> {
-    c.execute(
-        "INSERT INTO sources (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
-        params![&card.source.id, &card.source.name],
-        "store source",
-    )?;
-    for l in &card.licences {
-        c.execute(
-            "INSERT INTO licences (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
-            params![&l.id, &l.name],
-            "store licence",
-        )?;
-    }
-    upsert_policy(
-        c,
-        &Policy {
-            grants: card.grants.clone(),
-            ..Policy::default()
-        },
-    )?;
-    // Locked: a scan merging its counts into the same shards waits for us.
-    let sql = format!(
-        "SELECT m.path, s.id, s.unattributed_records, s.unattributed_bytes \
-         FROM dataset_shards m JOIN shards s ON s.id = m.shard_id \
-         WHERE m.dataset_id = ?1 ORDER BY m.path{}",
-        c.row_lock(" FOR UPDATE OF s")
-    );
-    let rows = c.query(&sql, params![dataset_id], "read dataset shards")?;
-    let mut members = Vec::with_capacity(rows.len());
-    for r in rows.iter() {
-        members.push((r.blob(0)?.to_vec(), r.int(1)?, r.int(2)?, r.int(3)?));
-    }
-    let before = state::sharing(c, dataset_id)?;
-    let (targets, attributed) = card.targets(&members);
-    for (shard, records, bytes) in targets {
-        let what = "store attribution";
-        c.execute(
-            "INSERT INTO attributions (shard_id, source_id, records, bytes, method) \
-             VALUES (?1, ?2, ?3, ?4, 'declared') ON CONFLICT (shard_id, source_id) \
-             DO UPDATE SET records = attributions.records + excluded.records, \
-             bytes = attributions.bytes + excluded.bytes",
-            params![shard, &card.source.id, records, bytes],
-            what,
-        )?;
-        c.execute(
-            "UPDATE shards SET unattributed_records = 0, unattributed_bytes = 0 WHERE id = ?1",
-            params![shard],
-            what,
-        )?;
-    }
-    let mut event = event.clone();
-    event.payload["attributed"] = serde_json::to_value(attributed).unwrap_or_default();
-    let changed = state::changed(c, before, None)?;
-    append_event(c, &state::with_totals(event, None, changed))?;
-    Ok(attributed)
 }
 
 /// Stores exported tables verbatim into a registry that holds nothing yet.

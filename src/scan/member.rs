@@ -5,38 +5,31 @@ use super::{FileEntry, FileFacts};
 use crate::registry::{Member, Shard};
 use crate::values::{Attribution, Method};
 
-/// Attributes all of `unattributed` (records, bytes) to each of `sources` (all of it to
-/// each: the content is said to come from every one of them), leaving nothing unattributed.
-fn assign(
-    attributions: &mut Vec<Attribution>,
-    unattributed: &mut (u64, u64),
-    sources: &[String],
-    method: Method,
-) {
-    let (records, bytes) = *unattributed;
-    if records == 0 || sources.is_empty() {
-        return;
+/// What a scan declares of a shard's unattributed content (records, bytes): all of it
+/// to each of `sources` (the content is said to come from every one of them).
+fn declare(unattributed: (u64, u64), sources: &[String], method: Method) -> Vec<Attribution> {
+    let (records, bytes) = unattributed;
+    if records == 0 {
+        return Vec::new();
     }
-    for s in sources {
-        match attributions.iter_mut().find(|a| &a.source == s) {
-            Some(a) => {
-                a.records += records;
-                a.bytes += bytes;
-            }
-            None => attributions.push(Attribution {
-                source: s.clone(),
-                records,
-                bytes,
-                method,
-            }),
-        }
-    }
-    *unattributed = (0, 0);
+    let mut out: Vec<Attribution> = sources
+        .iter()
+        .map(|s| Attribution {
+            source: s.clone(),
+            records,
+            bytes,
+            method,
+        })
+        .collect();
+    out.sort_by(|a, b| a.source.cmp(&b.source));
+    out.dedup_by(|a, b| a.source == b.source);
+    out
 }
 
-/// Turns one file's facts into a member, applying declared sources, then the parents'
-/// sources, to content no URL attributed. What the registry already knows about the same
-/// bytes is merged when it is stored.
+/// Turns one file's facts into a member: what its bytes showed (attributions by URL and
+/// by record print, the rest unattributed), and what this version declares of that rest
+/// (the declared sources, or else the parents'). What the registry already knows about the
+/// same bytes is merged when it is stored; the declaration stays this version's.
 pub(super) fn member_of(
     entry: &FileEntry,
     facts: FileFacts,
@@ -72,22 +65,12 @@ pub(super) fn member_of(
         }
     }
     let prints = crate::prints::sets_of(&mut st.prints, ids);
-    let mut unattributed = (st.unattributed_records, st.unattributed_bytes);
-    // Content no URL attributed goes to the declared sources, or else to the sources of the
-    // datasets it was derived from.
-    assign(
-        &mut attributions,
-        &mut unattributed,
-        declared,
-        Method::Declared,
-    );
-    assign(
-        &mut attributions,
-        &mut unattributed,
-        parent_sources,
-        Method::Inherited,
-    );
-    let (un_records, un_bytes) = unattributed;
+    let unattributed = (st.unattributed_records, st.unattributed_bytes);
+    let declared = if declared.is_empty() {
+        declare(unattributed, parent_sources, Method::Inherited)
+    } else {
+        declare(unattributed, declared, Method::Declared)
+    };
     attributions.sort_by(|a, b| a.source.cmp(&b.source));
     Member {
         path: entry.rel.clone(),
@@ -96,12 +79,13 @@ pub(super) fn member_of(
             size: facts.size,
             format: facts.format.to_string(),
             records: st.records,
-            unattributed_records: un_records,
-            unattributed_bytes: un_bytes,
+            unattributed_records: st.unattributed_records,
+            unattributed_bytes: st.unattributed_bytes,
             malformed: st.malformed,
             problem: st.problem,
         },
         attributions,
+        declared,
         prints,
         hosts: st.hosts,
     }

@@ -661,9 +661,9 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         .iter()
         .filter(|m| seen.insert(m.shard.hash))
         .collect();
-    let unattributed: u64 = distinct.iter().map(|m| m.shard.unattributed_records).sum();
+    let unattributed: u64 = distinct.iter().map(|m| m.unattributed_records()).sum();
     for m in &distinct {
-        for a in &m.attributions {
+        for a in m.content() {
             let c = scanned.entry(a.source.clone()).or_default();
             c.records += a.records;
             c.bytes += a.bytes;

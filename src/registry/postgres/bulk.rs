@@ -37,7 +37,7 @@ pub(super) fn store_shards<G: GenericClient>(
     // named must exist.
     let mut sources: Vec<&str> = distinct
         .iter()
-        .flat_map(|&k| members[k].attributions.iter().map(|a| a.source.as_str()))
+        .flat_map(|&k| members[k].content().map(|a| a.source.as_str()))
         .collect();
     sources.sort_unstable();
     sources.dedup();

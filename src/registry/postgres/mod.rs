@@ -22,7 +22,7 @@ use super::conn::{Conn, Owner, Param, Rows, StoredShards, dollar};
 use super::error::Result;
 use super::{
     DatasetInfo, KnownShard, Member, RegistryError, SCHEMA_VERSION, SourceUsage, Value, VolumeRow,
-    read,
+    read, shards,
 };
 use crate::types::{DatasetRef, Date};
 
@@ -474,10 +474,28 @@ impl Backend for PgRegistry {
                     sources: Vec::new(),
                     unattributed_records: u(r.get(1)),
                     unattributed_bytes: u(r.get(2)),
+                    declared: Vec::new(),
                 });
                 if let Some(source) = r.get::<_, Option<String>>(3) {
                     k.sources
                         .push((source, u(r.get::<_, i64>(4)), u(r.get::<_, i64>(5))));
+                }
+            }
+            for r in c.raw(
+                &format!(
+                    "SELECT {} s.hash = ANY($1) ORDER BY 1, 2",
+                    shards::DECLARED_BY
+                ),
+                &[&keys],
+                "look up shards",
+            )? {
+                let h = hash_of(loc, r.get(2))?;
+                if let Some(k) = out.get_mut(&h) {
+                    let version: String = r.get(0);
+                    let version = version
+                        .parse()
+                        .map_err(|e: String| bad(loc, "look up shards", e))?;
+                    k.declared.push((version, r.get(1)));
                 }
             }
         }
@@ -500,12 +518,11 @@ impl Backend for PgRegistry {
                 .collect();
         let ids: Vec<i64> = by_id.keys().copied().collect();
         let mut c = self.conn();
-        // Each distinct shard of a version once: the members not marked `dup`.
+        // Each distinct shard of a version once (see the views of migration 9).
         for row in c.raw(
-            "SELECT m.dataset_id, a.source_id, COUNT(*), SUM(a.records)::BIGINT, \
-             SUM(a.bytes)::BIGINT FROM dataset_shards m \
-             JOIN attributions a ON a.shard_id = m.shard_id \
-             WHERE m.dataset_id = ANY($1) AND NOT m.dup GROUP BY 1, 2 ORDER BY 1, 2",
+            "SELECT dataset_id, source_id, COUNT(DISTINCT shard_id), SUM(records)::BIGINT, \
+             SUM(bytes)::BIGINT FROM version_content \
+             WHERE dataset_id = ANY($1) GROUP BY 1, 2 ORDER BY 1, 2",
             &[&ids],
             "read dataset usage",
         )? {
@@ -519,11 +536,8 @@ impl Backend for PgRegistry {
             }
         }
         for row in c.raw(
-            "SELECT m.dataset_id, COUNT(*), SUM(s.unattributed_records)::BIGINT, \
-             SUM(s.unattributed_bytes)::BIGINT FROM dataset_shards m \
-             JOIN shards s ON s.id = m.shard_id \
-             WHERE m.dataset_id = ANY($1) AND NOT m.dup AND s.unattributed_records > 0 \
-             GROUP BY 1",
+            "SELECT dataset_id, COUNT(*), SUM(records)::BIGINT, SUM(bytes)::BIGINT \
+             FROM version_unattributed WHERE dataset_id = ANY($1) GROUP BY 1",
             &[&ids],
             "read dataset usage",
         )? {
@@ -549,12 +563,16 @@ impl Backend for PgRegistry {
             return Ok(out);
         }
         for r in self.conn().raw(
-            "SELECT a.source_id, d.org, s.hash, MIN(d.collected), MIN(a.records) \
-             FROM attributions a JOIN dataset_shards m ON m.shard_id = a.shard_id \
-             JOIN datasets d ON d.id = m.dataset_id JOIN shards s ON s.id = a.shard_id \
-             WHERE a.source_id = ANY($1) AND d.org IS NOT NULL AND NOT EXISTS \
+            // A version's records of the source in a shard (observed and declared), then
+            // per org the shard's first collection.
+            "SELECT c.source_id, d.org, s.hash, MIN(d.collected), MIN(c.records) \
+             FROM (SELECT dataset_id, shard_id, source_id, SUM(records)::BIGINT AS records \
+                   FROM version_content WHERE source_id = ANY($1) \
+                   GROUP BY dataset_id, shard_id, source_id) c \
+             JOIN datasets d ON d.id = c.dataset_id JOIN shards s ON s.id = c.shard_id \
+             WHERE d.org IS NOT NULL AND NOT EXISTS \
              (SELECT 1 FROM retractions r WHERE r.dataset_id = d.id) \
-             GROUP BY a.source_id, d.org, a.shard_id, s.hash",
+             GROUP BY c.source_id, d.org, c.shard_id, s.hash",
             &[&sources],
             "read source volumes",
         )? {
