@@ -118,8 +118,9 @@ fn check_state(
     Ok((now.root(), checked))
 }
 
-/// Checks each version's content per source (what its shards' attributions and
-/// unattributed counts add up to) against the last event that recorded it: the one that
+/// Checks each version's content per source (what its shards' attributions, its
+/// declarations and its shards' unattributed counts add up to), and shard by shard where
+/// the event recorded a digest, against the last event that recorded it: the one that
 /// registered it (`totals`) or a later one whose write changed it (`changed`). Versions no
 /// such event recorded (registered by an older provtrack) are left out.
 fn check_totals(
@@ -157,16 +158,33 @@ fn check_totals(
                 None => totals.unattributed_records += u.records,
             }
         }
-        let got = crate::registry::state::totals_json(&totals);
-        if got != *want {
-            out.push(Mismatch {
-                check: "attributions",
-                subject: d.to_string(),
-                detail: format!(
-                    "its content per source is {got} but event {seq} recorded {want}: attributions or shard counts edited outside provtrack"
-                ),
-            });
+        // Events of an older provtrack recorded the sums only.
+        if want.get("content").is_some() {
+            totals.content = reg.content_digest(d)?;
         }
+        let mut got = crate::registry::state::totals_json(&totals);
+        if got == *want {
+            continue;
+        }
+        let content = got.as_object_mut().and_then(|o| o.remove("content"));
+        let mut sums = want.clone();
+        let recorded = sums.as_object_mut().and_then(|o| o.remove("content"));
+        let detail = if got == sums {
+            format!(
+                "its sums per source are as event {seq} recorded, but its content shard by shard is not (digest {} where {} was recorded): attributions, declarations or shard counts edited outside provtrack",
+                content.unwrap_or_default(),
+                recorded.unwrap_or_default()
+            )
+        } else {
+            format!(
+                "its content per source is {got} but event {seq} recorded {sums}: attributions, declarations or shard counts edited outside provtrack"
+            )
+        };
+        out.push(Mismatch {
+            check: "attributions",
+            subject: d.to_string(),
+            detail,
+        });
     }
     Ok(())
 }

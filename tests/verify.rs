@@ -337,6 +337,31 @@ fn attribution_edits_are_caught_and_a_scan_that_changes_other_versions_names_the
             "{sql}: {v}"
         );
     }
+    // Records moved from one shard of the tweet pull to the other keep its sums per source:
+    // the digest of its content shard by shard, which its event recorded, catches it.
+    let env = story();
+    let pull = "(SELECT shard_id FROM dataset_shards WHERE dataset_id = \
+                (SELECT id FROM datasets WHERE name = 'tw-pull'))";
+    let sql = format!(
+        "UPDATE attributions SET records = records + 1 WHERE source_id = 'twitter' AND \
+         shard_id = (SELECT MIN(shard_id) FROM {pull} p); \
+         UPDATE attributions SET records = records - 1 WHERE source_id = 'twitter' AND \
+         shard_id = (SELECT MAX(shard_id) FROM {pull} p);"
+    );
+    env.tamper(&sql, &sql);
+    let v = mismatch(&env, &[]);
+    let m = v["mismatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["check"] == "attributions")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(m["subject"], "tw-pull@2022-03", "{v}");
+    assert!(
+        m["detail"].as_str().unwrap().contains("shard by shard"),
+        "{v}"
+    );
+
     // Through the CLI, the laundering scans: another org scans a copy of the crawl declaring
     // its content wikipedia's, and a copy of the tweet pull reading no URL field and
     // declaring wikipedia. A declaration holds for its own version: the crawl's and the

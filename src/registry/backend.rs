@@ -228,6 +228,14 @@ impl<B: Backend> Registry for B {
         }
     }
 
+    fn content_digest(&self, r: &DatasetRef) -> Result<Option<String>, RegistryError> {
+        let c = &mut *self.read();
+        match read::dataset_id(c, r, "look up dataset")? {
+            Some(id) => state::read_content(c, id).map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn datasets_usage(
         &self,
         refs: &[DatasetRef],

@@ -14,6 +14,9 @@ pub struct DatasetTotals {
     pub sources: std::collections::BTreeMap<String, (u64, u64)>,
     /// Records attributed to no source.
     pub unattributed_records: u64,
+    /// A digest of its content shard by shard (see [`super::state::content_digest`]), where
+    /// an event records it; `None` where only the sums were read.
+    pub content: Option<String>,
 }
 
 /// One path of a dataset version and its shard.

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::conn::{Conn, Param, params};
-use super::{DatasetTotals, EventDraft, RegistryError, TABLES, Value, read};
+use super::{DatasetTotals, EventDraft, Member, RegistryError, TABLES, Value, read};
 
 /// The tables a state digest covers, in the order the root hashes them.
 pub const STATE_TABLES: &[&str] = &[
@@ -228,9 +228,88 @@ pub fn annotate(c: &mut dyn Conn, event: &EventDraft) -> Result<EventDraft, Regi
 }
 
 /// A version's content per source as events record it: `{"sources": {SOURCE: [records,
-/// bytes]}, "unattributed_records": N}`.
+/// bytes]}, "unattributed_records": N, "content": DIGEST}` (the digest where computed).
 pub fn totals_json(t: &DatasetTotals) -> serde_json::Value {
-    serde_json::json!({ "sources": t.sources, "unattributed_records": t.unattributed_records })
+    let mut v = serde_json::json!({
+        "sources": t.sources,
+        "unattributed_records": t.unattributed_records,
+    });
+    if let Some(d) = &t.content {
+        v["content"] = d.clone().into();
+    }
+    v
+}
+
+/// One row of a version's content: (shard hash, source or `""` for none, records, bytes).
+pub type ContentLine = ([u8; 32], String, u64, u64);
+
+/// The digest of a version's content rows, in whatever order they come: BLAKE3 over the
+/// sorted rows, each field length-prefixed or fixed-width. It binds every shard's count per
+/// source, which the sums alone do not (records moved from one shard to another, or from
+/// one source to another and back in a second shard, keep the sums).
+pub fn content_digest(mut rows: Vec<ContentLine>) -> String {
+    rows.sort_unstable();
+    let mut h = blake3::Hasher::new();
+    for (hash, source, records, bytes) in &rows {
+        h.update(hash);
+        h.update(&(source.len() as u64).to_le_bytes());
+        h.update(source.as_bytes());
+        h.update(&records.to_le_bytes());
+        h.update(&bytes.to_le_bytes());
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// [`content_digest`] of version `id` as the registry holds it: the rows of the views
+/// `version_content` and `version_unattributed`.
+pub fn read_content(c: &mut dyn Conn, id: i64) -> Result<String, RegistryError> {
+    let rows = c.query(
+        "SELECT s.hash, v.source_id, v.records, v.bytes FROM version_content v \
+         JOIN shards s ON s.id = v.shard_id WHERE v.dataset_id = ?1 \
+         UNION ALL SELECT s.hash, '', u.records, u.bytes FROM version_unattributed u \
+         JOIN shards s ON s.id = u.shard_id WHERE u.dataset_id = ?1",
+        params![id],
+        "read version content",
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows.iter() {
+        out.push((*r.hash(0)?.as_bytes(), r.text(1)?, r.count(2)?, r.count(3)?));
+    }
+    Ok(content_digest(out))
+}
+
+/// [`content_digest`] of a version whose shards were all stored by its own registration:
+/// the same rows the views give, from the members (each distinct shard once).
+pub fn found_content(members: &[Member]) -> String {
+    let mut seen = std::collections::HashSet::with_capacity(members.len());
+    let mut rows = Vec::new();
+    for m in members {
+        if !seen.insert(m.shard.hash) {
+            continue;
+        }
+        let hash = *m.shard.hash.as_bytes();
+        for a in &m.attributions {
+            rows.push((hash, a.source.clone(), a.records, a.bytes));
+        }
+        let (r, b) = (m.shard.unattributed_records, m.shard.unattributed_bytes);
+        if r == 0 {
+            continue;
+        }
+        if m.declared.is_empty() {
+            rows.push((hash, String::new(), r, b));
+        }
+        for a in &m.declared {
+            rows.push((hash, a.source.clone(), r, b));
+        }
+    }
+    content_digest(rows)
+}
+
+/// A version's totals with their [`content_digest`], as events record them.
+pub fn digested(c: &mut dyn Conn, id: i64) -> Result<DatasetTotals, RegistryError> {
+    let mut t = read::dataset_totals(c, id)?;
+    t.content = Some(read_content(c, id)?);
+    Ok(t)
 }
 
 /// The registered versions that hold a shard with one of `hashes`, each with its totals
@@ -286,7 +365,7 @@ fn totals_of(
 ) -> Result<BTreeMap<i64, DatasetTotals>, RegistryError> {
     let mut out = BTreeMap::new();
     for id in ids {
-        out.insert(id, read::dataset_totals(c, id)?);
+        out.insert(id, digested(c, id)?);
     }
     Ok(out)
 }
@@ -303,7 +382,7 @@ pub fn changed(
         if Some(id) == except {
             continue;
         }
-        let now = read::dataset_totals(c, id)?;
+        let now = digested(c, id)?;
         if now != was
             && let Some((_, info)) = read::datasets(c, Some(id))?.pop()
         {

@@ -388,9 +388,12 @@ pub fn register(
     }
     // Shards all new hold exactly what the scan found: their totals need no query.
     let totals = if stored.all_new {
-        found_totals(&ds.members)
+        DatasetTotals {
+            content: Some(state::found_content(&ds.members)),
+            ..found_totals(&ds.members)
+        }
     } else {
-        read::dataset_totals(c, id)?
+        state::digested(c, id)?
     };
     let changed = state::changed(c, before, Some(id))?;
     let mut event = state::with_totals(event.clone(), Some(&totals), changed);
@@ -591,7 +594,7 @@ pub fn seal(
         params![&d.name, &d.version],
         "remove staged parts",
     )?;
-    let totals = read::dataset_totals(c, id)?;
+    let totals = state::digested(c, id)?;
     append_event(
         c,
         &state::with_totals(event(&info), Some(&totals), Default::default()),
