@@ -337,29 +337,52 @@ pub fn members(c: &mut dyn Conn, dataset_id: i64) -> Result<Vec<StoredMember>, R
         .collect()
 }
 
-/// Per-source content of a version's distinct shards; unattributed content last as `None`.
+/// What versions declared, per version and source, over the shards `s` and declarations `d`
+/// (a query's tables, then the start of its `WHERE`): shards, records, bytes, and how many
+/// of those shards the bytes also attribute to the source (see [`super::merge_usage`]).
+pub const DECLARED_USAGE: &str = "COUNT(*), CAST(SUM(s.unattributed_records) AS BIGINT), \
+     CAST(SUM(s.unattributed_bytes) AS BIGINT), CAST(SUM(CASE WHEN EXISTS (SELECT 1 FROM \
+     attributions a WHERE a.shard_id = d.shard_id AND a.source_id = d.source_id) THEN 1 ELSE 0 \
+     END) AS BIGINT) FROM declarations d JOIN shards s ON s.id = d.shard_id \
+     WHERE s.unattributed_records > 0 AND";
+
+/// Per-source content of a version's distinct shards, by source; unattributed content last
+/// as `None`. The same counts as the views `version_content` and `version_unattributed`,
+/// read in two passes (what the bytes showed, what the version declared) that use the
+/// tables' keys directly.
 pub fn usage(c: &mut dyn Conn, dataset_id: i64) -> Result<Vec<SourceUsage>, RegistryError> {
     let what = "read dataset usage";
-    let rows = c.query(
-        // Each distinct shard once (the views count the members not marked `dup`); a source
-        // both observed and declared in a shard counts the shard once.
-        "SELECT source_id, COUNT(DISTINCT shard_id), CAST(SUM(records) AS BIGINT), \
-         CAST(SUM(bytes) AS BIGINT) FROM version_content \
-         WHERE dataset_id = ?1 GROUP BY source_id ORDER BY source_id",
-        params![dataset_id],
-        what,
-    )?;
-    let mut out = rows
-        .iter()
-        .map(|r| {
-            Ok(SourceUsage {
-                source: Some(r.text(0)?),
-                shards: r.count(1)?,
-                records: r.count(2)?,
-                bytes: r.count(3)?,
-            })
+    let usage_of = |r: &super::conn::Row<'_>, k: usize| -> Result<SourceUsage, RegistryError> {
+        Ok(SourceUsage {
+            source: Some(r.text(k)?),
+            shards: r.count(k + 1)?,
+            records: r.count(k + 2)?,
+            bytes: r.count(k + 3)?,
         })
+    };
+    let observed = c
+        .query(
+            // Each distinct shard once: the members not marked `dup` (no DISTINCT to sort).
+            "SELECT a.source_id, COUNT(*), CAST(SUM(a.records) AS BIGINT), \
+             CAST(SUM(a.bytes) AS BIGINT) FROM dataset_shards m \
+             JOIN attributions a ON a.shard_id = m.shard_id \
+             WHERE m.dataset_id = ?1 AND NOT m.dup GROUP BY a.source_id ORDER BY a.source_id",
+            params![dataset_id],
+            what,
+        )?
+        .iter()
+        .map(|r| usage_of(&r, 0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let declared = c
+        .query(
+            &format!("SELECT d.source_id, {DECLARED_USAGE} d.dataset_id = ?1 GROUP BY d.source_id"),
+            params![dataset_id],
+            what,
+        )?
+        .iter()
+        .map(|r| Ok((usage_of(&r, 0)?, r.count(4)?)))
         .collect::<Result<Vec<_>, RegistryError>>()?;
+    let mut out = super::merge_usage(observed, declared);
     let rows = c.query(
         "SELECT COUNT(*), CAST(COALESCE(SUM(records), 0) AS BIGINT), \
          CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM version_unattributed \
@@ -383,26 +406,15 @@ pub fn usage(c: &mut dyn Conn, dataset_id: i64) -> Result<Vec<SourceUsage>, Regi
 /// Per-source totals of a version's content, each distinct shard once (a file held at two
 /// paths is the same content), as `scan` prints them and every other count is made.
 pub fn dataset_totals(c: &mut dyn Conn, dataset_id: i64) -> Result<DatasetTotals, RegistryError> {
-    let what = "read dataset totals";
     let mut out = DatasetTotals::default();
-    for r in c
-        .query(
-            "SELECT source_id, CAST(SUM(records) AS BIGINT), CAST(SUM(bytes) AS BIGINT) \
-             FROM version_content WHERE dataset_id = ?1 GROUP BY source_id ORDER BY source_id",
-            params![dataset_id],
-            what,
-        )?
-        .iter()
-    {
-        out.sources.insert(r.text(0)?, (r.count(1)?, r.count(2)?));
+    for u in usage(c, dataset_id)? {
+        match u.source {
+            Some(s) => {
+                out.sources.insert(s, (u.records, u.bytes));
+            }
+            None => out.unattributed_records = u.records,
+        }
     }
-    let rows = c.query(
-        "SELECT CAST(COALESCE(SUM(records), 0) AS BIGINT) FROM version_unattributed \
-         WHERE dataset_id = ?1",
-        params![dataset_id],
-        what,
-    )?;
-    out.unattributed_records = rows.first().map_or(Ok(0), |r| r.count(0))?;
     Ok(out)
 }
 
@@ -543,33 +555,46 @@ pub fn cap_volumes_each(
     Ok(out)
 }
 
-/// Every member holding content of `source`, by collection date.
+/// Every member holding content of `source`, by collection date: what its bytes showed
+/// (each path), with what its version declared of the same shard added (see
+/// [`super::merge_content`]).
 pub fn source_content(c: &mut dyn Conn, source: &str) -> Result<Vec<ContentRow>, RegistryError> {
-    let rows = c.query(
-        // Per version and distinct shard: what it observed and declared of the source.
-        "SELECT d.name || '@' || d.version, d.org, d.collected, s.hash, \
-         CAST(SUM(c.records) AS BIGINT), CAST(SUM(c.bytes) AS BIGINT) \
-         FROM version_content c JOIN shards s ON s.id = c.shard_id \
-         JOIN datasets d ON d.id = c.dataset_id \
-         WHERE c.source_id = ?1 AND NOT EXISTS \
-         (SELECT 1 FROM retractions r WHERE r.dataset_id = d.id) \
-         GROUP BY d.id, d.name, d.version, d.org, d.collected, s.id, s.hash \
-         ORDER BY d.collected, d.name, d.version, s.hash",
+    let what = "read source content";
+    let observed = c.query(
+        "SELECT d.name || '@' || d.version, d.org, d.collected, s.hash, a.records, a.bytes \
+         FROM attributions a JOIN shards s ON s.id = a.shard_id \
+         JOIN dataset_shards m ON m.shard_id = a.shard_id \
+         JOIN datasets d ON d.id = m.dataset_id \
+         WHERE a.source_id = ?1 AND NOT EXISTS \
+         (SELECT 1 FROM retractions r WHERE r.dataset_id = d.id) ORDER BY d.collected, d.name, d.version, m.path",
         params![source],
-        "read source content",
+        what,
     )?;
-    rows.iter()
-        .map(|r| {
-            Ok(ContentRow {
-                dataset: r.dataset(0)?,
-                org: r.opt_text(1)?,
-                collected: r.date(2)?,
-                shard: r.hash(3)?,
-                records: r.count(4)?,
-                bytes: r.count(5)?,
+    let declared = c.query(
+        "SELECT x.name || '@' || x.version, x.org, x.collected, s.hash, \
+         s.unattributed_records, s.unattributed_bytes \
+         FROM declarations d JOIN shards s ON s.id = d.shard_id \
+         JOIN datasets x ON x.id = d.dataset_id \
+         WHERE d.source_id = ?1 AND s.unattributed_records > 0 AND NOT EXISTS \
+         (SELECT 1 FROM retractions r WHERE r.dataset_id = x.id)",
+        params![source],
+        what,
+    )?;
+    let rows = |rows: super::conn::Rows| {
+        rows.iter()
+            .map(|r| {
+                Ok(ContentRow {
+                    dataset: r.dataset(0)?,
+                    org: r.opt_text(1)?,
+                    collected: r.date(2)?,
+                    shard: r.hash(3)?,
+                    records: r.count(4)?,
+                    bytes: r.count(5)?,
+                })
             })
-        })
-        .collect()
+            .collect::<Result<Vec<_>, RegistryError>>()
+    };
+    Ok(super::merge_content(rows(observed)?, rows(declared)?))
 }
 
 /// The newest `limit` events (all when `None`), oldest first.

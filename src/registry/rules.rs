@@ -1,10 +1,12 @@
 //! The registry's pure rules, shared by both backends: sealing's checks on staged parts,
-//! the `dup` mark, the description of a changed re-scan, what a card import attributes.
+//! the `dup` mark, the description of a changed re-scan, what a card import attributes,
+//! and how what a version declared adds to what its shards' bytes showed.
 
 use std::collections::HashMap;
 
 use super::{
-    CardAttributed, CardImport, DatasetInfo, Member, PartMember, RegistryError, StagedPartRow,
+    CardAttributed, CardImport, ContentRow, DatasetInfo, Member, PartMember, RegistryError,
+    SourceUsage, StagedPartRow,
 };
 use crate::types::DatasetRef;
 
@@ -252,10 +254,117 @@ pub fn distinct_records<'a>(members: impl Iterator<Item = (&'a blake3::Hash, u64
         .fold(0u64, |sum, (_, n)| sum.saturating_add(n))
 }
 
+/// A version's content per source, by source: what its shards' bytes showed (`observed`)
+/// plus what it declared of the content they left unattributed (`declared`, each with how
+/// many of its shards the bytes also attribute to the source: a shard counts once).
+pub fn merge_usage(
+    observed: Vec<SourceUsage>,
+    declared: Vec<(SourceUsage, u64)>,
+) -> Vec<SourceUsage> {
+    let mut by: std::collections::BTreeMap<Option<String>, SourceUsage> = observed
+        .into_iter()
+        .map(|u| (u.source.clone(), u))
+        .collect();
+    for (d, both) in declared {
+        let u = by.entry(d.source.clone()).or_insert_with(|| SourceUsage {
+            source: d.source.clone(),
+            shards: 0,
+            records: 0,
+            bytes: 0,
+        });
+        u.shards = u.shards.saturating_add(d.shards.saturating_sub(both));
+        u.records = u.records.saturating_add(d.records);
+        u.bytes = u.bytes.saturating_add(d.bytes);
+    }
+    by.into_values().collect()
+}
+
+/// Every member holding a source's content (see [`super::Registry::source_content`]): the
+/// `observed` rows, each with the `declared` records of the same version and shard added,
+/// then the declared rows of shards whose bytes showed none of the source, by collection
+/// date and version (the observed rows' order kept within a version).
+pub fn merge_content(mut observed: Vec<ContentRow>, declared: Vec<ContentRow>) -> Vec<ContentRow> {
+    if declared.is_empty() {
+        return observed;
+    }
+    let mut at: HashMap<(DatasetRef, blake3::Hash), usize> = HashMap::new();
+    for (i, r) in observed.iter().enumerate() {
+        at.entry((r.dataset.clone(), r.shard)).or_insert(i);
+    }
+    for d in declared {
+        match at.get(&(d.dataset.clone(), d.shard)) {
+            Some(&i) => {
+                observed[i].records = observed[i].records.saturating_add(d.records);
+                observed[i].bytes = observed[i].bytes.saturating_add(d.bytes);
+            }
+            None => observed.push(d),
+        }
+    }
+    observed.sort_by(|a, b| (a.collected, &a.dataset).cmp(&(b.collected, &b.dataset)));
+    observed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::registry::{Shard, Source};
+
+    fn usage(source: Option<&str>, shards: u64, records: u64) -> SourceUsage {
+        SourceUsage {
+            source: source.map(String::from),
+            shards,
+            records,
+            bytes: records * 10,
+        }
+    }
+
+    #[test]
+    fn declared_content_adds_to_observed_and_a_shard_counts_once() {
+        let got = merge_usage(
+            vec![usage(Some("a"), 2, 20), usage(Some("b"), 1, 5)],
+            vec![(usage(Some("b"), 3, 30), 1), (usage(Some("c"), 1, 4), 0)],
+        );
+        assert_eq!(
+            got,
+            vec![
+                usage(Some("a"), 2, 20),
+                usage(Some("b"), 3, 35),
+                usage(Some("c"), 1, 4)
+            ]
+        );
+        assert_eq!(merge_usage(Vec::new(), Vec::new()), Vec::new());
+    }
+
+    #[test]
+    fn declared_records_join_the_same_version_and_shard_or_come_in_date_order() {
+        let row = |d: &str, date: &str, shard: &[u8], records: u64| ContentRow {
+            dataset: d.parse().unwrap(),
+            org: None,
+            collected: date.parse().unwrap(),
+            shard: blake3::hash(shard),
+            records,
+            bytes: records,
+        };
+        let observed = vec![
+            row("a@1", "2020-01-01", b"x", 3),
+            row("b@1", "2022-01-01", b"y", 4),
+        ];
+        let got = merge_content(
+            observed,
+            vec![
+                row("a@1", "2020-01-01", b"x", 2),
+                row("c@1", "2021-01-01", b"z", 7),
+            ],
+        );
+        let short: Vec<(String, u64)> = got
+            .iter()
+            .map(|r| (r.dataset.to_string(), r.records))
+            .collect();
+        assert_eq!(
+            short,
+            vec![("a@1".into(), 5), ("c@1".into(), 7), ("b@1".into(), 4)]
+        );
+    }
 
     fn d() -> DatasetRef {
         "web@1".parse().unwrap()

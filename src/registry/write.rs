@@ -402,9 +402,13 @@ pub fn register(
     }
     append_event(c, &event)?;
     pause_before_commit();
+    // The digest is the event's; the caller is answered the sums, as for an unchanged scan.
     Ok(Registered::Created {
         inherited_shards: stored.inherited,
-        totals,
+        totals: DatasetTotals {
+            content: None,
+            ..totals
+        },
     })
 }
 

@@ -518,22 +518,48 @@ impl Backend for PgRegistry {
                 .collect();
         let ids: Vec<i64> = by_id.keys().copied().collect();
         let mut c = self.conn();
-        // Each distinct shard of a version once (see the views of migration 9).
+        // What its shards' bytes showed (each distinct shard of a version once: the members
+        // not marked `dup`), then what it declared, merged as on every backend.
+        let mut observed: HashMap<i64, Vec<SourceUsage>> = HashMap::new();
         for row in c.raw(
-            "SELECT dataset_id, source_id, COUNT(DISTINCT shard_id), SUM(records)::BIGINT, \
-             SUM(bytes)::BIGINT FROM version_content \
-             WHERE dataset_id = ANY($1) GROUP BY 1, 2 ORDER BY 1, 2",
+            "SELECT m.dataset_id, a.source_id, COUNT(*), SUM(a.records)::BIGINT, \
+             SUM(a.bytes)::BIGINT FROM dataset_shards m \
+             JOIN attributions a ON a.shard_id = m.shard_id \
+             WHERE m.dataset_id = ANY($1) AND NOT m.dup GROUP BY 1, 2 ORDER BY 1, 2",
             &[&ids],
             "read dataset usage",
         )? {
-            if let Some((_, usage)) = by_id.get_mut(&row.get::<_, i64>(0)) {
-                usage.push(SourceUsage {
+            observed.entry(row.get(0)).or_default().push(SourceUsage {
+                source: Some(row.get(1)),
+                shards: u(row.get(2)),
+                records: u(row.get(3)),
+                bytes: u(row.get(4)),
+            });
+        }
+        let mut declared: HashMap<i64, Vec<(SourceUsage, u64)>> = HashMap::new();
+        for row in c.raw(
+            &format!(
+                "SELECT d.dataset_id, d.source_id, {} d.dataset_id = ANY($1) GROUP BY 1, 2",
+                read::DECLARED_USAGE
+            ),
+            &[&ids],
+            "read dataset usage",
+        )? {
+            declared.entry(row.get(0)).or_default().push((
+                SourceUsage {
                     source: Some(row.get(1)),
                     shards: u(row.get(2)),
                     records: u(row.get(3)),
                     bytes: u(row.get(4)),
-                });
-            }
+                },
+                u(row.get(5)),
+            ));
+        }
+        for (id, (_, usage)) in by_id.iter_mut() {
+            *usage = super::merge_usage(
+                observed.remove(id).unwrap_or_default(),
+                declared.remove(id).unwrap_or_default(),
+            );
         }
         for row in c.raw(
             "SELECT dataset_id, COUNT(*), SUM(records)::BIGINT, SUM(bytes)::BIGINT \
@@ -562,27 +588,45 @@ impl Backend for PgRegistry {
         if sources.is_empty() {
             return Ok(out);
         }
+        let mut rows: HashMap<(String, String, blake3::Hash), VolumeRow> = HashMap::new();
         for r in self.conn().raw(
-            // A version's records of the source in a shard (observed and declared), then
-            // per org the shard's first collection.
-            "SELECT c.source_id, d.org, s.hash, MIN(d.collected), MIN(c.records) \
-             FROM (SELECT dataset_id, shard_id, source_id, SUM(records)::BIGINT AS records \
-                   FROM version_content WHERE source_id = ANY($1) \
-                   GROUP BY dataset_id, shard_id, source_id) c \
-             JOIN datasets d ON d.id = c.dataset_id JOIN shards s ON s.id = c.shard_id \
-             WHERE d.org IS NOT NULL AND NOT EXISTS \
+            // What the bytes showed, per org the shard's first collection; then what versions
+            // declared, added to the same (source, org, shard).
+            "SELECT a.source_id, d.org, s.hash, MIN(d.collected), MIN(a.records) \
+             FROM attributions a JOIN dataset_shards m ON m.shard_id = a.shard_id \
+             JOIN datasets d ON d.id = m.dataset_id JOIN shards s ON s.id = a.shard_id \
+             WHERE a.source_id = ANY($1) AND d.org IS NOT NULL AND NOT EXISTS \
              (SELECT 1 FROM retractions r WHERE r.dataset_id = d.id) \
-             GROUP BY c.source_id, d.org, c.shard_id, s.hash",
+             GROUP BY a.source_id, d.org, a.shard_id, s.hash \
+             UNION ALL \
+             SELECT d.source_id, x.org, s.hash, MIN(x.collected), MIN(s.unattributed_records) \
+             FROM declarations d JOIN datasets x ON x.id = d.dataset_id \
+             JOIN shards s ON s.id = d.shard_id \
+             WHERE d.source_id = ANY($1) AND x.org IS NOT NULL AND s.unattributed_records > 0 \
+             AND NOT EXISTS (SELECT 1 FROM retractions r WHERE r.dataset_id = x.id) \
+             GROUP BY d.source_id, x.org, d.shard_id, s.hash",
             &[&sources],
             "read source volumes",
         )? {
-            out.entry((r.get(0), r.get(1)))
-                .or_default()
-                .push(VolumeRow {
-                    collected: date_of(loc, r.get(3))?,
-                    shard: hash_of(loc, r.get(2))?,
-                    records: u(r.get(4)),
-                });
+            let row = VolumeRow {
+                collected: date_of(loc, r.get(3))?,
+                shard: hash_of(loc, r.get(2))?,
+                records: u(r.get(4)),
+            };
+            // The same shard observed and declared: one row, its records added.
+            match rows.entry((r.get(0), r.get(1), row.shard)) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    let v = e.get_mut();
+                    v.records = v.records.saturating_add(row.records);
+                    v.collected = v.collected.min(row.collected);
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(row);
+                }
+            }
+        }
+        for ((source, org, _), row) in rows {
+            out.entry((source, org)).or_default().push(row);
         }
         Ok(out)
     }
