@@ -2,7 +2,7 @@
 //! URL host (written with the shard), the policy's crawlers and source kinds, and the
 //! dated reservation evidence `optout import` records.
 
-use super::conn::{Conn, params};
+use super::conn::{Conn, Param, params};
 use super::{Member, RegistryError};
 use crate::hosts::HostCounts;
 use crate::rights::{Crawler, Protocol, Reservation, SourceKind};
@@ -34,37 +34,93 @@ impl DatasetHosts {
     }
 }
 
+/// The rows [`store_hosts`] writes for one shard: its top hosts, then always one remainder
+/// row with host `""` (a shard with rows is a shard whose hosts were measured). A host
+/// named twice keeps its first row, as the insert's `ON CONFLICT … DO NOTHING` does.
+fn host_rows(h: &HostCounts) -> impl Iterator<Item = (&str, u64, u64)> {
+    let top = h.top.iter().map(|(host, r, b)| (host.as_str(), *r, *b));
+    let all = top.chain(std::iter::once(("", h.other.0, h.other.1)));
+    all.enumerate().filter_map(move |(k, row)| {
+        let earlier = h.top[..k.min(h.top.len())].iter().any(|(x, ..)| x == row.0);
+        (!earlier).then_some(row)
+    })
+}
+
+/// Host rows per insert statement (4 parameters each): one statement per 250 rows instead
+/// of one per row.
+const HOST_ROWS_PER_INSERT: usize = 250;
+
 /// Stores the host counts of the members' shards (`ids`, in the members' order); a shard
 /// already counted keeps its rows (same bytes, same hosts).
 pub fn store_hosts(c: &mut dyn Conn, members: &[Member], ids: &[i64]) -> Result<(), RegistryError> {
-    let mut done = std::collections::HashSet::new();
+    let mut done = foldhash::HashSet::default();
+    let mut rows: Vec<(i64, &str, u64, u64)> = Vec::new();
     for (m, id) in members.iter().zip(ids) {
         let Some(h) = &m.hosts else { continue };
         if !done.insert(*id) {
             continue;
         }
-        store_counts(c, *id, h)?;
+        rows.extend(host_rows(h).map(|(host, r, b)| (*id, host, r, b)));
+    }
+    let mut sql = String::new();
+    let mut ps: Vec<Param<'_>> = Vec::with_capacity(HOST_ROWS_PER_INSERT * 4);
+    for chunk in rows.chunks(HOST_ROWS_PER_INSERT) {
+        sql.clear();
+        sql.push_str("INSERT INTO shard_hosts (shard_id, host, records, bytes) VALUES ");
+        ps.clear();
+        for (k, (shard, host, records, bytes)) in chunk.iter().enumerate() {
+            let b = k * 4;
+            if k > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(?{}, ?{}, ?{}, ?{})", b + 1, b + 2, b + 3, b + 4));
+            ps.extend([
+                Param::Int(*shard),
+                Param::Text(host),
+                Param::from(*records),
+                Param::from(*bytes),
+            ]);
+        }
+        sql.push_str(" ON CONFLICT (shard_id, host) DO NOTHING");
+        c.execute(&sql, &ps, "store shard hosts")?;
     }
     Ok(())
 }
 
-fn store_counts(c: &mut dyn Conn, shard: i64, h: &HostCounts) -> Result<(), RegistryError> {
-    let sql = "INSERT INTO shard_hosts (shard_id, host, records, bytes) VALUES (?1, ?2, ?3, ?4) \
-               ON CONFLICT (shard_id, host) DO NOTHING";
-    for (host, records, bytes) in &h.top {
-        c.execute(
-            sql,
-            params![shard, host, *records, *bytes],
-            "store shard hosts",
-        )?;
+/// What [`dataset_hosts`] reads back for a version whose shards were all stored by its
+/// own registration, [`store_hosts`] writing every host row: computed from the members
+/// instead of queried back (each distinct shard once).
+pub fn found_hosts(members: &[Member]) -> DatasetHosts {
+    let mut seen = foldhash::HashSet::with_capacity_and_hasher(members.len(), Default::default());
+    let mut hosts: std::collections::BTreeMap<&str, (u64, u64, u64)> = Default::default();
+    let mut out = DatasetHosts::default();
+    for m in members {
+        if !seen.insert(m.shard.hash) {
+            continue;
+        }
+        match &m.hosts {
+            Some(h) => {
+                for (host, records, bytes) in host_rows(h) {
+                    let t = hosts.entry(host).or_default();
+                    t.0 = t.0.saturating_add(records);
+                    t.1 = t.1.saturating_add(bytes);
+                    t.2 += 1;
+                }
+            }
+            None if m.shard.records > 0 => {
+                let u = &mut out.unmeasured;
+                u.0 += 1;
+                u.1 = u.1.saturating_add(m.shard.records);
+                u.2 = u.2.saturating_add(m.shard.size);
+            }
+            None => {}
+        }
     }
-    // Always one remainder row: a shard with rows is a shard whose hosts were measured.
-    c.execute(
-        sql,
-        params![shard, "", h.other.0, h.other.1],
-        "store shard hosts",
-    )?;
-    Ok(())
+    out.hosts = hosts
+        .into_iter()
+        .map(|(host, (r, b, n))| (host.to_string(), r, b, n))
+        .collect();
+    out
 }
 
 /// Upserts the policy's crawlers and source kinds.
