@@ -2,7 +2,7 @@
 //! URL host (written with the shard), the policy's crawlers and source kinds, and the
 //! dated reservation evidence `optout import` records.
 
-use super::conn::{Conn, Param, params};
+use super::conn::{Conn, params};
 use super::{Member, RegistryError};
 use crate::hosts::HostCounts;
 use crate::rights::{Crawler, Protocol, Reservation, SourceKind};
@@ -46,43 +46,21 @@ fn host_rows(h: &HostCounts) -> impl Iterator<Item = (&str, u64, u64)> {
     })
 }
 
-/// Host rows per insert statement (4 parameters each): one statement per 250 rows instead
-/// of one per row.
-const HOST_ROWS_PER_INSERT: usize = 250;
-
 /// Stores the host counts of the members' shards (`ids`, in the members' order); a shard
-/// already counted keeps its rows (same bytes, same hosts).
+/// already counted keeps its rows (same bytes, same hosts). One row per statement: a
+/// statement of many rows costs SQLite a statement journal, more than it saves.
 pub fn store_hosts(c: &mut dyn Conn, members: &[Member], ids: &[i64]) -> Result<(), RegistryError> {
+    let sql = "INSERT INTO shard_hosts (shard_id, host, records, bytes) VALUES (?1, ?2, ?3, ?4) \
+               ON CONFLICT (shard_id, host) DO NOTHING";
     let mut done = foldhash::HashSet::default();
-    let mut rows: Vec<(i64, &str, u64, u64)> = Vec::new();
     for (m, id) in members.iter().zip(ids) {
         let Some(h) = &m.hosts else { continue };
         if !done.insert(*id) {
             continue;
         }
-        rows.extend(host_rows(h).map(|(host, r, b)| (*id, host, r, b)));
-    }
-    let mut sql = String::new();
-    let mut ps: Vec<Param<'_>> = Vec::with_capacity(HOST_ROWS_PER_INSERT * 4);
-    for chunk in rows.chunks(HOST_ROWS_PER_INSERT) {
-        sql.clear();
-        sql.push_str("INSERT INTO shard_hosts (shard_id, host, records, bytes) VALUES ");
-        ps.clear();
-        for (k, (shard, host, records, bytes)) in chunk.iter().enumerate() {
-            let b = k * 4;
-            if k > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(?{}, ?{}, ?{}, ?{})", b + 1, b + 2, b + 3, b + 4));
-            ps.extend([
-                Param::Int(*shard),
-                Param::Text(host),
-                Param::from(*records),
-                Param::from(*bytes),
-            ]);
+        for (host, records, bytes) in host_rows(h) {
+            c.execute(sql, params![*id, host, records, bytes], "store shard hosts")?;
         }
-        sql.push_str(" ON CONFLICT (shard_id, host) DO NOTHING");
-        c.execute(&sql, &ps, "store shard hosts")?;
     }
     Ok(())
 }
