@@ -34,48 +34,82 @@ impl DatasetHosts {
     }
 }
 
-/// Stores the host counts of the members' shards (`ids`, in the members' order); a shard
-/// already counted keeps its rows (same bytes, same hosts).
+/// The rows [`store_hosts`] writes for one shard: its top hosts, then always one remainder
+/// row with host `""` (a shard with rows is a shard whose hosts were measured). A host
+/// named twice keeps its first row, as the insert's `ON CONFLICT … DO NOTHING` does.
+fn host_rows(h: &HostCounts) -> impl Iterator<Item = (&str, u64, u64)> {
+    let top = h.top.iter().map(|(host, r, b)| (host.as_str(), *r, *b));
+    let all = top.chain(std::iter::once(("", h.other.0, h.other.1)));
+    all.enumerate().filter_map(move |(k, row)| {
+        let earlier = h.top[..k.min(h.top.len())].iter().any(|(x, ..)| x == row.0);
+        (!earlier).then_some(row)
+    })
+}
+
+/// Stores the host counts of the members' shards (`ids`, in the members' order). A shard's
+/// hosts are measured once, by the first scan that read them: a shard already counted keeps
+/// its rows, for a second reading's rows (say with another `--url-field`) would add up with
+/// the first and change the counts of every version already holding the shard. One row
+/// per statement: a statement of many rows costs SQLite a statement journal, more than it
+/// saves.
 pub fn store_hosts(c: &mut dyn Conn, members: &[Member], ids: &[i64]) -> Result<(), RegistryError> {
-    let mut done = std::collections::HashSet::new();
+    let sql = "INSERT INTO shard_hosts (shard_id, host, records, bytes) VALUES (?1, ?2, ?3, ?4) \
+               ON CONFLICT (shard_id, host) DO NOTHING";
+    let mut done = foldhash::HashSet::default();
     for (m, id) in members.iter().zip(ids) {
         let Some(h) = &m.hosts else { continue };
         if !done.insert(*id) {
             continue;
         }
-        store_counts(c, *id, h)?;
+        let measured = c.query(
+            "SELECT 1 FROM shard_hosts WHERE shard_id = ?1 LIMIT 1",
+            params![*id],
+            "store shard hosts",
+        )?;
+        if measured.first().is_some() {
+            continue;
+        }
+        for (host, records, bytes) in host_rows(h) {
+            c.execute(sql, params![*id, host, records, bytes], "store shard hosts")?;
+        }
     }
     Ok(())
 }
 
-fn store_counts(c: &mut dyn Conn, shard: i64, h: &HostCounts) -> Result<(), RegistryError> {
-    // A shard's hosts are measured once: the first scan that read them. Rows of a second
-    // reading would add up with the first (the same records counted twice) and change the
-    // counts of every version already holding the shard.
-    let measured = c.query(
-        "SELECT 1 FROM shard_hosts WHERE shard_id = ?1 LIMIT 1",
-        params![shard],
-        "store shard hosts",
-    )?;
-    if measured.first().is_some() {
-        return Ok(());
+/// What [`dataset_hosts`] reads back for a version whose shards were all stored by its
+/// own registration, [`store_hosts`] writing every host row: computed from the members
+/// instead of queried back (each distinct shard once).
+pub fn found_hosts(members: &[Member]) -> DatasetHosts {
+    let mut seen = foldhash::HashSet::with_capacity_and_hasher(members.len(), Default::default());
+    let mut hosts: std::collections::BTreeMap<&str, (u64, u64, u64)> = Default::default();
+    let mut out = DatasetHosts::default();
+    for m in members {
+        if !seen.insert(m.shard.hash) {
+            continue;
+        }
+        match &m.hosts {
+            Some(h) => {
+                for (host, records, bytes) in host_rows(h) {
+                    let t = hosts.entry(host).or_default();
+                    t.0 = t.0.saturating_add(records);
+                    t.1 = t.1.saturating_add(bytes);
+                    t.2 += 1;
+                }
+            }
+            None if m.shard.records > 0 => {
+                let u = &mut out.unmeasured;
+                u.0 += 1;
+                u.1 = u.1.saturating_add(m.shard.records);
+                u.2 = u.2.saturating_add(m.shard.size);
+            }
+            None => {}
+        }
     }
-    let sql = "INSERT INTO shard_hosts (shard_id, host, records, bytes) VALUES (?1, ?2, ?3, ?4) \
-               ON CONFLICT (shard_id, host) DO NOTHING";
-    for (host, records, bytes) in &h.top {
-        c.execute(
-            sql,
-            params![shard, host, *records, *bytes],
-            "store shard hosts",
-        )?;
-    }
-    // Always one remainder row: a shard with rows is a shard whose hosts were measured.
-    c.execute(
-        sql,
-        params![shard, "", h.other.0, h.other.1],
-        "store shard hosts",
-    )?;
-    Ok(())
+    out.hosts = hosts
+        .into_iter()
+        .map(|(host, (r, b, n))| (host.to_string(), r, b, n))
+        .collect();
+    out
 }
 
 /// Upserts the policy's crawlers and source kinds.

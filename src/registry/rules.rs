@@ -186,7 +186,7 @@ pub fn dup_flags<'a>(members: impl Iterator<Item = (&'a [u8], i64)>) -> Vec<bool
     let members: Vec<(&[u8], i64)> = members.collect();
     let mut order: Vec<usize> = (0..members.len()).collect();
     order.sort_by(|&a, &b| members[a].0.cmp(members[b].0));
-    let mut seen = std::collections::HashSet::with_capacity(members.len());
+    let mut seen = foldhash::HashSet::with_capacity_and_hasher(members.len(), Default::default());
     let mut dup = vec![false; members.len()];
     for k in order {
         dup[k] = !seen.insert(members[k].1);
@@ -248,7 +248,7 @@ pub fn describe_changes(old: &[(Vec<u8>, blake3::Hash)], new: &[Member]) -> Stri
 /// The records of a version's content: each distinct shard once, however many paths hold
 /// it (files and bytes count every path: they describe what is on disk).
 pub fn distinct_records<'a>(members: impl Iterator<Item = (&'a blake3::Hash, u64)>) -> u64 {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     members
         .filter(|(h, _)| seen.insert(*h))
         .fold(0u64, |sum, (_, n)| sum.saturating_add(n))

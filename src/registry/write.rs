@@ -397,7 +397,13 @@ pub fn register(
     };
     let changed = state::changed(c, before, Some(id))?;
     let mut event = state::with_totals(event.clone(), Some(&totals), changed);
-    if let Some(h) = super::optout::dataset_hosts(c, &ds.dataset)? {
+    // Likewise their host rows: all written just above.
+    let hosts = if stored.all_new {
+        Some(super::optout::found_hosts(&ds.members))
+    } else {
+        super::optout::dataset_hosts(c, &ds.dataset)?
+    };
+    if let Some(h) = hosts {
         event.payload["hosts"] = h.digest().into();
     }
     append_event(c, &event)?;

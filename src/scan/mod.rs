@@ -610,7 +610,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         phases: BTreeMap::new(),
         remote,
     };
-    let mut printed = HashSet::new();
+    let mut printed = foldhash::HashSet::default();
     for (e, f) in &kept {
         if printed.insert(f.hash) {
             summary.fingerprinted += f.stats.prints.matched.iter().map(|m| m.1).sum::<u64>();
@@ -656,7 +656,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         .map(|(entry, f)| member::member_of(entry, f, &ids, &opts.declared, &parent_sources))
         .collect();
     let mut scanned: BTreeMap<String, SourceCount> = BTreeMap::new();
-    let mut seen = HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     let distinct: Vec<&Member> = members
         .iter()
         .filter(|m| seen.insert(m.shard.hash))

@@ -213,7 +213,17 @@ pub fn walk_with<T: Send>(
     if let Some((_, e)) = failures.into_iter().next() {
         return Err(e);
     }
-    files.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok((files, skipped))
+    Ok((sorted_by_path(files), skipped))
+}
+
+/// `files` in relative-path order. The entries carry each file's facts (hundreds of
+/// bytes): sorting them in place moved every one O(log n) times, a measurable share of a
+/// scan of many small files. An index is sorted instead, and each entry moved once.
+fn sorted_by_path<T>(files: Vec<(FileEntry, T)>) -> Vec<(FileEntry, T)> {
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    // Paths are unique: an unstable sort gives the one order.
+    order.sort_unstable_by(|&a, &b| files[a].0.rel.cmp(&files[b].0.rel));
+    let mut slots: Vec<Option<(FileEntry, T)>> = files.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
