@@ -101,27 +101,28 @@ fn fold_ascii(b: u8) -> u8 {
 fn classify(t: &[u8]) -> (bool, bool) {
     // Lane-wise accumulators over 32 bytes at a time (and the same bytes one further on,
     // for pairs of spaces), reduced once at the end: the compiler keeps them in vector
-    // registers.
+    // registers. The last (partial) block is copied into a zero-padded one, so no byte is
+    // looked at one by one (a zero is neither a letter nor a space).
     const LANES: usize = 32;
     let mut high = [0u8; LANES];
     let mut fold = [0u8; LANES];
-    let odd = |b: u8| u8::from(b.is_ascii_uppercase()) | u8::from(b.wrapping_sub(b'\t') < 5);
-    let n = t.len().saturating_sub(1);
-    let (a, b) = (&t[..n], &t[t.len() - n..]);
-    let mut pairs = a.chunks_exact(LANES).zip(b.chunks_exact(LANES));
-    for (ca, cb) in &mut pairs {
+    let mut lanes = |ca: &[u8], cb: &[u8]| {
         for i in 0..LANES {
-            high[i] |= ca[i];
-            fold[i] |= odd(ca[i]) | (u8::from(ca[i] == b' ') & u8::from(cb[i] == b' '));
+            let b = ca[i];
+            let odd = u8::from(b.is_ascii_uppercase()) | u8::from(b.wrapping_sub(b'\t') < 5);
+            high[i] |= b;
+            fold[i] |= odd | (u8::from(b == b' ') & u8::from(cb[i] == b' '));
         }
+    };
+    let full = t.len().saturating_sub(1) / LANES * LANES;
+    for k in (0..full).step_by(LANES) {
+        lanes(&t[k..k + LANES], &t[k + 1..k + 1 + LANES]);
     }
-    let done = n - n % LANES;
-    let mut h = high.iter().fold(0, |x, &y| x | y);
-    let mut f = fold.iter().fold(0, |x, &y| x | y);
-    for (i, &c) in t.iter().enumerate().skip(done) {
-        h |= c;
-        f |= odd(c) | u8::from(c == b' ' && t.get(i + 1) == Some(&b' '));
-    }
+    let mut tail = [0u8; LANES + 1];
+    tail[..t.len() - full].copy_from_slice(&t[full..]);
+    lanes(&tail[..LANES], &tail[1..]);
+    let h = high.iter().fold(0, |x, &y| x | y);
+    let f = fold.iter().fold(0, |x, &y| x | y);
     (h >= 0x80, f != 0)
 }
 
