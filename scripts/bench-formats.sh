@@ -19,7 +19,8 @@
 # 1.5x faster than DuckDB on each format, RSS < 300 MB.
 #
 # Environment: BENCH_FILES, BENCH_MB, BENCH_RUNS, BENCH_FORMATS ("jsonl gz parquet"),
-# BENCH_KEEP=1, BENCH_VENV, BENCH_SCAN_FLAGS,
+# BENCH_KEEP=1 (its data directory can be given again as BENCH_DATA=DIR/data to skip
+# generating), BENCH_VENV, BENCH_SCAN_FLAGS,
 # PROVTRACK=path (default target/release/provtrack, built when missing).
 # Exit status: 0 when every measurement ran and the counts agreed, 1 otherwise.
 set -euo pipefail
@@ -51,6 +52,10 @@ if [ -z "${BENCH_KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else note "keeping
 cp "$bin" "$work/provtrack"
 bin="$work/provtrack"
 
+if [ -n "${BENCH_DATA:-}" ]; then
+    note "reusing $BENCH_DATA"
+    ln -s "$(cd "$BENCH_DATA" && pwd)" "$work/data"
+else
 note "generating $files x ${mb} MiB per format in $work/data"
 "$py" - "$work/data" "$files" "$mb" <<'EOF'
 import gzip, os, random, sys, json
@@ -81,6 +86,7 @@ for f in range(files):
     pq.write_table(table, os.path.join(out, "parquet", f"part-{f:05d}.parquet"),
                    compression="snappy")
 EOF
+fi
 cat > "$work/policy.toml" <<'EOF'
 [[source]]
 id = "twitter"

@@ -329,3 +329,145 @@ fn a_failing_scan_saves_nothing_and_leaves_report_working() {
     assert_eq!(env.dump(), before);
     env.ok(&["report"]);
 }
+
+/// A Parquet file with one row of two required byte-array columns, `url` (plain) and
+/// `text`, whose single data page is zstd-compressed and decompresses to `text_len` bytes
+/// of value (a few kilobytes on disk for hundreds of megabytes).
+#[cfg(feature = "parquet")]
+fn parquet_one_value(url: &str, text_len: usize) -> Vec<u8> {
+    // PLAIN byte-array pages: a 4-byte length, then the bytes.
+    let mut url_page = (url.len() as u32).to_le_bytes().to_vec();
+    url_page.extend_from_slice(url.as_bytes());
+    let text_page = zstd_of(&(text_len as u32).to_le_bytes(), b'a', text_len, b"");
+    let header = |uncompressed: usize, compressed: usize| {
+        let mut t = Thrift::default();
+        t.begin();
+        t.field(1, 5);
+        t.i64(0); // DATA_PAGE
+        t.field(2, 5);
+        t.i64(uncompressed as i64);
+        t.field(3, 5);
+        t.i64(compressed as i64);
+        t.field(5, 12);
+        t.begin();
+        for (id, v) in [(1, 1), (2, 0), (3, 3), (4, 3)] {
+            t.field(id, 5); // num_values 1, PLAIN, RLE levels
+            t.i64(v);
+        }
+        t.end();
+        t.end();
+        t.0
+    };
+    let mut f = b"PAR1".to_vec();
+    let mut chunks = Vec::new();
+    for (name, codec, page, plain) in [
+        ("url", 0, &url_page, url_page.len()),
+        ("text", 6, &text_page, 4 + text_len),
+    ] {
+        let offset = f.len();
+        let h = header(plain, page.len());
+        f.extend_from_slice(&h);
+        f.extend_from_slice(page);
+        chunks.push((name, codec, offset, h.len() + plain, h.len() + page.len()));
+    }
+    let mut t = Thrift::default();
+    t.begin();
+    t.field(1, 5);
+    t.i64(1);
+    t.field(2, 9);
+    t.list(3, 12);
+    t.element("schema", 2);
+    for name in ["url", "text"] {
+        t.begin();
+        t.field(1, 5);
+        t.i64(6); // BYTE_ARRAY
+        t.field(3, 5);
+        t.i64(0); // REQUIRED
+        t.field(4, 8);
+        t.varint(name.len() as u64);
+        t.0.extend_from_slice(name.as_bytes());
+        t.end();
+    }
+    t.field(3, 6);
+    t.i64(1);
+    t.field(4, 9);
+    t.list(1, 12);
+    t.begin();
+    t.field(1, 9);
+    t.list(2, 12);
+    for (name, codec, offset, plain, stored) in &chunks {
+        t.begin();
+        t.field(2, 6);
+        t.i64(*offset as i64);
+        t.field(3, 12);
+        t.begin();
+        t.field(1, 5);
+        t.i64(6);
+        t.field(2, 9);
+        t.list(1, 5);
+        t.i64(0);
+        t.field(3, 9);
+        t.list(1, 8);
+        t.varint(name.len() as u64);
+        t.0.extend_from_slice(name.as_bytes());
+        t.field(4, 5);
+        t.i64(*codec);
+        t.field(5, 6);
+        t.i64(1);
+        t.field(6, 6);
+        t.i64(*plain as i64);
+        t.field(7, 6);
+        t.i64(*stored as i64);
+        t.field(9, 6);
+        t.i64(*offset as i64);
+        t.end();
+        t.end();
+    }
+    t.field(2, 6);
+    t.i64((4 + text_len + url.len() + 4) as i64);
+    t.field(3, 6);
+    t.i64(1);
+    t.end();
+    t.end();
+    f.extend_from_slice(&t.0);
+    f.extend_from_slice(&(t.0.len() as u32).to_le_bytes());
+    f.extend_from_slice(b"PAR1");
+    f
+}
+
+#[cfg(feature = "parquet")]
+#[test]
+fn a_parquet_page_larger_than_the_record_limit_is_refused_before_it_is_decompressed() {
+    let env = setup();
+    // A sound small file first: the hand-made layout reads, and its text is printed.
+    env.write(
+        "ds/ok.parquet",
+        parquet_one_value("https://twitter.com/1", 100),
+    );
+    // One 40 MB value (over the default 16 MiB record limit), one of 300 MB (over the
+    // memory the scan may use): each a few kilobytes on disk.
+    let small = parquet_one_value("https://twitter.com/2", 40 << 20);
+    let big = parquet_one_value("https://twitter.com/3", 300 << 20);
+    assert!(small.len() < 1 << 20 && big.len() < 1 << 20);
+    env.write("ds/big40.parquet", &small);
+    env.write("ds/big300.parquet", &big);
+    let s = scan_limited(&env, &["--dataset", "d@1"]);
+    assert_eq!(s["records"], 3, "{s}");
+    // The URL column is read (one small page): the records keep their source.
+    assert_eq!(s["sources"]["twitter"]["records"], 3, "{s}");
+    assert!(
+        s["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["path"] != "ok.parquet"),
+        "{s}"
+    );
+    for path in ["big40.parquet", "big300.parquet"] {
+        let e = problem(&s, path)["error"].as_str().unwrap().to_string();
+        assert!(
+            e.contains("column \"text\"") && e.contains("--max-record-bytes"),
+            "{e}"
+        );
+    }
+}

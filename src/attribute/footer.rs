@@ -174,20 +174,20 @@ const BOOL_TRUE: u8 = 1;
 const BOOL_FALSE: u8 = 2;
 const BYTE: u8 = 3;
 const I16: u8 = 4;
-const I32: u8 = 5;
-const I64: u8 = 6;
+pub(super) const I32: u8 = 5;
+pub(super) const I64: u8 = 6;
 const DOUBLE: u8 = 7;
 const BINARY: u8 = 8;
 const LIST: u8 = 9;
 const SET: u8 = 10;
 const MAP: u8 = 11;
-const STRUCT: u8 = 12;
+pub(super) const STRUCT: u8 = 12;
 const UUID: u8 = 13;
 
 /// A cursor over Thrift compact-protocol bytes.
-struct Compact<'a> {
-    buf: &'a [u8],
-    pos: usize,
+pub(super) struct Compact<'a> {
+    pub(super) buf: &'a [u8],
+    pub(super) pos: usize,
 }
 
 impl Compact<'_> {
@@ -208,7 +208,7 @@ impl Compact<'_> {
         Ok(())
     }
 
-    fn varint(&mut self) -> Result<u64, String> {
+    pub(super) fn varint(&mut self) -> Result<u64, String> {
         let mut v = 0u64;
         for shift in (0..70).step_by(7) {
             let b = self.byte()?;
@@ -223,13 +223,13 @@ impl Compact<'_> {
         Err("varint too long".into())
     }
 
-    fn varint_i64(&mut self) -> Result<i64, String> {
+    pub(super) fn varint_i64(&mut self) -> Result<i64, String> {
         let v = self.varint()?;
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
     /// The next field's (id, type), or `None` at the struct's end.
-    fn field_header(&mut self, last: &mut i16) -> Result<Option<(i16, u8)>, String> {
+    pub(super) fn field_header(&mut self, last: &mut i16) -> Result<Option<(i16, u8)>, String> {
         let b = self.byte()?;
         if b == 0 {
             return Ok(None);
@@ -262,7 +262,7 @@ impl Compact<'_> {
     }
 
     /// Skips one value of type `ty`, `depth` structures down.
-    fn skip(&mut self, ty: u8, depth: usize) -> Result<(), String> {
+    pub(super) fn skip(&mut self, ty: u8, depth: usize) -> Result<(), String> {
         if depth > MAX_THRIFT_DEPTH {
             return Err(format!(
                 "footer nested deeper than {MAX_THRIFT_DEPTH} levels"

@@ -13,6 +13,8 @@ mod format;
 mod host;
 mod json;
 #[cfg(feature = "parquet")]
+mod pages;
+#[cfg(feature = "parquet")]
 mod parquet;
 mod tar;
 
@@ -47,6 +49,7 @@ pub fn attribute_parquet<R>(
     size: u64,
     _field: &UrlField,
     _matcher: &SourceMatcher,
+    _max_record: u64,
 ) -> RecordStats {
     RecordStats {
         records: 1,

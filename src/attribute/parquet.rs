@@ -11,6 +11,7 @@ use parquet::schema::types::Type;
 
 use super::{
     MAX_SHARD_PRINTS, RecordStats, SourceMatcher, UrlField, find_in_json_str, footer, no_url_field,
+    pages,
 };
 
 /// A URL field resolved against a schema: the real column names down to a leaf, and the
@@ -23,12 +24,14 @@ struct Resolved {
 
 /// Reads a Parquet file's record count from its footer and attributes records by the URL
 /// columns, reading only those (from a file, or by ranged requests from an object).
-/// `size` spreads the file's bytes over its records.
+/// `size` spreads the file's bytes over its records. No page of a column read may
+/// decompress to more than `max_record` bytes per value ([`pages::check_column`]).
 pub fn attribute_parquet<R: ChunkReader + 'static>(
     file: R,
     size: u64,
     field: &UrlField,
     matcher: &SourceMatcher,
+    max_record: u64,
 ) -> RecordStats {
     let mut st = RecordStats::default();
     let opaque = |mut st: RecordStats, why: String| {
@@ -42,6 +45,11 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
     let total = match footer::check(&file, size) {
         Ok(f) => f.num_rows,
         Err(e) => return opaque(st, format!("Parquet footer refused: {e}")),
+    };
+    let file = Shared(Arc::new(file));
+    let pages = Pages {
+        file: Arc::clone(&file.0),
+        max_record,
     };
     let reader = match SerializedFileReader::new(file) {
         Ok(r) => r,
@@ -60,10 +68,10 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
         // No URL column: every row's text print is a candidate for derived attribution.
         let mut texts = Vec::new();
         if field.prints() {
-            print_text_column(&reader, field, total, &[], &mut texts, &mut st);
+            print_text_column(&reader, &pages, field, total, &[], &mut texts, &mut st);
         }
         st = finish_printed(st, texts, total, size);
-        if total > 0 {
+        if total > 0 && st.problem.is_none() {
             let seen: Vec<String> = schema
                 .get_fields()
                 .iter()
@@ -84,23 +92,28 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
         let mut row_source: Vec<u32> = Vec::new();
         let mut urls: Vec<Vec<u64>> = vec![Vec::new(); sources + 1];
         let mut printer = crate::prints::Printer::default();
-        let read = for_each_value(&reader, col, max_def, total, |url| {
-            let url = url.map(str::trim).filter(|u| !u.is_empty());
-            let source = url.and_then(|u| matcher.source_of_url(u));
-            match source {
-                Some(s) => dense[s] += 1,
-                None => unattributed += 1,
-            }
-            if print {
-                row_source.push(match (source, url) {
-                    (Some(s), _) => s as u32,
-                    (None, Some(_)) => UNSOURCED,
-                    (None, None) => u32::MAX,
-                });
-                if let Some(p) = url.and_then(|u| printer.url(u)) {
-                    urls[source.unwrap_or(sources)].push(p);
+        let read = pages.check(&reader, col).and_then(|()| {
+            for_each_value(&reader, col, max_def, total, |url| {
+                let url = url
+                    .and_then(|u| std::str::from_utf8(u).ok())
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty());
+                let source = url.and_then(|u| matcher.source_of_url(u));
+                match source {
+                    Some(s) => dense[s] += 1,
+                    None => unattributed += 1,
                 }
-            }
+                if print {
+                    row_source.push(match (source, url) {
+                        (Some(s), _) => s as u32,
+                        (None, Some(_)) => UNSOURCED,
+                        (None, None) => u32::MAX,
+                    });
+                    if let Some(p) = url.and_then(|u| printer.url(u)) {
+                        urls[source.unwrap_or(sources)].push(p);
+                    }
+                }
+            })
         });
         let seen = match read {
             Ok(n) => n,
@@ -114,12 +127,38 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
         st.unattributed_records = unattributed;
         let mut texts = vec![Vec::new(); sources];
         if !st.failed && field.prints() {
-            print_text_column(&reader, field, total, &row_source, &mut texts, &mut st);
+            print_text_column(
+                &reader,
+                &pages,
+                field,
+                total,
+                &row_source,
+                &mut texts,
+                &mut st,
+            );
             st.prints.set_url(urls);
         }
         return finish_printed(finish(st, dense, total, size), texts, total, size);
     }
     let projection = project(schema, &resolved);
+    let descr = reader.metadata().file_metadata().schema_descr();
+    let leaves = (0..descr.num_columns()).filter(|&i| {
+        let c = descr.column(i);
+        resolved
+            .iter()
+            .any(|r| c.path().parts().starts_with(&r.columns))
+    });
+    if let Err((_, e)) = leaves
+        .map(|i| pages.check(&reader, i))
+        .collect::<Result<Vec<()>, _>>()
+    {
+        st.problem = Some(e.to_string());
+        st.failed = true;
+        st.records = total;
+        st.unattributed_records = total;
+        st.unattributed_bytes = size;
+        return st;
+    }
     let rows = match projection.map(|p| reader.get_row_iter(Some(p))) {
         Some(Ok(r)) => r,
         Some(Err(e)) => {
@@ -199,6 +238,42 @@ fn finish_printed(mut st: RecordStats, texts: Vec<Vec<u64>>, total: u64, size: u
     st
 }
 
+/// The file under the `parquet` crate's reader, shared with the page checks.
+struct Shared<R>(Arc<R>);
+
+impl<R: ChunkReader> parquet::file::reader::Length for Shared<R> {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+}
+
+impl<R: ChunkReader> ChunkReader for Shared<R> {
+    type T = R::T;
+    fn get_read(&self, start: u64) -> parquet::errors::Result<R::T> {
+        self.0.get_read(start)
+    }
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        self.0.get_bytes(start, length)
+    }
+}
+
+/// Checks the pages of a column before it is read ([`pages::check_column`]).
+struct Pages<R> {
+    file: Arc<R>,
+    max_record: u64,
+}
+
+impl<R: ChunkReader> Pages<R> {
+    fn check<S: ChunkReader + 'static>(
+        &self,
+        reader: &SerializedFileReader<S>,
+        col: usize,
+    ) -> Result<(), (u64, parquet::errors::ParquetError)> {
+        pages::check_column(&*self.file, reader.metadata(), col, self.max_record)
+            .map_err(|e| (0, parquet::errors::ParquetError::General(e)))
+    }
+}
+
 /// A row whose URL named no registered source (in `row_source`; `u32::MAX`: no URL).
 const UNSOURCED: u32 = u32::MAX - 1;
 
@@ -225,14 +300,14 @@ fn flat_column<R: ChunkReader + 'static>(
 }
 
 /// Reads one flat byte-array column, row group by row group, handing each row's value
-/// (`None` when null or not UTF-8) to `f`, for at most `total` rows. Answers the rows read;
+/// (`None` when null) to `f`, for at most `total` rows. Answers the rows read;
 /// on error, the rows read so far come with it.
 fn for_each_value<R: ChunkReader + 'static>(
     reader: &SerializedFileReader<R>,
     col: usize,
     max_def: i16,
     total: u64,
-    mut f: impl FnMut(Option<&str>),
+    mut f: impl FnMut(Option<&[u8]>),
 ) -> Result<u64, (u64, parquet::errors::ParquetError)> {
     use parquet::column::reader::ColumnReader;
     let mut rows = 0u64;
@@ -261,7 +336,7 @@ fn for_each_value<R: ChunkReader + 'static>(
             for i in 0..records {
                 let present = max_def == 0 || defs.get(i) == Some(&max_def);
                 let v = if present {
-                    next.next().and_then(|v| std::str::from_utf8(v.data()).ok())
+                    next.next().map(|v| v.data())
                 } else {
                     None
                 };
@@ -279,7 +354,8 @@ fn for_each_value<R: ChunkReader + 'static>(
 /// URL named (`row_source`, `u32::MAX` for no URL, `UNSOURCED` for a URL of no source; empty when the file has no URL column),
 /// or is pending. At most [`MAX_SHARD_PRINTS`] rows are printed.
 fn print_text_column<R: ChunkReader + 'static>(
-    reader: &SerializedFileReader<R>,
+    reader: &SerializedFileReader<Shared<R>>,
+    pages: &Pages<R>,
     fields: &UrlField,
     total: u64,
     row_source: &[u32],
@@ -305,10 +381,17 @@ fn print_text_column<R: ChunkReader + 'static>(
     let mut pending = Vec::new();
     let mut unsourced = Vec::new();
     let mut textless = 0u64;
+    if let Err((_, e)) = pages.check(reader, col) {
+        // The counts stand; the text column is not read.
+        st.problem.get_or_insert_with(|| e.to_string());
+        st.prints.textless = total;
+        return;
+    }
     let read = for_each_value(reader, col, max_def, total, |text| {
         let source = row_source.get(row).copied().unwrap_or(u32::MAX);
         row += 1;
-        match text.and_then(|t| printer.text(t)) {
+        // A value that is not UTF-8 has no print (checked once, by the printer).
+        match text.and_then(|t| printer.text_bytes(t)) {
             None => textless += 1,
             Some(p) => match texts.get_mut(source as usize) {
                 Some(v) => v.push(p),

@@ -214,8 +214,13 @@ fn read_object(
         Format::Parquet => {
             let (hash, n) = hash_all(src)?;
             let ranged = store.ranged(obj);
-            let stats =
-                attribute::attribute_parquet(ranged.clone(), size, &opts.url_field, matcher);
+            let stats = attribute::attribute_parquet(
+                ranged.clone(),
+                size,
+                &opts.url_field,
+                matcher,
+                opts.limits.max_record_bytes,
+            );
             // A failed request is the object's error, not a shard's problem.
             if let Some(e) = ranged.failure() {
                 return Err(e);

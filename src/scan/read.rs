@@ -261,7 +261,13 @@ fn read_open(
             // Read by seeking (footer or schema first), so hashed in its own pass.
             let hash = hash_file(file, path, size)?;
             let stats = if format == Format::Parquet {
-                attribute::attribute_parquet(file.try_clone()?, size, field, matcher)
+                attribute::attribute_parquet(
+                    file.try_clone()?,
+                    size,
+                    field,
+                    matcher,
+                    limits.max_record_bytes,
+                )
             } else {
                 attribute::attribute_arrow(file.try_clone()?, size, field, matcher)
             };
