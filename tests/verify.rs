@@ -446,6 +446,29 @@ fn attribution_edits_are_caught_and_a_scan_that_changes_other_versions_names_the
     assert_eq!(strip(findings()), strip(found));
     assert_eq!(gate_code(), gated);
     env.ok(&["verify"]);
+    // The schema's views, for auditors' own SQL, count as provtrack does.
+    for d in [
+        "web-mix@2022",
+        "throwaway@1",
+        "throwaway@2",
+        "tw-pull@2022-03",
+    ] {
+        let (name, version) = d.split_once('@').unwrap();
+        let id =
+            format!("(SELECT id FROM datasets WHERE name = '{name}' AND version = '{version}')");
+        let in_view = env.query_i64(&format!(
+            "SELECT CAST(COALESCE(SUM(records), 0) AS BIGINT) FROM version_content WHERE dataset_id = {id}"
+        )) + env.query_i64(&format!(
+            "SELECT CAST(COALESCE(SUM(records), 0) AS BIGINT) FROM version_unattributed WHERE dataset_id = {id}"
+        ));
+        let shown: u64 = show(d)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["records"].as_u64().unwrap())
+            .sum();
+        assert_eq!(in_view as u64, shown, "{d}");
+    }
 
     // An observation does hold for every version holding the bytes: a later scan that reads
     // URLs an earlier one could not changes the earlier version's counts, and its event

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use super::conn::Conn;
 use super::{
-    Application, CardAttributed, CardImport, ContentRow, DatasetInfo, Disclosure, Event,
-    EventDraft, ExportedTable, Grant, KnownShard, NewDataset, Policy, Registered, Registry,
+    Application, CardAttributed, CardImport, ContentRow, DatasetInfo, DatasetTotals, Disclosure,
+    Event, EventDraft, ExportedTable, Grant, KnownShard, NewDataset, Policy, Registered, Registry,
     RegistryError, Retraction, ScanContext, ShardLinks, Source, SourceUsage, StoredMember,
     TrainingRun, Value, VolumeRow, card, read, shards, state, write,
 };
@@ -228,10 +228,10 @@ impl<B: Backend> Registry for B {
         }
     }
 
-    fn content_digest(&self, r: &DatasetRef) -> Result<Option<String>, RegistryError> {
+    fn version_totals(&self, r: &DatasetRef) -> Result<Option<DatasetTotals>, RegistryError> {
         let c = &mut *self.read();
         match read::dataset_id(c, r, "look up dataset")? {
-            Some(id) => state::read_content(c, id).map(Some),
+            Some(id) => state::digested(c, id).map(Some),
             None => Ok(None),
         }
     }

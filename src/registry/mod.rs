@@ -163,9 +163,9 @@ pub trait Registry {
     fn dataset_members(&self, r: &DatasetRef) -> Result<Vec<StoredMember>, RegistryError>;
     /// Per-source content of a dataset's distinct shards; unattributed content as `None`.
     fn dataset_usage(&self, r: &DatasetRef) -> Result<Vec<SourceUsage>, RegistryError>;
-    /// The digest of a version's content shard by shard, as events record it
-    /// ([`state::content_digest`]); `None` for an unregistered version.
-    fn content_digest(&self, r: &DatasetRef) -> Result<Option<String>, RegistryError>;
+    /// A version's content per source with its digest shard by shard, as events record it
+    /// ([`state::digested`]); `None` for an unregistered version.
+    fn version_totals(&self, r: &DatasetRef) -> Result<Option<DatasetTotals>, RegistryError>;
     /// [`Registry::dataset`] and [`Registry::dataset_usage`] of many versions at once (a
     /// report reads every trained version's); the unregistered ones are left out. A backend
     /// that pays a round trip per query answers in one pass.

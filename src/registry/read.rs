@@ -383,21 +383,35 @@ pub fn usage(c: &mut dyn Conn, dataset_id: i64) -> Result<Vec<SourceUsage>, Regi
         .map(|r| Ok((usage_of(&r, 0)?, r.count(4)?)))
         .collect::<Result<Vec<_>, RegistryError>>()?;
     let mut out = super::merge_usage(observed, declared);
-    let rows = c.query(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(records), 0) AS BIGINT), \
-         CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM version_unattributed \
-         WHERE dataset_id = ?1",
-        params![dataset_id],
-        what,
-    )?;
-    if let Some(r) = rows.first()
-        && r.count(0)? > 0
+    // Unattributed: what the bytes left, less the shards the version declared (as the view
+    // `version_unattributed`, without a declaration lookup per member).
+    let mut sums = [0u64; 3];
+    for (k, sql) in [
+        "SELECT COUNT(*), CAST(COALESCE(SUM(s.unattributed_records), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(s.unattributed_bytes), 0) AS BIGINT) FROM dataset_shards m \
+         JOIN shards s ON s.id = m.shard_id \
+         WHERE m.dataset_id = ?1 AND NOT m.dup AND s.unattributed_records > 0",
+        "SELECT COUNT(*), CAST(COALESCE(SUM(s.unattributed_records), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(s.unattributed_bytes), 0) AS BIGINT) \
+         FROM (SELECT DISTINCT shard_id FROM declarations WHERE dataset_id = ?1) d \
+         JOIN shards s ON s.id = d.shard_id WHERE s.unattributed_records > 0",
+    ]
+    .into_iter()
+    .enumerate()
     {
+        if let Some(r) = c.query(sql, params![dataset_id], what)?.first() {
+            for (i, sum) in sums.iter_mut().enumerate() {
+                let v = r.count(i)?;
+                *sum = if k == 0 { v } else { sum.saturating_sub(v) };
+            }
+        }
+    }
+    if sums[0] > 0 {
         out.push(SourceUsage {
             source: None,
-            shards: r.count(0)?,
-            records: r.count(1)?,
-            bytes: r.count(2)?,
+            shards: sums[0],
+            records: sums[1],
+            bytes: sums[2],
         });
     }
     Ok(out)

@@ -260,22 +260,72 @@ pub fn content_digest(mut rows: Vec<ContentLine>) -> String {
     h.finalize().to_hex().to_string()
 }
 
-/// [`content_digest`] of version `id` as the registry holds it: the rows of the views
-/// `version_content` and `version_unattributed`.
-pub fn read_content(c: &mut dyn Conn, id: i64) -> Result<String, RegistryError> {
-    let rows = c.query(
-        "SELECT s.hash, v.source_id, v.records, v.bytes FROM version_content v \
-         JOIN shards s ON s.id = v.shard_id WHERE v.dataset_id = ?1 \
-         UNION ALL SELECT s.hash, '', u.records, u.bytes FROM version_unattributed u \
-         JOIN shards s ON s.id = u.shard_id WHERE u.dataset_id = ?1",
-        params![id],
-        "read version content",
-    )?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows.iter() {
-        out.push((*r.hash(0)?.as_bytes(), r.text(1)?, r.count(2)?, r.count(3)?));
+/// Version `id`'s totals with their [`content_digest`], as the registry holds them (the
+/// rows of the views `version_content` and `version_unattributed`), in one pass over its
+/// distinct shards with their attributions and one over its declarations: what an event
+/// records of a version, and what `verify` compares with it.
+pub fn digested(c: &mut dyn Conn, id: i64) -> Result<DatasetTotals, RegistryError> {
+    let what = "read version content";
+    let mut declared: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    for r in c
+        .query(
+            "SELECT shard_id, source_id FROM declarations WHERE dataset_id = ?1",
+            params![id],
+            what,
+        )?
+        .iter()
+    {
+        declared.entry(r.int(0)?).or_default().push(r.text(1)?);
     }
-    Ok(content_digest(out))
+    let rows = c.query(
+        "SELECT s.id, s.hash, s.unattributed_records, s.unattributed_bytes, a.source_id, \
+         a.records, a.bytes FROM dataset_shards m JOIN shards s ON s.id = m.shard_id \
+         LEFT JOIN attributions a ON a.shard_id = m.shard_id \
+         WHERE m.dataset_id = ?1 AND NOT m.dup",
+        params![id],
+        what,
+    )?;
+    let mut totals = DatasetTotals::default();
+    let add = |t: &mut DatasetTotals, source: &str, records: u64, bytes: u64| {
+        let e = t.sources.entry(source.to_string()).or_default();
+        e.0 = e.0.saturating_add(records);
+        e.1 = e.1.saturating_add(bytes);
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    // A member's attribution rows come one after the other.
+    let mut previous = None;
+    for r in rows.iter() {
+        let shard = r.int(0)?;
+        let hash = *r.hash(1)?.as_bytes();
+        if let Some(source) = r.opt_text(4)? {
+            let (records, bytes) = (r.count(5)?, r.count(6)?);
+            add(&mut totals, &source, records, bytes);
+            out.push((hash, source, records, bytes));
+        }
+        // The shard's unattributed content once: to its declared sources, or to none.
+        if previous == Some(shard) {
+            continue;
+        }
+        previous = Some(shard);
+        let (records, bytes) = (r.count(2)?, r.count(3)?);
+        if records == 0 {
+            continue;
+        }
+        match declared.get(&shard) {
+            Some(sources) => {
+                for s in sources {
+                    add(&mut totals, s, records, bytes);
+                    out.push((hash, s.clone(), records, bytes));
+                }
+            }
+            None => {
+                totals.unattributed_records = totals.unattributed_records.saturating_add(records);
+                out.push((hash, String::new(), records, bytes));
+            }
+        }
+    }
+    totals.content = Some(content_digest(out));
+    Ok(totals)
 }
 
 /// [`content_digest`] of a version whose shards were all stored by its own registration:
@@ -303,13 +353,6 @@ pub fn found_content(members: &[Member]) -> String {
         }
     }
     content_digest(rows)
-}
-
-/// A version's totals with their [`content_digest`], as events record them.
-pub fn digested(c: &mut dyn Conn, id: i64) -> Result<DatasetTotals, RegistryError> {
-    let mut t = read::dataset_totals(c, id)?;
-    t.content = Some(read_content(c, id)?);
-    Ok(t)
 }
 
 /// The registered versions that hold a shard with one of `hashes`, each with its totals
