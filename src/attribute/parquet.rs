@@ -148,27 +148,24 @@ pub fn attribute_parquet<R: ChunkReader + 'static>(
             .iter()
             .any(|r| c.path().parts().starts_with(&r.columns))
     });
-    if let Err((_, e)) = leaves
-        .map(|i| pages.check(&reader, i))
-        .collect::<Result<Vec<()>, _>>()
-    {
-        st.problem = Some(e.to_string());
+    // A shard whose records cannot be read at all: every record counted, none attributed.
+    let unread = |mut st: RecordStats, why: String| {
+        st.problem = Some(why);
         st.failed = true;
         st.records = total;
         st.unattributed_records = total;
         st.unattributed_bytes = size;
-        return st;
+        st
+    };
+    if let Err((_, e)) = leaves
+        .map(|i| pages.check(&reader, i))
+        .collect::<Result<Vec<()>, _>>()
+    {
+        return unread(st, e.to_string());
     }
     let rows = match projection.map(|p| reader.get_row_iter(Some(p))) {
         Some(Ok(r)) => r,
-        Some(Err(e)) => {
-            st.problem = Some(e.to_string());
-            st.failed = true;
-            st.records = total;
-            st.unattributed_records = total;
-            st.unattributed_bytes = size;
-            return st;
-        }
+        Some(Err(e)) => return unread(st, e.to_string()),
         None => {
             st.records = total;
             st.unattributed_records = total;
