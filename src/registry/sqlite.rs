@@ -93,6 +93,7 @@ impl SqliteRegistry {
         conn.busy_timeout(Duration::from_secs(30))
             .ctx(&location, "set busy timeout")?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        stable_plans(&conn, &location)?;
         let reg = SqliteRegistry {
             conn,
             location,
@@ -123,6 +124,7 @@ impl SqliteRegistry {
         let loc = &self.location;
         self.conn
             .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        stable_plans(&self.conn, loc)?;
         self.conn
             .busy_timeout(Duration::from_secs(30))
             .ctx(loc, "set busy timeout")?;
@@ -334,6 +336,19 @@ fn not_a_registry_or(location: &str, context: &str, e: rusqlite::Error) -> Regis
             source: Box::new(e),
         }
     }
+}
+
+/// Keeps a cached statement's plan when new values are bound to it (SQLite's query planner
+/// stability guarantee). Without it SQLite re-prepares a statement at each new binding of a
+/// parameter its planner looked at — every per-version read, 8,000 times in one `report` of
+/// 2,000 versions — though with no statistics tables the plan cannot change.
+fn stable_plans(conn: &Connection, loc: &str) -> Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .ctx(loc, "set query planner stability")?;
+    Ok(())
 }
 
 /// Stages part `k` of `n` of a version (see [`Registry::seal_dataset`]).
