@@ -15,7 +15,7 @@ use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::registry::state::State;
-use crate::registry::{Event, Registry};
+use crate::registry::{DatasetInfo, Event, Registry};
 use crate::scan::{self, WalkOptions, show_path};
 use crate::types::DatasetRef;
 
@@ -226,9 +226,8 @@ fn check_hosts(
 /// a version no event registered, or whose root, counts, org or collection date differ
 /// from what its event recorded, was written outside provtrack.
 fn check_registrations(
-    reg: &dyn Registry,
     evs: &[Event],
-    datasets: &[DatasetRef],
+    infos: &[DatasetInfo],
     out: &mut Vec<Mismatch>,
 ) -> Result<()> {
     let mut registered: BTreeMap<String, (u64, serde_json::Value)> = BTreeMap::new();
@@ -241,10 +240,8 @@ fn check_registrations(
             registered.entry(d.to_string()).or_insert((e.seq, payload));
         }
     }
-    for d in datasets {
-        let Some(info) = reg.dataset(d)? else {
-            continue;
-        };
+    for info in infos {
+        let d = &info.dataset;
         let Some((seq, p)) = registered.get(&d.to_string()) else {
             out.push(Mismatch {
                 check: "dataset",
@@ -512,19 +509,17 @@ pub fn verify(
     let (events, chain_head) = (c.events.len() as u64, c.head());
     let (state_root, state_checked) = check_state(reg, &c.events, &mut mismatches)?;
 
-    let datasets: Vec<DatasetRef> = match dataset {
-        Some(d) => {
-            if reg.dataset(d)?.is_none() {
-                return Err(Error::input(d.to_string(), "dataset is not registered"));
-            }
-            vec![d.clone()]
-        }
-        None => reg.datasets()?.into_iter().map(|d| d.dataset).collect(),
+    // The versions read once: every check below goes through them.
+    let infos: Vec<DatasetInfo> = match dataset {
+        Some(d) => vec![
+            reg.dataset(d)?
+                .ok_or_else(|| Error::input(d.to_string(), "dataset is not registered"))?,
+        ],
+        None => reg.datasets()?,
     };
-    for d in &datasets {
-        let Some(info) = reg.dataset(d)? else {
-            continue;
-        };
+    let datasets: Vec<DatasetRef> = infos.iter().map(|i| i.dataset.clone()).collect();
+    for info in &infos {
+        let d = &info.dataset;
         let members = reg.dataset_members(d)?;
         let root =
             crate::digest::root_hash(members.iter().map(|m| (m.path.as_slice(), &m.shard.hash)));
@@ -542,7 +537,7 @@ pub fn verify(
         }
     }
 
-    check_registrations(reg, &c.events, &datasets, &mut mismatches)?;
+    check_registrations(&c.events, &infos, &mut mismatches)?;
     check_totals(reg, &c.events, &datasets, &mut mismatches)?;
     check_hosts(reg, &c.events, &datasets, &mut mismatches)?;
     drop(c);
