@@ -328,14 +328,22 @@ pub fn digested(c: &mut dyn Conn, id: i64) -> Result<DatasetTotals, RegistryErro
     Ok(totals)
 }
 
-/// [`content_digest`] of a version whose shards were all stored by its own registration:
-/// the same rows the views give, from the members (each distinct shard once).
-pub fn found_content(members: &[Member]) -> String {
+/// What [`digested`] answers for a version whose shards were all stored by its own
+/// registration, from the members (each distinct shard once): its totals and the same
+/// content rows the views give, so no query is needed.
+pub fn found(members: &[Member]) -> DatasetTotals {
     let mut seen = std::collections::HashSet::with_capacity(members.len());
+    let mut totals = DatasetTotals::default();
     let mut rows = Vec::new();
     for m in members {
         if !seen.insert(m.shard.hash) {
             continue;
+        }
+        totals.unattributed_records += m.unattributed_records();
+        for a in m.content() {
+            let t = totals.sources.entry(a.source.clone()).or_default();
+            t.0 += a.records;
+            t.1 += a.bytes;
         }
         let hash = *m.shard.hash.as_bytes();
         for a in &m.attributions {
@@ -352,7 +360,8 @@ pub fn found_content(members: &[Member]) -> String {
             rows.push((hash, a.source.clone(), r, b));
         }
     }
-    content_digest(rows)
+    totals.content = Some(content_digest(rows));
+    totals
 }
 
 /// The registered versions that hold a shard with one of `hashes`, each with its totals

@@ -388,10 +388,7 @@ pub fn register(
     }
     // Shards all new hold exactly what the scan found: their totals need no query.
     let totals = if stored.all_new {
-        DatasetTotals {
-            content: Some(state::found_content(&ds.members)),
-            ..found_totals(&ds.members)
-        }
+        state::found(&ds.members)
     } else {
         state::digested(c, id)?
     };
@@ -416,25 +413,6 @@ pub fn register(
             ..totals
         },
     })
-}
-
-/// What [`read::dataset_totals`] answers for a version whose shards were all stored by its
-/// own registration: per source and unattributed, each distinct shard counted once.
-fn found_totals(members: &[Member]) -> DatasetTotals {
-    let mut out = DatasetTotals::default();
-    let mut seen = std::collections::HashSet::with_capacity(members.len());
-    for m in members {
-        if !seen.insert(m.shard.hash) {
-            continue;
-        }
-        out.unattributed_records += m.unattributed_records();
-        for a in m.content() {
-            let t = out.sources.entry(a.source.clone()).or_default();
-            t.0 += a.records;
-            t.1 += a.bytes;
-        }
-    }
-    out
 }
 
 /// Stages part `k` of `n` of a version (see [`super::Registry::stage_part`]).
