@@ -242,9 +242,22 @@ pub struct StoredShards {
     /// How many already known shards had attributions this scan did not find (same bytes,
     /// same provenance).
     pub inherited: u64,
+    /// The ids of the shards that were stored before this call (sorted, each once): only
+    /// these can already have rows of their own (prints, hosts).
+    pub known: Vec<i64>,
+}
+
+impl StoredShards {
     /// Whether every shard was stored by this call (none was known before): the version's
     /// totals are then exactly what the scan found.
-    pub all_new: bool,
+    pub fn all_new(&self) -> bool {
+        self.known.is_empty()
+    }
+
+    /// Whether shard `id` was stored before this call.
+    pub fn was_known(&self, id: i64) -> bool {
+        self.known.binary_search(&id).is_ok()
+    }
 }
 
 /// Whose members [`Conn::write_members`] writes.

@@ -2,7 +2,7 @@
 //! URL host (written with the shard), the policy's crawlers and source kinds, and the
 //! dated reservation evidence `optout import` records.
 
-use super::conn::{Conn, params};
+use super::conn::{Conn, StoredShards, params};
 use super::{Member, RegistryError};
 use crate::hosts::HostCounts;
 use crate::rights::{Crawler, Protocol, Reservation, SourceKind};
@@ -52,21 +52,29 @@ fn host_rows(h: &HostCounts) -> impl Iterator<Item = (&str, u64, u64)> {
 /// the first and change the counts of every version already holding the shard. One row
 /// per statement: a statement of many rows costs SQLite a statement journal, more than it
 /// saves.
-pub fn store_hosts(c: &mut dyn Conn, members: &[Member], ids: &[i64]) -> Result<(), RegistryError> {
+pub fn store_hosts(
+    c: &mut dyn Conn,
+    members: &[Member],
+    stored: &StoredShards,
+) -> Result<(), RegistryError> {
     let sql = "INSERT INTO shard_hosts (shard_id, host, records, bytes) VALUES (?1, ?2, ?3, ?4) \
                ON CONFLICT (shard_id, host) DO NOTHING";
     let mut done = foldhash::HashSet::default();
-    for (m, id) in members.iter().zip(ids) {
+    for (m, id) in members.iter().zip(&stored.ids) {
         let Some(h) = &m.hosts else { continue };
         if !done.insert(*id) {
             continue;
         }
-        let measured = c.query(
-            "SELECT 1 FROM shard_hosts WHERE shard_id = ?1 LIMIT 1",
-            params![*id],
-            "store shard hosts",
-        )?;
-        if measured.first().is_some() {
+        // Only a shard stored before this scan can have been measured already.
+        if stored.was_known(*id)
+            && c.query(
+                "SELECT 1 FROM shard_hosts WHERE shard_id = ?1 LIMIT 1",
+                params![*id],
+                "store shard hosts",
+            )?
+            .first()
+            .is_some()
+        {
             continue;
         }
         for (host, records, bytes) in host_rows(h) {

@@ -396,7 +396,7 @@ fn insert_members(
 fn store_shards(tx: &Connection, loc: &str, members: &[Member]) -> Result<StoredShards> {
     check_sources(tx, loc, members)?;
     let mut inherited_shards = 0;
-    let mut all_new = true;
+    let mut known = Vec::new();
     let mut insert_shard = tx
         .prepare_cached(
             "INSERT INTO shards (hash, size, format, records, unattributed_records, \
@@ -458,7 +458,7 @@ fn store_shards(tx: &Connection, loc: &str, members: &[Member]) -> Result<Stored
                     |r| r.get(0),
                 )
                 .ctx(loc, "store shard")?;
-            all_new = false;
+            known.push(id);
             (id, true)
         };
         shard_ids[k] = shard_id;
@@ -486,7 +486,11 @@ fn store_shards(tx: &Connection, loc: &str, members: &[Member]) -> Result<Stored
     Ok(StoredShards {
         ids: shard_ids,
         inherited: inherited_shards,
-        all_new,
+        known: {
+            known.sort_unstable();
+            known.dedup();
+            known
+        },
     })
 }
 

@@ -377,7 +377,7 @@ pub fn register(
     insert_parents(c, id, &parents)?;
     let stored = c.store_shards(&ds.members)?;
     store_prints(c, &stored, &ds.members)?;
-    super::optout::store_hosts(c, &ds.members, &stored.ids)?;
+    super::optout::store_hosts(c, &ds.members, &stored)?;
     c.write_members(
         Owner::Dataset(id),
         &super::member_rows(&ds.members, &stored.ids),
@@ -387,7 +387,7 @@ pub fn register(
         save_state(c, dir, state)?;
     }
     // Shards all new hold exactly what the scan found: their totals need no query.
-    let totals = if stored.all_new {
+    let totals = if stored.all_new() {
         state::found(&ds.members)
     } else {
         state::digested(c, id)?
@@ -395,7 +395,7 @@ pub fn register(
     let changed = state::changed(c, before, Some(id))?;
     let mut event = state::with_totals(event.clone(), Some(&totals), changed);
     // Likewise their host rows: all written just above.
-    let hosts = if stored.all_new {
+    let hosts = if stored.all_new() {
         Some(super::optout::found_hosts(&ds.members))
     } else {
         super::optout::dataset_hosts(c, &ds.dataset)?
@@ -480,7 +480,7 @@ pub fn stage_part(
     )?;
     let stored = c.store_shards(&ds.members)?;
     store_prints(c, &stored, &ds.members)?;
-    super::optout::store_hosts(c, &ds.members, &stored.ids)?;
+    super::optout::store_hosts(c, &ds.members, &stored)?;
     c.write_members(
         Owner::Part(part_id),
         &super::member_rows(&ds.members, &stored.ids),
@@ -716,7 +716,7 @@ fn store_prints(
         if m.prints.is_empty() || !seen.insert(id) {
             continue;
         }
-        if !stored.all_new
+        if stored.was_known(id)
             && c.query(
                 "SELECT 1 FROM record_prints WHERE shard_id = ?1 LIMIT 1",
                 params![id],

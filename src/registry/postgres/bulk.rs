@@ -17,7 +17,7 @@ use crate::registry::{Member, RegistryError, Shard};
 /// then set-based inserts in hash order): the same bytes are one shard, whose stored
 /// attributions are kept and added to, and the smaller unattributed count wins. Returns
 /// each member's shard id, how many known shards had attributions this scan did not find,
-/// and whether none was known.
+/// and which were known.
 pub(super) fn store_shards<G: GenericClient>(
     tx: &mut G,
     loc: &str,
@@ -188,7 +188,6 @@ pub(super) fn store_shards<G: GenericClient>(
     // Shards already stored keep what was known of them: the smaller unattributed counts,
     // the attributions they had, plus the ones found now.
     let mut inherited = 0;
-    let all_new = known.is_empty();
     if !known.is_empty() {
         let known_ids: Vec<i64> = known.iter().map(|&(id, _)| id).collect();
         let un_records: Vec<i64> = known
@@ -258,7 +257,12 @@ pub(super) fn store_shards<G: GenericClient>(
     Ok(StoredShards {
         ids: shard_ids,
         inherited,
-        all_new,
+        known: {
+            let mut ids: Vec<i64> = known.iter().map(|&(id, _)| id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        },
     })
 }
 
