@@ -13,7 +13,11 @@ use crate::values::Source;
 /// percent-encoded host, `\` as `/`) goes through WHATWG host parsing, which gives the
 /// ASCII (punycode) form. `None` when there is no host.
 pub fn url_host(url: &str) -> Option<Cow<'_, str>> {
-    let url = url.trim();
+    // Most URLs start and end with a visible ASCII byte: nothing to trim.
+    let url = match (url.as_bytes().first(), url.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => url,
+        _ => url.trim(),
+    };
     match plain_host(url) {
         FastHost::Host(h) => Some(Cow::Borrowed(h)),
         FastHost::NoHost => None,
@@ -30,40 +34,54 @@ enum FastHost<'a> {
 }
 
 fn plain_host(url: &str) -> FastHost<'_> {
-    let (rest, start) = match url.find("://") {
-        Some(i)
-            if i > 0
-                && url[..i]
-                    .bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c)) =>
-        {
-            (&url[i + 3..], i + 3)
-        }
-        Some(_) => return FastHost::NoHost,
-        None => match url.strip_prefix("//") {
-            Some(r) => (r, 2),
-            None => (url, 0),
-        },
+    // Byte by byte (every delimiter is ASCII, so every cut is on a char boundary): the
+    // scheme is the leading run of scheme characters when `://` follows it; a `://`
+    // anywhere else means no host.
+    let b = url.as_bytes();
+    let scheme = b
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || b"+-.".contains(&c)))
+        .unwrap_or(b.len());
+    let start = if scheme > 0 && b[scheme..].starts_with(b"://") {
+        scheme + 3
+    } else if memchr::memmem::find(b, b"://").is_some() {
+        return FastHost::NoHost;
+    } else if b.starts_with(b"//") {
+        2
+    } else {
+        0
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    if url[..start + end]
-        .bytes()
-        .any(|c| c == b'\\' || c == b'%' || !c.is_ascii())
+    let rest = &b[start..];
+    let end = memchr::memchr3(b'/', b'?', b'#', rest).unwrap_or(rest.len());
+    if b[..start + end]
+        .iter()
+        .any(|&c| c == b'\\' || c == b'%' || !c.is_ascii())
     {
         return FastHost::Unusual;
     }
-    let authority = &rest[..end];
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let authority = &url[start..start + end];
+    let host_port = match memchr::memrchr(b'@', authority.as_bytes()) {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
     let host = if let Some(v6) = host_port.strip_prefix('[') {
-        match v6.split_once(']') {
-            Some((h, _)) => h,
+        match memchr::memchr(b']', v6.as_bytes()) {
+            Some(close) => &v6[..close],
             None => return FastHost::NoHost,
         }
     } else {
-        host_port.split_once(':').map_or(host_port, |(h, _)| h)
+        match memchr::memchr(b':', host_port.as_bytes()) {
+            Some(colon) => &host_port[..colon],
+            None => host_port,
+        }
     };
     let host = host.trim_end_matches('.');
-    if host.is_empty() || host.contains(char::is_whitespace) {
+    // ASCII here: white space as `char::is_whitespace` says, TAB to CR and space.
+    if host.is_empty()
+        || host
+            .bytes()
+            .any(|c| c == b' ' || (b'\t'..=b'\r').contains(&c))
+    {
         FastHost::NoHost
     } else {
         FastHost::Host(host)
@@ -89,7 +107,7 @@ fn whatwg_host(url: &str) -> Option<String> {
 /// `notx.com` is not `x.com`).
 #[derive(Clone, Debug, Default)]
 pub struct SourceMatcher {
-    by_domain: HashMap<String, usize>,
+    by_domain: HashMap<String, usize, foldhash::fast::RandomState>,
     ids: Vec<String>,
 }
 
@@ -124,7 +142,7 @@ impl SourceMatcher {
             if let Some(&i) = self.by_domain.get(h) {
                 return Some(i);
             }
-            match h.find('.') {
+            match memchr::memchr(b'.', h.as_bytes()) {
                 Some(dot) => h = &h[dot + 1..],
                 None => return None,
             }
