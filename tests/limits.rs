@@ -471,3 +471,67 @@ fn a_parquet_page_larger_than_the_record_limit_is_refused_before_it_is_decompres
         );
     }
 }
+
+#[test]
+fn a_large_plain_file_is_read_in_place_in_bounded_memory_as_its_compressed_copy_is() {
+    let env = setup();
+    // ~24 MB of JSON Lines (read from a memory map, a window at a time): records crossing
+    // every window boundary, a 6 MB line over the record limit in the middle, and a last
+    // record without a newline. The same bytes zstd-compressed are read as a stream.
+    let mut data = Vec::new();
+    let mut k = 0u64;
+    while data.len() < 12 << 20 {
+        let host = if k.is_multiple_of(3) {
+            "twitter.com"
+        } else {
+            "example.org"
+        };
+        writeln!(
+            data,
+            r#"{{"url":"https://{host}/{k}","text":"record {k} {}"}}"#,
+            "x".repeat((k % 700) as usize)
+        )
+        .unwrap();
+        k += 1;
+    }
+    data.extend_from_slice(br#"{"url":"https://twitter.com/long","text":""#);
+    data.extend(std::iter::repeat_n(b'y', 6 << 20));
+    data.extend_from_slice(b"\"}\n");
+    while data.len() < 24 << 20 {
+        let host = if k.is_multiple_of(3) {
+            "twitter.com"
+        } else {
+            "example.org"
+        };
+        writeln!(
+            data,
+            r#"{{"url":"https://{host}/{k}","text":"record {k}"}}"#
+        )
+        .unwrap();
+        k += 1;
+    }
+    data.extend_from_slice(br#"{"url":"https://twitter.com/last"}"#);
+    let twitter = (0..k).filter(|k| k.is_multiple_of(3)).count() as u64 + 1;
+    env.write("ds/big.jsonl", &data);
+    env.write(
+        "ds/big.jsonl.zst",
+        zstd::stream::encode_all(&data[..], 1).unwrap(),
+    );
+    let s = scan_limited(&env, &["--dataset", "d@1", "--max-record-bytes", "1048576"]);
+    // Each file: k + 2 records, one of them malformed (the long line).
+    assert_eq!(s["records"], 2 * (k + 2), "{s}");
+    assert_eq!(s["sources"]["twitter"]["records"], 2 * twitter, "{s}");
+    for path in ["big.jsonl", "big.jsonl.zst"] {
+        assert_eq!(problem(&s, path)["malformed"], 1, "{s}");
+    }
+    let out = env.ok(&["dataset", "show", "d@1", "--format", "json"]);
+    let show: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = show["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["path"] == "big.jsonl")
+        .unwrap();
+    assert_eq!(row["hash"], blake3::hash(&data).to_hex().as_str(), "{show}");
+    assert_eq!(row["size"], data.len() as u64, "{show}");
+}

@@ -651,10 +651,13 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         return Ok(summary);
     }
 
-    let members: Vec<Member> = kept
-        .into_iter()
-        .map(|(entry, f)| member::member_of(entry, f, &ids, &opts.declared, &parent_sources))
-        .collect();
+    // Each member's print sets are sorted and coded on every core.
+    let members: Vec<Member> = {
+        use rayon::prelude::*;
+        kept.into_par_iter()
+            .map(|(entry, f)| member::member_of(entry, f, &ids, &opts.declared, &parent_sources))
+            .collect()
+    };
     let mut scanned: BTreeMap<String, SourceCount> = BTreeMap::new();
     let mut seen = foldhash::HashSet::default();
     let distinct: Vec<&Member> = members
