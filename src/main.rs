@@ -6,6 +6,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 fn main() -> ExitCode {
+    tune_malloc();
     match provtrack::cli::Cli::try_parse() {
         Ok(cli) => provtrack::cmd::main(cli),
         Err(e) => match e.kind() {
@@ -26,5 +27,19 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+/// Keeps freed buffers of up to 32 MiB in the heap instead of giving each back to the kernel:
+/// Parquet pages are decompressed into fresh buffers of about a megabyte, and glibc's default
+/// (an mmap and munmap per buffer, then zeroed pages faulted in again) cost a third of a
+/// Parquet scan's time in the kernel. Freed heap memory above 64 MiB is still returned.
+fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters (under its own lock); called first
+    // thing, before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
     }
 }

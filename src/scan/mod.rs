@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 pub use input::{Input, ObjectUrl, RemoteFacts, hash_objects, input_of};
@@ -406,12 +407,13 @@ fn survey_with(
     let (walked, mut skipped) = match input_of(dir)? {
         Input::Dir(dir) => {
             let (mut walked, skipped) = walk::walk_with(dir, &walk_opts, known, &visit)?;
-            // Large opaque files one at a time, each hashed by every core (as b3sum does).
-            for (e, v) in walked.iter_mut() {
+            // Large files after the walk: each hashed by every core (as b3sum does), several
+            // at once, so that reading their records (Parquet, Arrow) takes every core too.
+            walked.par_iter_mut().for_each(|(e, v)| {
                 if matches!(v, Visited::Later) {
                     *v = read(e, false);
                 }
-            }
+            });
             (walked, skipped)
         }
         Input::Object(url) => {
@@ -652,12 +654,10 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     }
 
     // Each member's print sets are sorted and coded on every core.
-    let members: Vec<Member> = {
-        use rayon::prelude::*;
-        kept.into_par_iter()
-            .map(|(entry, f)| member::member_of(entry, f, &ids, &opts.declared, &parent_sources))
-            .collect()
-    };
+    let members: Vec<Member> = kept
+        .into_par_iter()
+        .map(|(entry, f)| member::member_of(entry, f, &ids, &opts.declared, &parent_sources))
+        .collect();
     let mut scanned: BTreeMap<String, SourceCount> = BTreeMap::new();
     let mut seen = foldhash::HashSet::default();
     let distinct: Vec<&Member> = members
