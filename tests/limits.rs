@@ -478,36 +478,30 @@ fn a_large_plain_file_is_read_in_place_in_bounded_memory_as_its_compressed_copy_
     // ~24 MB of JSON Lines (read from a memory map, a window at a time): records crossing
     // every window boundary, a 6 MB line over the record limit in the middle, and a last
     // record without a newline. The same bytes zstd-compressed are read as a stream.
-    let mut data = Vec::new();
-    let mut k = 0u64;
-    while data.len() < 12 << 20 {
+    let line = |data: &mut Vec<u8>, k: u64, pad: usize| {
         let host = if k.is_multiple_of(3) {
             "twitter.com"
         } else {
             "example.org"
         };
+        let text = "x".repeat(pad);
         writeln!(
             data,
-            r#"{{"url":"https://{host}/{k}","text":"record {k} {}"}}"#,
-            "x".repeat((k % 700) as usize)
+            r#"{{"url":"https://{host}/{k}","text":"record {k} {text}"}}"#
         )
         .unwrap();
+    };
+    let mut data = Vec::new();
+    let mut k = 0u64;
+    while data.len() < 12 << 20 {
+        line(&mut data, k, (k % 700) as usize);
         k += 1;
     }
     data.extend_from_slice(br#"{"url":"https://twitter.com/long","text":""#);
     data.extend(std::iter::repeat_n(b'y', 6 << 20));
     data.extend_from_slice(b"\"}\n");
     while data.len() < 24 << 20 {
-        let host = if k.is_multiple_of(3) {
-            "twitter.com"
-        } else {
-            "example.org"
-        };
-        writeln!(
-            data,
-            r#"{{"url":"https://{host}/{k}","text":"record {k}"}}"#
-        )
-        .unwrap();
+        line(&mut data, k, 0);
         k += 1;
     }
     data.extend_from_slice(br#"{"url":"https://twitter.com/last"}"#);

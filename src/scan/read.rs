@@ -292,7 +292,13 @@ fn read_open(
         | Format::WebDataset
             if compression == Compression::None && size >= MMAP_MIN =>
         {
-            read_mapped(file, format, sniffed, name, field, matcher, limits)?
+            let shape = Shape {
+                format,
+                compression,
+                sniffed,
+                name,
+            };
+            read_mapped(file, shape, field, matcher, limits)?
         }
         Format::Jsonl
         | Format::Json
@@ -355,35 +361,20 @@ pub(super) fn read_stream(
                 size,
             ))),
         };
-        records(
-            decoded,
+        let shape = Shape {
             format,
             compression,
             sniffed,
             name,
-            size,
-            field,
-            matcher,
-            limits,
-        )
+        };
+        records(decoded, shape, size, field, matcher, limits)
     };
     if let Some(e) = hr.error.take() {
         return Err(e);
     }
     let consumed = hr.bytes;
     hr.drain()?;
-    if stats.failed {
-        // Nothing silent: what could not be decoded is content of unknown
-        // provenance, counted as one more unattributed record.
-        let rest = if stats.records == 0 {
-            hr.bytes
-        } else {
-            hr.bytes.saturating_sub(consumed)
-        };
-        stats.records += 1;
-        stats.unattributed_records += 1;
-        stats.unattributed_bytes += rest;
-    }
+    undecoded(&mut stats, hr.bytes, consumed);
     Ok(FileFacts {
         hash: hr.hasher.finalize(),
         size: hr.bytes,
@@ -395,12 +386,9 @@ pub(super) fn read_stream(
 /// [`read_stream`] of an uncompressed file of at least [`MMAP_MIN`] bytes, read through a
 /// memory map: the parser and BLAKE3 read the page cache's bytes, never a copy of them (a
 /// fifth of a JSON Lines scan's time was the kernel copying into a read buffer).
-#[allow(clippy::too_many_arguments)]
 fn read_mapped(
     file: &File,
-    format: Format,
-    sniffed: bool,
-    name: &'static str,
+    shape: Shape,
     field: &UrlField,
     matcher: &SourceMatcher,
     limits: &Limits,
@@ -419,35 +407,32 @@ fn read_mapped(
         released: 0,
         hasher: blake3::Hasher::new(),
     };
-    let (mut stats, name) = records(
-        Box::new(&mut m),
-        format,
-        Compression::None,
-        sniffed,
-        name,
-        size,
-        field,
-        matcher,
-        limits,
-    );
+    let (mut stats, name) = records(Box::new(&mut m), shape, size, field, matcher, limits);
     let consumed = m.hashed as u64;
     m.hash_to(map.len());
-    if stats.failed {
-        let rest = if stats.records == 0 {
-            size
-        } else {
-            size.saturating_sub(consumed)
-        };
-        stats.records += 1;
-        stats.unattributed_records += 1;
-        stats.unattributed_bytes += rest;
-    }
+    undecoded(&mut stats, size, consumed);
     Ok(FileFacts {
         hash: m.hasher.finalize(),
         size,
         format: name,
         stats,
     })
+}
+
+/// Nothing silent: when a shard's records could not all be decoded, what was not (the
+/// whole shard of `total` bytes when no record was, else what followed the `consumed`
+/// bytes) is content of unknown provenance, counted as one more unattributed record.
+fn undecoded(stats: &mut RecordStats, total: u64, consumed: u64) {
+    if stats.failed {
+        let rest = if stats.records == 0 {
+            total
+        } else {
+            total.saturating_sub(consumed)
+        };
+        stats.records += 1;
+        stats.unattributed_records += 1;
+        stats.unattributed_bytes += rest;
+    }
 }
 
 /// A memory-mapped file read as a stream: handed out a window at a time, hashed a window
@@ -513,20 +498,32 @@ impl BufRead for Mapped<'_> {
     }
 }
 
-/// Reads the records of a streamed format from `decoded` (its bytes as stored, decompressed):
-/// the stats and the stored format name.
-#[allow(clippy::too_many_arguments)]
-fn records(
-    mut decoded: Box<dyn BufRead + '_>,
+/// What a streamed shard was found to be, before its records are read.
+struct Shape {
     format: Format,
     compression: Compression,
+    /// Recognised by its first bytes, not its name.
     sniffed: bool,
+    /// The stored format name.
     name: &'static str,
+}
+
+/// Reads the records of a streamed format from `decoded` (its bytes as stored, decompressed):
+/// the stats and the stored format name.
+fn records(
+    mut decoded: Box<dyn BufRead + '_>,
+    shape: Shape,
     size: u64,
     field: &UrlField,
     matcher: &SourceMatcher,
     limits: &Limits,
 ) -> (RecordStats, &'static str) {
+    let Shape {
+        format,
+        compression,
+        sniffed,
+        name,
+    } = shape;
     // A file recognised by its compression alone may hold a tar.
     let format = match (sniffed, decoded.fill_buf()) {
         (true, Ok(head)) if attribute::is_tar(head) => Format::Tar,
