@@ -444,3 +444,52 @@ fn scan_and_dataset_show_count_a_version_the_same_way() {
     assert_eq!(show["sources"][0]["records"], 1000, "{show}");
     assert_eq!(show["shards"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_file_truncated_while_it_is_read_through_a_map_is_one_line_and_exit_2() {
+    use std::io::BufRead;
+    let env = setup();
+    // 5 MiB of JSON Lines: read through a memory map. The test hook (scan/read.rs) waits,
+    // once the file is mapped, for the test to change its size.
+    let line = r#"{"url":"https://twitter.com/1","text":"a record long enough to print"}"#;
+    let mut data = String::new();
+    while data.len() < 5 << 20 {
+        data.push_str(line);
+        data.push('\n');
+    }
+    env.write("ds/big.jsonl", &data);
+    let events_before = env.json(&["log"]).as_array().unwrap().len();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_provtrack"))
+        .args(["--registry"])
+        .arg(&env.registry)
+        .args(common::scan_defaults(&["scan", "ds", "--dataset", "big@1"]))
+        .current_dir(env.dir.path())
+        .env("PROVTRACK_TEST_PAUSE_MAPPED", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = Vec::new();
+    loop {
+        let mut l = String::new();
+        let n = stderr.read_line(&mut l).unwrap();
+        assert!(n > 0, "the scan ended before it mapped the file: {said:?}");
+        if l.trim_end() == "provtrack: test hook: a file is mapped" {
+            break;
+        }
+        said.push(l);
+    }
+    std::fs::File::create(env.path("ds/big.jsonl")).unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{rest}");
+    assert_eq!(rest.lines().count(), 1, "{rest}");
+    assert!(rest.contains("shrank while it was being read"), "{rest}");
+    // Nothing saved, and the registry answers.
+    assert!(!env.json(&["dataset", "list"]).to_string().contains("big@1"));
+    assert_eq!(env.json(&["log"]).as_array().unwrap().len(), events_before);
+    assert_eq!(env.json(&["verify"])["ok"], true);
+    env.ok(&["report"]);
+}

@@ -400,6 +400,16 @@ fn read_mapped(
     let map = unsafe { memmap2::Mmap::map(file)? };
     let _ = map.advise(memmap2::Advice::Sequential);
     let size = map.len() as u64;
+    if std::env::var_os("PROVTRACK_TEST_PAUSE_MAPPED").is_some_and(|v| v == "1") {
+        // Test hook: waits (up to a minute) for the test to change the mapped file's size.
+        eprintln!("provtrack: test hook: a file is mapped");
+        for _ in 0..600 {
+            if file.metadata().map_or(true, |m| m.len() != size) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
     let mut m = Mapped {
         map: &map,
         pos: 0,
