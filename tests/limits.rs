@@ -475,8 +475,8 @@ fn a_parquet_page_larger_than_the_record_limit_is_refused_before_it_is_decompres
 #[test]
 fn a_large_plain_file_is_read_in_place_in_bounded_memory_as_its_compressed_copy_is() {
     let env = setup();
-    // ~24 MB of JSON Lines (read from a memory map, a window at a time): records crossing
-    // every window boundary, a 6 MB line over the record limit in the middle, and a last
+    // ~12 MB of JSON Lines (read from a memory map, a window at a time): records crossing
+    // every window boundary, a 2 MB line over the record limit in the middle, and a last
     // record without a newline. The same bytes zstd-compressed are read as a stream.
     let line = |data: &mut Vec<u8>, k: u64, pad: usize| {
         let host = if k.is_multiple_of(3) {
@@ -493,14 +493,14 @@ fn a_large_plain_file_is_read_in_place_in_bounded_memory_as_its_compressed_copy_
     };
     let mut data = Vec::new();
     let mut k = 0u64;
-    while data.len() < 12 << 20 {
+    while data.len() < 5 << 20 {
         line(&mut data, k, (k % 700) as usize);
         k += 1;
     }
     data.extend_from_slice(br#"{"url":"https://twitter.com/long","text":""#);
-    data.extend(std::iter::repeat_n(b'y', 6 << 20));
+    data.extend(std::iter::repeat_n(b'y', 2 << 20));
     data.extend_from_slice(b"\"}\n");
-    while data.len() < 24 << 20 {
+    while data.len() < 12 << 20 {
         line(&mut data, k, 0);
         k += 1;
     }
