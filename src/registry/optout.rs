@@ -14,9 +14,12 @@ pub struct DatasetHosts {
     /// (host, records, bytes, shards), by host; the host `""` is the remainder past each
     /// shard's top hosts.
     pub hosts: Vec<(String, u64, u64, u64)>,
-    /// Shards whose hosts were not measured (Arrow, Parquet, opaque files, or stored before
-    /// hosts were counted): (shards, records, bytes).
+    /// Shards whose hosts were not measured (Arrow, Parquet, or stored before hosts were
+    /// counted): (shards, records, bytes).
     pub unmeasured: (u64, u64, u64),
+    /// Opaque shards (an image, a model file: one record without a URL). Measured by what
+    /// they are, with no host, they have no host rows: (shards, records, bytes).
+    pub opaque: (u64, u64, u64),
 }
 
 impl DatasetHosts {
@@ -28,11 +31,30 @@ impl DatasetHosts {
         for (host, records, bytes, shards) in &self.hosts {
             h.update(format!("{host}\0{records}\0{bytes}\0{shards}\n").as_bytes());
         }
-        let (s, r, b) = self.unmeasured;
+        // Opaque shards stored without host rows count where a shard without rows always
+        // counted, so that digests recorded before they had none still verify.
+        let (s, r, b) = add3(self.unmeasured, self.opaque);
         h.update(format!("\0unmeasured\0{s}\0{r}\0{b}\n").as_bytes());
         h.finalize().to_hex().to_string()
     }
 }
+
+fn add3(a: (u64, u64, u64), b: (u64, u64, u64)) -> (u64, u64, u64) {
+    (
+        a.0.saturating_add(b.0),
+        a.1.saturating_add(b.1),
+        a.2.saturating_add(b.2),
+    )
+}
+
+/// Whether a shard is opaque (stored format `binary`): no record of it has a URL, so it
+/// has no host rows.
+fn is_opaque(m: &Member) -> bool {
+    m.shard.format == OPAQUE
+}
+
+/// The stored format name of an opaque shard.
+const OPAQUE: &str = "binary";
 
 /// The rows [`store_hosts`] writes for one shard: its top hosts, then always one remainder
 /// row with host `""` (a shard with rows is a shard whose hosts were measured). A host
@@ -62,7 +84,7 @@ pub fn store_hosts(
     let mut done = foldhash::HashSet::default();
     for (m, id) in members.iter().zip(&stored.ids) {
         let Some(h) = &m.hosts else { continue };
-        if !done.insert(*id) {
+        if is_opaque(m) || !done.insert(*id) {
             continue;
         }
         // Only a shard stored before this scan can have been measured already.
@@ -96,6 +118,9 @@ pub fn found_hosts(members: &[Member]) -> DatasetHosts {
             continue;
         }
         match &m.hosts {
+            Some(_) if is_opaque(m) => {
+                out.opaque = add3(out.opaque, (1, m.shard.records, m.shard.size));
+            }
             Some(h) => {
                 for (host, records, bytes) in host_rows(h) {
                     let t = hosts.entry(host).or_default();
@@ -251,17 +276,58 @@ pub fn dataset_hosts(
             .push((r.text(0)?, r.count(1)?, r.count(2)?, r.count(3)?));
     }
     let rows = c.query(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(s.records), 0) AS BIGINT), \
-         CAST(COALESCE(SUM(s.size), 0) AS BIGINT) \
+        "SELECT CAST(CASE WHEN s.format = ?2 THEN 1 ELSE 0 END AS BIGINT), COUNT(*), \
+         CAST(COALESCE(SUM(s.records), 0) AS BIGINT), CAST(COALESCE(SUM(s.size), 0) AS BIGINT) \
          FROM (SELECT DISTINCT shard_id FROM dataset_shards WHERE dataset_id = ?1) m \
          JOIN shards s ON s.id = m.shard_id \
          WHERE s.records > 0 AND NOT EXISTS \
-         (SELECT 1 FROM shard_hosts h WHERE h.shard_id = m.shard_id)",
-        params![id],
+         (SELECT 1 FROM shard_hosts h WHERE h.shard_id = m.shard_id) \
+         GROUP BY 1",
+        params![id, OPAQUE],
         what,
     )?;
-    if let Some(r) = rows.first() {
-        out.unmeasured = (r.count(0)?, r.count(1)?, r.count(2)?);
+    for r in rows.iter() {
+        let t = (r.count(1)?, r.count(2)?, r.count(3)?);
+        if r.int(0)? == 1 {
+            out.opaque = t;
+        } else {
+            out.unmeasured = t;
+        }
     }
     Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::attribute::{Compression, Format, format_name};
+
+    #[test]
+    fn opaque_is_the_stored_name_of_an_opaque_shard() {
+        assert_eq!(
+            super::OPAQUE,
+            format_name(Format::Binary, Compression::None)
+        );
+        assert_eq!(
+            super::OPAQUE,
+            format_name(Format::Binary, Compression::Gzip)
+        );
+    }
+
+    #[test]
+    fn opaque_shards_digest_as_shards_without_rows_always_did() {
+        // Digests recorded when an opaque shard without host rows counted as unmeasured
+        // (registered before hosts were counted) still verify.
+        let hosts = vec![("a.example".to_string(), 5, 50, 1)];
+        let now = super::DatasetHosts {
+            hosts: hosts.clone(),
+            unmeasured: (2, 20, 200),
+            opaque: (3, 3, 3000),
+        };
+        let then = super::DatasetHosts {
+            hosts,
+            unmeasured: (5, 23, 3200),
+            opaque: (0, 0, 0),
+        };
+        assert_eq!(now.digest(), then.digest());
+    }
 }
