@@ -312,7 +312,6 @@ fn derived_datasets_inherit_their_parents_sources() {
 
 #[test]
 fn a_killed_scan_leaves_no_partial_version() {
-    use std::io::BufRead;
     let env = setup();
     for i in 0..40 {
         env.write(
@@ -324,33 +323,12 @@ fn a_killed_scan_leaves_no_partial_version() {
     let events_before = env.json(&["log"]).as_array().unwrap().len();
     // The test hook (registry/write.rs) stops the scan after all its writes, before the
     // commit, and says so: the kill lands exactly there, not after some guessed delay.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_provtrack"))
-        .args(["--registry"])
-        .arg(&env.registry)
-        .args(common::scan_defaults(&[
-            "-q",
-            "scan",
-            "big",
-            "--dataset",
-            "big@1",
-        ]))
-        .current_dir(env.dir.path())
-        .env("PROVTRACK_TEST_PAUSE_BEFORE_COMMIT", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut said = Vec::new();
-    loop {
-        let mut line = String::new();
-        let n = stderr.read_line(&mut line).unwrap();
-        assert!(n > 0, "the scan ended before the hook paused it: {said:?}");
-        if line.trim_end() == "provtrack: test hook: paused before commit" {
-            break;
-        }
-        said.push(line);
-    }
+    let (mut child, _) = paused(
+        &env,
+        &["-q", "scan", "big", "--dataset", "big@1"],
+        "PROVTRACK_TEST_PAUSE_BEFORE_COMMIT",
+        "provtrack: test hook: paused before commit",
+    );
     // SIGKILL: no destructor, no rollback by the process itself.
     child.kill().unwrap();
     let status = child.wait().unwrap();
@@ -447,7 +425,6 @@ fn scan_and_dataset_show_count_a_version_the_same_way() {
 
 #[test]
 fn a_file_truncated_while_it_is_read_through_a_map_is_one_line_and_exit_2() {
-    use std::io::BufRead;
     let env = setup();
     // 5 MiB of JSON Lines: read through a memory map. The test hook (scan/read.rs) waits,
     // once the file is mapped, for the test to change its size.
@@ -459,27 +436,12 @@ fn a_file_truncated_while_it_is_read_through_a_map_is_one_line_and_exit_2() {
     }
     env.write("ds/big.jsonl", &data);
     let events_before = env.json(&["log"]).as_array().unwrap().len();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_provtrack"))
-        .args(["--registry"])
-        .arg(&env.registry)
-        .args(common::scan_defaults(&["scan", "ds", "--dataset", "big@1"]))
-        .current_dir(env.dir.path())
-        .env("PROVTRACK_TEST_PAUSE_MAPPED", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut said = Vec::new();
-    loop {
-        let mut l = String::new();
-        let n = stderr.read_line(&mut l).unwrap();
-        assert!(n > 0, "the scan ended before it mapped the file: {said:?}");
-        if l.trim_end() == "provtrack: test hook: a file is mapped" {
-            break;
-        }
-        said.push(l);
-    }
+    let (mut child, mut stderr) = paused(
+        &env,
+        &["scan", "ds", "--dataset", "big@1"],
+        "PROVTRACK_TEST_PAUSE_MAPPED",
+        "provtrack: test hook: a file is mapped",
+    );
     std::fs::File::create(env.path("ds/big.jsonl")).unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
@@ -492,4 +454,43 @@ fn a_file_truncated_while_it_is_read_through_a_map_is_one_line_and_exit_2() {
     assert_eq!(env.json(&["log"]).as_array().unwrap().len(), events_before);
     assert_eq!(env.json(&["verify"])["ok"], true);
     env.ok(&["report"]);
+}
+
+/// Starts provtrack with a test hook (`hook=1` in its environment) and reads its stderr
+/// until the hook says `line`: the process is then paused exactly there. The caller waits
+/// for the child it is handed.
+#[allow(clippy::zombie_processes)]
+fn paused(
+    env: &Env,
+    args: &[&str],
+    hook: &str,
+    line: &str,
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStderr>,
+) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_provtrack"))
+        .args(["--registry"])
+        .arg(&env.registry)
+        .args(common::scan_defaults(args))
+        .current_dir(env.dir.path())
+        .env(hook, "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = Vec::new();
+    loop {
+        let mut l = String::new();
+        if stderr.read_line(&mut l).unwrap() == 0 {
+            let _ = child.wait();
+            panic!("provtrack ended before the hook paused it: {said:?}");
+        }
+        if l.trim_end() == line {
+            return (child, stderr);
+        }
+        said.push(l);
+    }
 }
