@@ -395,8 +395,8 @@ fn read_mapped(
 ) -> io::Result<FileFacts> {
     // SAFETY: the map is read-only and private to this function; the bytes are only read,
     // through `Mapped`, while it lives. As with BLAKE3's mapped hashing of large files, a
-    // file truncated by another process while it is read faults the process (SIGBUS);
-    // any other change is caught by the version check after reading.
+    // file truncated by another process while it is read raises SIGBUS (`main.rs` makes it
+    // one line and exit 2); any other change is caught by the version check after reading.
     let map = unsafe { memmap2::Mmap::map(file)? };
     let _ = map.advise(memmap2::Advice::Sequential);
     let size = map.len() as u64;
