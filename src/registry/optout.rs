@@ -118,9 +118,11 @@ pub fn found_hosts(members: &[Member]) -> DatasetHosts {
             continue;
         }
         match &m.hosts {
-            Some(_) if is_opaque(m) => {
+            // As `dataset_hosts` reads them: an opaque shard of records has no rows.
+            _ if is_opaque(m) && m.shard.records > 0 => {
                 out.opaque = add3(out.opaque, (1, m.shard.records, m.shard.size));
             }
+            _ if is_opaque(m) => {}
             Some(h) => {
                 for (host, records, bytes) in host_rows(h) {
                     let t = hosts.entry(host).or_default();
