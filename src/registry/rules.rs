@@ -173,9 +173,10 @@ pub fn member_rows<'a>(members: &'a [Member], shard_ids: &[i64]) -> Vec<(&'a [u8
 /// sequentially and concurrent writers take row locks in one order.
 pub fn by_hash(members: &[Member]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..members.len()).collect();
-    order.sort_by(|&a, &b| {
-        let key = |k: usize| members[k].shard.hash.as_bytes();
-        key(a).cmp(key(b))
+    // (hash, index) is unique: an unstable sort gives the one order.
+    order.sort_unstable_by(|&a, &b| {
+        let key = |k: usize| (members[k].shard.hash.as_bytes(), k);
+        key(a).cmp(&key(b))
     });
     order
 }
@@ -248,7 +249,10 @@ pub fn describe_changes(old: &[(Vec<u8>, blake3::Hash)], new: &[Member]) -> Stri
 /// The records of a version's content: each distinct shard once, however many paths hold
 /// it (files and bytes count every path: they describe what is on disk).
 pub fn distinct_records<'a>(members: impl Iterator<Item = (&'a blake3::Hash, u64)>) -> u64 {
-    let mut seen = foldhash::HashSet::default();
+    let mut seen = foldhash::HashSet::with_capacity_and_hasher(
+        members.size_hint().0,
+        foldhash::fast::RandomState::default(),
+    );
     members
         .filter(|(h, _)| seen.insert(*h))
         .fold(0u64, |sum, (_, n)| sum.saturating_add(n))

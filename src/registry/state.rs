@@ -249,14 +249,22 @@ pub type ContentLine = ([u8; 32], String, u64, u64);
 /// one source to another and back in a second shard, keep the sums).
 pub fn content_digest(mut rows: Vec<ContentLine>) -> String {
     rows.sort_unstable();
+    // Hashed in batches of lines: the same bytes as a call per field, in a fraction of
+    // the calls.
     let mut h = blake3::Hasher::new();
+    let mut buf = Vec::with_capacity(64 * 1024 + 256);
     for (hash, source, records, bytes) in &rows {
-        h.update(hash);
-        h.update(&(source.len() as u64).to_le_bytes());
-        h.update(source.as_bytes());
-        h.update(&records.to_le_bytes());
-        h.update(&bytes.to_le_bytes());
+        buf.extend_from_slice(hash);
+        buf.extend_from_slice(&(source.len() as u64).to_le_bytes());
+        buf.extend_from_slice(source.as_bytes());
+        buf.extend_from_slice(&records.to_le_bytes());
+        buf.extend_from_slice(&bytes.to_le_bytes());
+        if buf.len() >= 64 * 1024 {
+            h.update(&buf);
+            buf.clear();
+        }
     }
+    h.update(&buf);
     h.finalize().to_hex().to_string()
 }
 
@@ -332,7 +340,7 @@ pub fn digested(c: &mut dyn Conn, id: i64) -> Result<DatasetTotals, RegistryErro
 /// registration, from the members (each distinct shard once): its totals and the same
 /// content rows the views give, so no query is needed.
 pub fn found(members: &[Member]) -> DatasetTotals {
-    let mut seen = std::collections::HashSet::with_capacity(members.len());
+    let mut seen = foldhash::HashSet::with_capacity_and_hasher(members.len(), Default::default());
     let mut totals = DatasetTotals::default();
     let mut rows = Vec::new();
     for m in members {
@@ -463,6 +471,32 @@ pub fn with_totals(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_content_digest_hashes_the_sorted_lines_field_by_field() {
+        let rows: Vec<ContentLine> = (0..3000u32)
+            .rev()
+            .map(|k| {
+                (
+                    *blake3::hash(&k.to_le_bytes()).as_bytes(),
+                    format!("src{}", k % 7),
+                    k as u64,
+                    2 * k as u64,
+                )
+            })
+            .collect();
+        let mut sorted = rows.clone();
+        sorted.sort_unstable();
+        let mut h = blake3::Hasher::new();
+        for (hash, source, records, bytes) in &sorted {
+            h.update(hash);
+            h.update(&(source.len() as u64).to_le_bytes());
+            h.update(source.as_bytes());
+            h.update(&records.to_le_bytes());
+            h.update(&bytes.to_le_bytes());
+        }
+        assert_eq!(content_digest(rows), h.finalize().to_hex().to_string());
+    }
 
     #[test]
     fn table_digests_ignore_row_order_and_see_every_value() {

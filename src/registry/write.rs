@@ -353,6 +353,29 @@ pub fn register(
         });
     }
     let parents = parent_ids(c, &ds.parents)?;
+    // What the members sum to, if all their shards are new (a first scan): computed from
+    // the members on another core while the rows are written, used only in that case.
+    std::thread::scope(|s| {
+        let sums = s.spawn(|| {
+            let totals = state::found(&ds.members);
+            let hosts = super::optout::found_hosts(&ds.members);
+            (totals, hosts)
+        });
+        insert_version(c, ds, event, &parents, || {
+            sums.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    })
+}
+
+/// The writes of [`register`] for a version not yet stored; `sums` gives the totals and
+/// host rows the members alone sum to, right when every shard is new.
+fn insert_version(
+    c: &mut dyn Conn,
+    ds: &NewDataset,
+    event: &EventDraft,
+    parents: &[i64],
+    sums: impl FnOnce() -> (DatasetTotals, super::optout::DatasetHosts),
+) -> Result<Registered, RegistryError> {
     let info = DatasetInfo {
         dataset: ds.dataset.clone(),
         org: ds.org.clone(),
@@ -374,7 +397,7 @@ pub fn register(
             .map(|m| m.shard.hash.as_bytes().as_slice()),
     )?;
     let id = insert_dataset(c, &info)?;
-    insert_parents(c, id, &parents)?;
+    insert_parents(c, id, parents)?;
     let stored = c.store_shards(&ds.members)?;
     store_prints(c, &stored, &ds.members)?;
     super::optout::store_hosts(c, &ds.members, &stored)?;
@@ -386,20 +409,19 @@ pub fn register(
     if let Some((dir, state)) = &ds.state {
         save_state(c, dir, state)?;
     }
-    // Shards all new hold exactly what the scan found: their totals need no query.
-    let totals = if stored.all_new() {
-        state::found(&ds.members)
+    // Shards all new hold exactly what the scan found: their totals and host rows need no
+    // query.
+    let (totals, hosts) = if stored.all_new() {
+        let (totals, hosts) = sums();
+        (totals, Some(hosts))
     } else {
-        state::digested(c, id)?
+        (
+            state::digested(c, id)?,
+            super::optout::dataset_hosts(c, &ds.dataset)?,
+        )
     };
     let changed = state::changed(c, before, Some(id))?;
     let mut event = state::with_totals(event.clone(), Some(&totals), changed);
-    // Likewise their host rows: all written just above.
-    let hosts = if stored.all_new() {
-        Some(super::optout::found_hosts(&ds.members))
-    } else {
-        super::optout::dataset_hosts(c, &ds.dataset)?
-    };
     if let Some(h) = hosts {
         event.payload["hosts"] = h.digest().into();
     }

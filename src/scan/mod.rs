@@ -244,11 +244,13 @@ fn canonical_dir(dir: &Path) -> Result<Vec<u8>> {
 type Walked = (Vec<(FileEntry, Visited)>, Vec<Skipped>, RemoteFacts);
 
 /// What the walk did with one file.
+/// Facts are boxed: the walk's results are sent, pushed and sorted by value, and a file's
+/// facts are hundreds of bytes.
 enum Visited {
     /// Its saved facts still hold.
-    Reused(FileFacts),
+    Reused(Box<FileFacts>),
     /// Read in the walker's thread.
-    Read(io::Result<FileFacts>),
+    Read(io::Result<Box<FileFacts>>),
     /// Left for after the walk (a large opaque file).
     Later,
 }
@@ -391,7 +393,7 @@ fn survey_with(
                 if let (Some(idx), Some(local)) = (opts.prints.as_deref(), local.as_deref()) {
                     crate::prints::attribute_pending(&mut f.stats, idx, local);
                 }
-                Visited::Read(Ok(f))
+                Visited::Read(Ok(Box::new(f)))
             }
             Ok(None) => Visited::Later,
             Err(err) => Visited::Read(Err(err)),
@@ -399,7 +401,7 @@ fn survey_with(
     };
     let visit = |e: &mut FileEntry| -> Visited {
         match saved.as_ref().and_then(|s| s.reuse(e, opts.check_bytes)) {
-            Some(f) => Visited::Reused(f),
+            Some(f) => Visited::Reused(Box::new(f)),
             None => read(e, true),
         }
     };
@@ -453,7 +455,7 @@ fn survey_with(
                     rehashed += 1;
                 }
                 entries.push(e);
-                facts.push(f);
+                facts.push(*f);
             }
             Err(err) if opts.skip_unreadable => skipped.push(Skipped {
                 path: show_path(&e.rel),
@@ -612,7 +614,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         phases: BTreeMap::new(),
         remote,
     };
-    let mut printed = foldhash::HashSet::default();
+    let mut printed = foldhash::HashSet::with_capacity_and_hasher(kept.len(), Default::default());
     for (e, f) in &kept {
         if printed.insert(f.hash) {
             summary.fingerprinted += f.stats.prints.matched.iter().map(|m| m.1).sum::<u64>();
@@ -659,7 +661,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         .map(|(entry, f)| member::member_of(entry, f, &ids, &opts.declared, &parent_sources))
         .collect();
     let mut scanned: BTreeMap<String, SourceCount> = BTreeMap::new();
-    let mut seen = foldhash::HashSet::default();
+    let mut seen = foldhash::HashSet::with_capacity_and_hasher(members.len(), Default::default());
     let distinct: Vec<&Member> = members
         .iter()
         .filter(|m| seen.insert(m.shard.hash))

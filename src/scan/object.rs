@@ -79,7 +79,7 @@ pub(super) fn walk(
                 if !opts.check_bytes
                     && let Some(f) = saved.and_then(|s| s.reuse(e, false))
                 {
-                    return Visited::Reused(f);
+                    return Visited::Reused(Box::new(f));
                 }
                 let exists = |sibling: &str| names.contains(sibling_of(&o.rel, sibling).as_slice());
                 let r = read_object(&store, o, &exists, opts, matcher);
@@ -92,7 +92,7 @@ pub(super) fn walk(
                         p.advance(f.size);
                     }
                 }
-                Visited::Read(r)
+                Visited::Read(r.map(Box::new))
             })
             .collect()
     });
