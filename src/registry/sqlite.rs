@@ -22,6 +22,13 @@ const MIGRATIONS: &[&str] = &migrations!("migrations/");
 /// Prepared statements kept per connection: every statement of the shared workflows.
 const STATEMENT_CACHE: usize = 128;
 
+/// Page size of a new registry file (SQLite's default is 4 KiB). A scan writes tens of
+/// thousands of rows into four B-trees in one transaction: larger pages split less and
+/// log fewer frames. Measured on 50,000 small files (`scripts/bench-scan.sh` set b), the
+/// registering phase took about 0.2 of its time less at 16 KiB. A file keeps the size it
+/// was created with.
+const PAGE_SIZE: u32 = 16384;
+
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 /// A registry in one SQLite file.
@@ -128,6 +135,10 @@ impl SqliteRegistry {
         self.conn
             .busy_timeout(Duration::from_secs(30))
             .ctx(loc, "set busy timeout")?;
+        // Only a new, empty file takes it; set before WAL, which writes the first page.
+        self.conn
+            .execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}"))
+            .ctx(loc, "set page size")?;
         // journal_mode answers with a row, so it is queried rather than updated.
         let mode: String = self
             .conn
@@ -697,6 +708,27 @@ mod tests {
             })
             .unwrap();
         assert_eq!((inside, fk(&reg)), (0, 1));
+    }
+
+    #[test]
+    fn a_new_file_takes_the_page_size_and_an_older_one_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = |reg: &SqliteRegistry| -> i64 {
+            reg.conn
+                .query_row("PRAGMA page_size", [], |r| r.get(0))
+                .unwrap()
+        };
+        let new = SqliteRegistry::open(&dir.path().join("new.db")).unwrap();
+        assert_eq!(size(&new), i64::from(PAGE_SIZE));
+        let old = dir.path().join("old.db");
+        let c = Connection::open(&old).unwrap();
+        // An empty file set to WAL, as a registry created before is: its first page is
+        // written with 4 KiB pages.
+        c.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL")
+            .unwrap();
+        drop(c);
+        let reopened = SqliteRegistry::open(&old).unwrap();
+        assert_eq!(size(&reopened), 4096);
     }
 
     #[test]
