@@ -38,7 +38,7 @@ for k in range(50000):
 EOF
 fi
 mkdir -p "$work/small"
-find "$data/b" -type f | sort | head -500 | while read -r f; do cp "$f" "$work/small/"; done
+find "$data/b" -type f | sort | awk "NR <= 500" | while read -r f; do cp "$f" "$work/small/"; done
 find "$data/b" -type f -print0 | xargs -0 cat >/dev/null # warm the page cache
 
 # fresh DB SIZE: an empty registry path; 4096 is pre-created as an older provtrack left it.
