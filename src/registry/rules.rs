@@ -172,13 +172,16 @@ pub fn member_rows<'a>(members: &'a [Member], shard_ids: &[i64]) -> Vec<(&'a [u8
 /// shard by index): the order shard rows are written in, so that each B-tree fills
 /// sequentially and concurrent writers take row locks in one order.
 pub fn by_hash(members: &[Member]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..members.len()).collect();
-    // (hash, index) is unique: an unstable sort gives the one order.
-    order.sort_unstable_by(|&a, &b| {
-        let key = |k: usize| (members[k].shard.hash.as_bytes(), k);
-        key(a).cmp(&key(b))
-    });
-    order
+    // The keys are gathered first: sorting indexes that reach into each member for its
+    // hash spent most of its time waiting on memory. (hash, index) is unique: an unstable
+    // sort gives the one order.
+    let mut keys: Vec<([u8; 32], usize)> = members
+        .iter()
+        .enumerate()
+        .map(|(k, m)| (*m.shard.hash.as_bytes(), k))
+        .collect();
+    keys.sort_unstable();
+    keys.into_iter().map(|(_, k)| k).collect()
 }
 
 /// The `dup` mark of each member of one dataset version (`members` as (path, shard id)):

@@ -195,45 +195,6 @@ pub fn show_path(p: &[u8]) -> String {
     String::from_utf8_lossy(p).into_owned()
 }
 
-/// Fingerprint of everything attribution depends on besides the bytes: the source
-/// domains, the URL fields, the reading limits and whether Parquet can be read. Cached
-/// facts from another configuration (or an older reader) are not reused.
-fn attribution_config(sources: &[Source], field: &UrlField, limits: &Limits) -> blake3::Hash {
-    let mut h = blake3::Hasher::new();
-    h.update(b"provtrack-attribution-v3\n");
-    if !field.prints() {
-        h.update(b"no-prints\n");
-    }
-    for f in field.text_dotted() {
-        h.update(format!("text\0{f}\n").as_bytes());
-    }
-    // What was registered when a file was cached does not enter: every cached file's shard
-    // is registered, and a registered shard counts by its stored attributions, not by these
-    // facts (a set scanned before its sources were registered is re-matched by --rehash).
-    h.update(
-        format!(
-            "limits\0{}\0{}\n",
-            limits.max_record_bytes, limits.max_expansion
-        )
-        .as_bytes(),
-    );
-    for s in sources {
-        for d in &s.domains {
-            h.update(format!("{d}\0{}\n", s.id).as_bytes());
-        }
-    }
-    for f in field.dotted() {
-        h.update(format!("field\0{f}\n").as_bytes());
-    }
-    // A build without the Parquet reader records Parquet shards as unread: its facts must
-    // not be reused by a build that can read them (nor the reverse). Only the lean build
-    // adds this line, so default builds keep their existing state.
-    if !cfg!(feature = "parquet") {
-        h.update(b"no-parquet-reader\n");
-    }
-    h.finalize()
-}
-
 fn canonical_dir(dir: &Path) -> Result<Vec<u8>> {
     let c = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
     Ok(rel_bytes(&c))
@@ -283,8 +244,8 @@ pub struct ReadOptions {
 pub struct Survey {
     /// Files, sorted by path bytes.
     pub entries: Vec<FileEntry>,
-    /// Their facts, in the same order.
-    pub facts: Vec<FileFacts>,
+    /// Their facts, in the same order (boxed: moved as pointers on the way to members).
+    pub facts: Vec<Box<FileFacts>>,
     /// Files not fingerprinted, and why.
     pub skipped: Vec<Skipped>,
     /// The root hash over (path, hash) of every file.
@@ -312,7 +273,7 @@ impl Survey {
             self.entries
                 .iter()
                 .zip(&self.facts)
-                .map(|(e, f)| (e.rel.as_slice(), (e.size, e.mtime_ns, e.inode), f)),
+                .map(|(e, f)| (e.rel.as_slice(), (e.size, e.mtime_ns, e.inode), &**f)),
         )
     }
 }
@@ -363,7 +324,7 @@ fn survey_with(
         phases.insert(name, lap.elapsed().as_secs_f64());
         lap = Instant::now();
     };
-    let config = attribution_config(&sources, &opts.url_field, &opts.limits);
+    let config = state::attribution_config(&sources, &opts.url_field, &opts.limits);
     let local = opts
         .prints
         .as_deref()
@@ -455,7 +416,7 @@ fn survey_with(
                     rehashed += 1;
                 }
                 entries.push(e);
-                facts.push(*f);
+                facts.push(f);
             }
             Err(err) if opts.skip_unreadable => skipped.push(Skipped {
                 path: show_path(&e.rel),
@@ -498,7 +459,7 @@ fn survey_with(
 /// Checks that the directory's totals (records, bytes, per source) fit the registry's
 /// signed 64-bit counters, so that nothing is registered whose sums would later break a
 /// query. Each shard's count is already bounded; this catches their sum.
-fn check_totals(entries: &[FileEntry], facts: &[FileFacts]) -> Result<()> {
+fn check_totals(entries: &[FileEntry], facts: &[Box<FileFacts>]) -> Result<()> {
     const MAX: u64 = i64::MAX as u64;
     let mut records = 0u64;
     let mut bytes = 0u64;
@@ -564,7 +525,9 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         read.prints = crate::prints::load_index(reg, &opts.derived_from)?.map(Arc::new);
     }
     let survey = survey_with(context.sources, context.state, dir_key, &opts.dir, &read)?;
-    let saved_state = survey.state();
+    // The state blob is encoded on one core while the other counts the files.
+    let (saved_state, (records, counts)) =
+        rayon::join(|| survey.state(), || tally(&survey.entries, &survey.facts));
     let Survey {
         entries,
         facts,
@@ -583,25 +546,26 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         phases.insert(name, lap.elapsed().as_secs_f64());
         lap = Instant::now();
     };
-    let kept: Vec<(&FileEntry, FileFacts)> = entries.iter().zip(facts).collect();
+    let kept: Vec<(&FileEntry, Box<FileFacts>)> = entries.iter().zip(facts).collect();
 
     let mut summary = ScanSummary {
         dataset: opts.dataset.clone(),
         root,
         files: kept.len() as u64,
         bytes: kept.iter().map(|(_, f)| f.size).sum(),
-        // Each distinct shard once, as every count of a version is made.
-        records: crate::registry::distinct_records(
-            kept.iter().map(|(_, f)| (&f.hash, f.stats.records)),
-        ),
+        records,
         sources: BTreeMap::new(),
         unattributed_records: 0,
         skipped,
-        problems: Vec::new(),
-        no_url_field: 0,
+        no_url_field: counts
+            .problems
+            .iter()
+            .filter(|p| p.error.as_deref().is_some_and(is_no_url_field))
+            .count() as u64,
+        problems: counts.problems,
         inherited_shards: 0,
-        fingerprinted: 0,
-        ambiguous_prints: 0,
+        fingerprinted: counts.fingerprinted,
+        ambiguous_prints: counts.ambiguous,
         print_index: read
             .prints
             .as_deref()
@@ -614,26 +578,6 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         phases: BTreeMap::new(),
         remote,
     };
-    let mut printed = foldhash::HashSet::with_capacity_and_hasher(kept.len(), Default::default());
-    for (e, f) in &kept {
-        if printed.insert(f.hash) {
-            summary.fingerprinted += f.stats.prints.matched.iter().map(|m| m.1).sum::<u64>();
-            summary.ambiguous_prints += f.stats.prints.ambiguous;
-        }
-        if f.stats.malformed > 0 || f.stats.problem.is_some() {
-            summary.problems.push(Problem {
-                path: show_path(&e.rel),
-                malformed: f.stats.malformed,
-                error: f.stats.problem.clone(),
-            });
-        }
-    }
-    summary.no_url_field = summary
-        .problems
-        .iter()
-        .filter(|p| p.error.as_deref().is_some_and(is_no_url_field))
-        .count() as u64;
-
     summary.partition = opts.partition.map(|p| p.to_string());
     // The same version with the same root is a no-op: report what is registered.
     if opts.partition.is_none()
@@ -658,7 +602,7 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     // Each member's print sets are sorted and coded on every core.
     let members: Vec<Member> = kept
         .into_par_iter()
-        .map(|(entry, f)| member::member_of(entry, f, &ids, &opts.declared, &parent_sources))
+        .map(|(entry, f)| member::member_of(entry, *f, &ids, &opts.declared, &parent_sources))
         .collect();
     let mut scanned: BTreeMap<String, SourceCount> = BTreeMap::new();
     let mut seen = foldhash::HashSet::with_capacity_and_hasher(members.len(), Default::default());
@@ -711,6 +655,9 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
         Some(p) => reg.stage_part(&ds, (p.k, p.n), &event)?,
         None => reg.register_dataset(&ds, &event)?,
     };
+    // Tens of thousands of members and entries are freed beside the rest of the work (the
+    // command prints and exits without waiting for them).
+    let _ = std::thread::Builder::new().spawn(move || drop((ds, entries)));
     // What was stored, merged with what the registry knew about the same bytes.
     let totals = match registered {
         Registered::Created {
@@ -747,6 +694,40 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
     Ok(summary)
 }
 
+/// What a scan's summary counts of its files, besides their sizes.
+#[derive(Default)]
+struct Counts {
+    /// Records found by the print index, each distinct shard once.
+    fingerprinted: u64,
+    /// Records whose prints matched several sources, each distinct shard once.
+    ambiguous: u64,
+    /// Every file with malformed records or a problem.
+    problems: Vec<Problem>,
+}
+
+/// The records of the files' distinct shards, and their [`Counts`].
+fn tally(entries: &[FileEntry], facts: &[Box<FileFacts>]) -> (u64, Counts) {
+    // Each distinct shard once, as every count of a version is made.
+    let records =
+        crate::registry::distinct_records(facts.iter().map(|f| (&f.hash, f.stats.records)));
+    let mut c = Counts::default();
+    let mut printed = foldhash::HashSet::with_capacity_and_hasher(facts.len(), Default::default());
+    for (e, f) in entries.iter().zip(facts) {
+        if printed.insert(f.hash) {
+            c.fingerprinted += f.stats.prints.matched.iter().map(|m| m.1).sum::<u64>();
+            c.ambiguous += f.stats.prints.ambiguous;
+        }
+        if f.stats.malformed > 0 || f.stats.problem.is_some() {
+            c.problems.push(Problem {
+                path: show_path(&e.rel),
+                malformed: f.stats.malformed,
+                error: f.stats.problem.clone(),
+            });
+        }
+    }
+    (records, c)
+}
+
 /// Publishes a version scanned in parts (`scan --partition K/N` on each slice): checks the
 /// parts, stores the version with the root hash over all of them (the same as one scan of
 /// the whole tree gives), and appends a `seal` event, in one transaction.
@@ -781,15 +762,17 @@ mod tests {
             mtime_ns: 0,
             inode: 0,
         };
-        let facts = |records: u64| FileFacts {
-            hash: blake3::hash(b""),
-            size: 1,
-            format: "parquet",
-            stats: crate::attribute::RecordStats {
-                records,
-                per_source: vec![(0, records, 1)],
-                ..Default::default()
-            },
+        let facts = |records: u64| {
+            Box::new(FileFacts {
+                hash: blake3::hash(b""),
+                size: 1,
+                format: "parquet",
+                stats: crate::attribute::RecordStats {
+                    records,
+                    per_source: vec![(0, records, 1)],
+                    ..Default::default()
+                },
+            })
         };
         let half = i64::MAX as u64 / 2 + 1;
         let entries = [entry(0), entry(1), entry(2)];

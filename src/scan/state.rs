@@ -90,6 +90,49 @@ fn is_opaque(st: &RecordStats, size: u64) -> bool {
         && st.prints.matched.is_empty()
 }
 
+/// Fingerprint of everything attribution depends on besides the bytes: the source
+/// domains, the URL fields, the reading limits and whether Parquet can be read. Cached
+/// facts from another configuration (or an older reader) are not reused.
+pub(super) fn attribution_config(
+    sources: &[crate::registry::Source],
+    field: &crate::attribute::UrlField,
+    limits: &crate::attribute::Limits,
+) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(b"provtrack-attribution-v3\n");
+    if !field.prints() {
+        h.update(b"no-prints\n");
+    }
+    for f in field.text_dotted() {
+        h.update(format!("text\0{f}\n").as_bytes());
+    }
+    // What was registered when a file was cached does not enter: every cached file's shard
+    // is registered, and a registered shard counts by its stored attributions, not by these
+    // facts (a set scanned before its sources were registered is re-matched by --rehash).
+    h.update(
+        format!(
+            "limits\0{}\0{}\n",
+            limits.max_record_bytes, limits.max_expansion
+        )
+        .as_bytes(),
+    );
+    for s in sources {
+        for d in &s.domains {
+            h.update(format!("{d}\0{}\n", s.id).as_bytes());
+        }
+    }
+    for f in field.dotted() {
+        h.update(format!("field\0{f}\n").as_bytes());
+    }
+    // A build without the Parquet reader records Parquet shards as unread: its facts must
+    // not be reused by a build that can read them (nor the reverse). Only the lean build
+    // adds this line, so default builds keep their existing state.
+    if !cfg!(feature = "parquet") {
+        h.update(b"no-parquet-reader\n");
+    }
+    h.finalize()
+}
+
 /// Encodes the state of a directory: `config` and, per file in path order, its version
 /// and facts. `ids` names the sources that `per_source` indexes.
 pub fn encode<'a>(
