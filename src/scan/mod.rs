@@ -204,9 +204,8 @@ fn canonical_dir(dir: &Path) -> Result<Vec<u8>> {
 /// object-storage prefix did.
 type Walked = (Vec<(FileEntry, Visited)>, Vec<Skipped>, RemoteFacts);
 
-/// What the walk did with one file.
-/// Facts are boxed: the walk's results are sent, pushed and sorted by value, and a file's
-/// facts are hundreds of bytes.
+/// What the walk did with one file. Facts are boxed: the walk's results are sent, pushed
+/// and sorted by value, and a file's facts are hundreds of bytes.
 enum Visited {
     /// Its saved facts still hold.
     Reused(Box<FileFacts>),
@@ -697,9 +696,9 @@ pub fn scan(reg: &mut dyn Registry, opts: &ScanOptions) -> Result<ScanSummary> {
 /// What a scan's summary counts of its files, besides their sizes.
 #[derive(Default)]
 struct Counts {
-    /// Records found by the print index, each distinct shard once.
+    /// See [`ScanSummary::fingerprinted`]; each distinct shard once.
     fingerprinted: u64,
-    /// Records whose prints matched several sources, each distinct shard once.
+    /// See [`ScanSummary::ambiguous_prints`]; each distinct shard once.
     ambiguous: u64,
     /// Every file with malformed records or a problem.
     problems: Vec<Problem>,
