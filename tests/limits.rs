@@ -520,12 +520,7 @@ fn a_large_plain_file_is_read_in_place_in_bounded_memory_as_its_compressed_copy_
     }
     let out = env.ok(&["dataset", "show", "d@1", "--format", "json"]);
     let show: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let row = show["shards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["path"] == "big.jsonl")
-        .unwrap();
+    let row = common::shard_row(&show, "big.jsonl");
     assert_eq!(row["hash"], blake3::hash(&data).to_hex().as_str(), "{show}");
     assert_eq!(row["size"], data.len() as u64, "{show}");
 }

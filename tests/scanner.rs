@@ -175,24 +175,14 @@ fn walk_options_and_odd_files() {
             .any(|p| p.ends_with(".tmp") || p.starts_with("cache/")),
         "{paths:?}"
     );
-    let sparse_row = show["shards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["path"] == "sparse.bin")
-        .unwrap();
+    let sparse_row = common::shard_row(&show, "sparse.bin");
     assert_eq!(
         sparse_row["hash"],
         blake3::hash(&vec![0u8; 5 * 1024 * 1024 + 7])
             .to_hex()
             .as_str()
     );
-    let empty = show["shards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["path"] == "empty.bin")
-        .unwrap();
+    let empty = common::shard_row(&show, "empty.bin");
     assert_eq!(empty["hash"], blake3::hash(b"").to_hex().as_str());
 
     // The raw name is stored byte-exact and is part of the root hash as bytes.

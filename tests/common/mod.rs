@@ -239,6 +239,17 @@ pub fn scan_defaults<'a>(args: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// A JSONL line with a URL.
+/// The row of `path` in `dataset show --format json` output (`show`); panics naming the
+/// path when it is not there.
+pub fn shard_row<'a>(show: &'a serde_json::Value, path: &str) -> &'a serde_json::Value {
+    show["shards"]
+        .as_array()
+        .expect("dataset show has a shards array")
+        .iter()
+        .find(|x| x["path"] == path)
+        .unwrap_or_else(|| panic!("no shard row for {path}: {show}"))
+}
+
 pub fn rec(url: &str) -> String {
     format!("{{\"text\":\"hello\",\"url\":\"{url}\"}}\n")
 }
