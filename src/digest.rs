@@ -1,10 +1,45 @@
-//! Digests every layer shares: the dataset root hash and the raw bytes of a relative path
-//! that it is computed over. Ground floor: imports nothing of the crate.
+//! Digests every layer shares: the dataset root hash, the raw bytes of a relative path
+//! that it is computed over, and a hasher for digests over many small fields. Ground
+//! floor: imports nothing of the crate.
 
 use std::path::Path;
 
-/// Bytes of root-hash lines given to the hasher at once.
+/// Bytes gathered before they are given to the hasher.
 const BATCH: usize = 64 * 1024;
+
+/// A BLAKE3 hasher fed many small pieces (the fields of a digest's lines): they are
+/// gathered and hashed 64 KiB at a time. The hash is the same as feeding them one by one;
+/// a hasher call per piece was most of the time of a digest over 50,000 lines.
+pub struct Batched {
+    hasher: blake3::Hasher,
+    buf: Vec<u8>,
+}
+
+impl Default for Batched {
+    fn default() -> Self {
+        Batched {
+            hasher: blake3::Hasher::new(),
+            buf: Vec::with_capacity(BATCH + 1024),
+        }
+    }
+}
+
+impl Batched {
+    /// Appends `bytes` to what is hashed.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= BATCH {
+            self.hasher.update(&self.buf);
+            self.buf.clear();
+        }
+    }
+
+    /// The hash of everything pushed.
+    pub fn finalize(mut self) -> blake3::Hash {
+        self.hasher.update(&self.buf);
+        self.hasher.finalize()
+    }
+}
 
 /// The dataset root hash: BLAKE3 over the sorted lines `relative-path NUL shard-hash LF`.
 pub fn root_hash<'a>(
@@ -12,21 +47,13 @@ pub fn root_hash<'a>(
 ) -> blake3::Hash {
     let mut sorted: Vec<(&[u8], &blake3::Hash)> = members.into_iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
-    // The lines go to the hasher in batches: BLAKE3 costs the same over one buffer as over
-    // its pieces, and a call per piece was most of the time.
-    let mut h = blake3::Hasher::new();
-    let mut buf = Vec::with_capacity(BATCH + 1024);
+    let mut h = Batched::default();
     for (path, hash) in sorted {
-        buf.extend_from_slice(path);
-        buf.push(0);
-        buf.extend_from_slice(hash.to_hex().as_bytes());
-        buf.push(b'\n');
-        if buf.len() >= BATCH {
-            h.update(&buf);
-            buf.clear();
-        }
+        h.push(path);
+        h.push(b"\0");
+        h.push(hash.to_hex().as_bytes());
+        h.push(b"\n");
     }
-    h.update(&buf);
     h.finalize()
 }
 

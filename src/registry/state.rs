@@ -136,12 +136,12 @@ impl State {
 pub fn table_digest(table: &str, rows: &[Vec<Value>]) -> String {
     let mut encoded: Vec<Vec<u8>> = rows.iter().map(|r| encode(r)).collect();
     encoded.sort_unstable();
-    let mut h = blake3::Hasher::new();
-    h.update(table.as_bytes());
-    h.update(b"\0");
-    h.update(&(encoded.len() as u64).to_le_bytes());
+    let mut h = crate::digest::Batched::default();
+    h.push(table.as_bytes());
+    h.push(b"\0");
+    h.push(&(encoded.len() as u64).to_le_bytes());
     for e in &encoded {
-        h.update(e);
+        h.push(e);
     }
     h.finalize().to_hex().to_string()
 }
@@ -249,22 +249,14 @@ pub type ContentLine = ([u8; 32], String, u64, u64);
 /// one source to another and back in a second shard, keep the sums).
 pub fn content_digest(mut rows: Vec<ContentLine>) -> String {
     rows.sort_unstable();
-    // Hashed in batches of lines: the same bytes as a call per field, in a fraction of
-    // the calls.
-    let mut h = blake3::Hasher::new();
-    let mut buf = Vec::with_capacity(64 * 1024 + 256);
+    let mut h = crate::digest::Batched::default();
     for (hash, source, records, bytes) in &rows {
-        buf.extend_from_slice(hash);
-        buf.extend_from_slice(&(source.len() as u64).to_le_bytes());
-        buf.extend_from_slice(source.as_bytes());
-        buf.extend_from_slice(&records.to_le_bytes());
-        buf.extend_from_slice(&bytes.to_le_bytes());
-        if buf.len() >= 64 * 1024 {
-            h.update(&buf);
-            buf.clear();
-        }
+        h.push(hash);
+        h.push(&(source.len() as u64).to_le_bytes());
+        h.push(source.as_bytes());
+        h.push(&records.to_le_bytes());
+        h.push(&bytes.to_le_bytes());
     }
-    h.update(&buf);
     h.finalize().to_hex().to_string()
 }
 
